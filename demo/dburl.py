@@ -1,0 +1,46 @@
+"""Turn ``DATABASE_URL`` into a Django ``DATABASES`` entry (SQLite or PostgreSQL only).
+
+``sqlite:///path/to/db.sqlite3`` or ``postgres://user:password@host:port/name``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+SQLITE_OPTIONS: dict[str, Any] = {
+    # WAL lets readers run while one writer commits; IMMEDIATE takes the write lock at BEGIN
+    # so two writers queue instead of failing with "database is locked" on upgrade.
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+
+
+def parse_database_url(url: str, *, base_dir: Path) -> dict[str, Any]:
+    """Return the ``DATABASES['default']`` dict for ``url``; ValueError names bad schemes."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path.lstrip("/")) if parsed.netloc == "" else parsed.netloc
+        name = (base_dir / path) if path and not path.startswith("/") else Path(path or ":memory:")
+        if url.startswith("sqlite:////"):
+            name = Path("/" + unquote(parsed.path.lstrip("/")))
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(name),
+            "OPTIONS": dict(SQLITE_OPTIONS),
+        }
+    if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": 0,
+        }
+    raise ValueError(
+        f"Unsupported DATABASE_URL scheme {parsed.scheme!r}; use 'sqlite' or 'postgres'."
+    )

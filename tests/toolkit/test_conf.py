@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+from toolkit.conf import PATTERN_DEFAULTS, toolkit_settings, validate
+
+
+def test_defaults_are_the_seed_defaults() -> None:
+    assert PATTERN_DEFAULTS == {
+        "audit": False,
+        "cache_backend": "default",
+        "event_bus": "default",
+        "event_store_backend": "django",
+        "plugin_group": "toolkit.plugins",
+    }
+
+
+def test_unknown_key_is_rejected_with_valid_keys_listed() -> None:
+    [problem] = validate({"patterns": {"audti": True}})
+    assert problem.id == "toolkit.E001"
+    assert problem.msg == (
+        "Unknown key 'audti' in TOOLKIT['patterns']; valid keys are: 'audit', 'cache_backend', "
+        "'event_bus', 'event_store_backend', 'plugin_group'."
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "event_bus",
+            "kafka",
+            "TOOLKIT['patterns']['event_bus'] is 'kafka'; valid choices are: 'celery', 'default'.",
+        ),
+        (
+            "event_store_backend",
+            "mongo",
+            "TOOLKIT['patterns']['event_store_backend'] is 'mongo'; valid choices are: "
+            "'django', 'memory', 'redis'.",
+        ),
+        (
+            "audit",
+            "yes",
+            "TOOLKIT['patterns']['audit'] is 'yes'; valid choices are: False, True.",
+        ),
+        (
+            "cache_backend",
+            "",
+            "TOOLKIT['patterns']['cache_backend'] is ''; it must be a non-empty string.",
+        ),
+    ],
+    ids=["event_bus", "event_store_backend", "audit", "cache_backend"],
+)
+def test_bad_values_name_the_value_and_the_choices(key: str, value: object, message: str) -> None:
+    [problem] = validate({"patterns": {key: value}})
+    assert (problem.id, problem.msg) == ("toolkit.E002", message)
+
+
+def test_unknown_section_is_rejected() -> None:
+    [problem] = validate({"pattern": {}})
+    assert problem.id == "toolkit.E001"
+    assert "Unknown TOOLKIT section 'pattern'" in problem.msg
+
+
+def test_valid_setting_has_no_problems() -> None:
+    assert validate({"patterns": dict(PATTERN_DEFAULTS)}) == []
+    assert validate(None) == []
+
+
+def test_system_check_reports_problems() -> None:
+    with override_settings(TOOLKIT={"patterns": {"event_bus": "kafka"}}):
+        errors = [e for e in checks.run_checks() if e.id and e.id.startswith("toolkit.")]
+    assert [e.id for e in errors] == ["toolkit.E002"]
+
+
+def test_override_settings_reloads_values() -> None:
+    with override_settings(TOOLKIT={"patterns": {"audit": True}}):
+        assert toolkit_settings.patterns["audit"] is True
+        assert toolkit_settings.patterns["cache_backend"] == "default"
+    assert toolkit_settings.patterns["audit"] is True  # the demo settings enable audit

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ToolkitConfig(AppConfig):
+    """The ``toolkit`` app: audit tables, event store tables, settings checks."""
+
+    name = "toolkit"
+    label = "toolkit"
+    verbose_name = "Pattern toolkit"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported for their side effects: system checks and settings reload hooks.
+        from toolkit import checks, conf  # noqa: F401
+        from toolkit.startup import run_startup_hooks
+
+        run_startup_hooks()

@@ -1,0 +1,207 @@
+"""The ``TOOLKIT`` setting, with defaults, validation and reload on ``override_settings``.
+
+Only the Django layer reads settings; the pure core classes take plain arguments.
+
+.. code-block:: python
+
+    TOOLKIT = {
+        "patterns": {
+            "audit": False,                # StateTransitionAudit / CommandAuditLog rows
+            "cache_backend": "default",    # cache alias used by @cached and Component.cache_ttl
+            "event_bus": "default",        # "default" (in-process) or "celery"
+            "event_store_backend": "django",  # "django", "redis" or "memory"
+            "plugin_group": "toolkit.plugins",  # entry-point group for load_entry_points()
+        }
+    }
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+#: Every key of ``TOOLKIT["patterns"]`` with its default (the seed's defaults).
+PATTERN_DEFAULTS: dict[str, Any] = {
+    "audit": False,
+    "cache_backend": "default",
+    "event_bus": "default",
+    "event_store_backend": "django",
+    "plugin_group": "toolkit.plugins",
+}
+
+EVENT_BUS_CHOICES = ("celery", "default")
+EVENT_STORE_BACKEND_CHOICES = ("django", "memory", "redis")
+
+#: Other top-level sections of ``TOOLKIT``; each sub-package documents its own keys.
+SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
+    "patterns": PATTERN_DEFAULTS,
+    "eventsourcing": {},
+    "cqrs": {},
+    "admin": {},
+}
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """One thing wrong with the ``TOOLKIT`` setting, as reported by the system check."""
+
+    id: str
+    msg: str
+    hint: str | None = None
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _check_choice(key: str, choices: tuple[str, ...]) -> Callable[[Any], SettingProblem | None]:
+    def check(value: Any) -> SettingProblem | None:
+        if value in choices:
+            return None
+        valid = ", ".join(repr(c) for c in choices)
+        return SettingProblem(
+            "toolkit.E002",
+            f"TOOLKIT['patterns'][{key!r}] is {value!r}; valid choices are: {valid}.",
+        )
+
+    return check
+
+
+def _check_bool(key: str) -> Callable[[Any], SettingProblem | None]:
+    def check(value: Any) -> SettingProblem | None:
+        if isinstance(value, bool):
+            return None
+        return SettingProblem(
+            "toolkit.E002",
+            f"TOOLKIT['patterns'][{key!r}] is {value!r}; valid choices are: False, True.",
+        )
+
+    return check
+
+
+def _check_name(key: str) -> Callable[[Any], SettingProblem | None]:
+    def check(value: Any) -> SettingProblem | None:
+        if _is_str(value):
+            return None
+        return SettingProblem(
+            "toolkit.E002",
+            f"TOOLKIT['patterns'][{key!r}] is {value!r}; it must be a non-empty string.",
+        )
+
+    return check
+
+
+_PATTERN_VALIDATORS: dict[str, Callable[[Any], SettingProblem | None]] = {
+    "audit": _check_bool("audit"),
+    "cache_backend": _check_name("cache_backend"),
+    "event_bus": _check_choice("event_bus", EVENT_BUS_CHOICES),
+    "event_store_backend": _check_choice("event_store_backend", EVENT_STORE_BACKEND_CHOICES),
+    "plugin_group": _check_name("plugin_group"),
+}
+
+
+def validate(raw: Any) -> list[SettingProblem]:
+    """Return every problem with a raw ``TOOLKIT`` value (empty when it is valid)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, Mapping):
+        return [SettingProblem("toolkit.E001", f"TOOLKIT must be a dict, not {raw!r}.")]
+    problems: list[SettingProblem] = []
+    for section in sorted(set(raw) - set(SECTION_DEFAULTS)):
+        valid = ", ".join(repr(k) for k in sorted(SECTION_DEFAULTS))
+        problems.append(
+            SettingProblem(
+                "toolkit.E001",
+                f"Unknown TOOLKIT section {section!r}; valid sections are: {valid}.",
+            )
+        )
+    patterns = raw.get("patterns", {})
+    if not isinstance(patterns, Mapping):
+        return [
+            *problems,
+            SettingProblem(
+                "toolkit.E001", f"TOOLKIT['patterns'] must be a dict, not {patterns!r}."
+            ),
+        ]
+    for key in sorted(set(patterns) - set(PATTERN_DEFAULTS)):
+        valid = ", ".join(repr(k) for k in sorted(PATTERN_DEFAULTS))
+        problems.append(
+            SettingProblem(
+                "toolkit.E001",
+                f"Unknown key {key!r} in TOOLKIT['patterns']; valid keys are: {valid}.",
+            )
+        )
+    for key, check in _PATTERN_VALIDATORS.items():
+        if key in patterns and (problem := check(patterns[key])) is not None:
+            problems.append(problem)
+    return problems
+
+
+class ToolkitSettings:
+    """Lazy view of ``settings.TOOLKIT`` merged over the defaults.
+
+    ``toolkit_settings.patterns["audit"]`` reads one value; the merged dicts are cached
+    until Django sends ``setting_changed`` for ``TOOLKIT``.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, dict[str, Any]] | None = None
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        from django.conf import settings
+
+        raw = getattr(settings, "TOOLKIT", None) or {}
+        merged: dict[str, dict[str, Any]] = {}
+        for section, defaults in SECTION_DEFAULTS.items():
+            value = raw.get(section) if isinstance(raw, Mapping) else None
+            merged[section] = {**defaults, **(value if isinstance(value, Mapping) else {})}
+        return merged
+
+    def section(self, name: str) -> dict[str, Any]:
+        """Return one merged section (``"patterns"``, ``"eventsourcing"``, ...)."""
+        if self._cache is None:
+            self._cache = self._load()
+        return self._cache[name]
+
+    @property
+    def patterns(self) -> dict[str, Any]:
+        return self.section("patterns")
+
+    @property
+    def eventsourcing(self) -> dict[str, Any]:
+        return self.section("eventsourcing")
+
+    @property
+    def cqrs(self) -> dict[str, Any]:
+        return self.section("cqrs")
+
+    @property
+    def admin(self) -> dict[str, Any]:
+        return self.section("admin")
+
+    def reload(self) -> None:
+        """Forget the cached values; the next read sees the current settings."""
+        self._cache = None
+
+
+toolkit_settings = ToolkitSettings()
+
+_reload_callbacks: list[Callable[[], None]] = []
+
+
+def on_reload(func: Callable[[], None]) -> Callable[[], None]:
+    """Call ``func`` whenever the ``TOOLKIT`` setting changes (e.g. ``override_settings``)."""
+    _reload_callbacks.append(func)
+    return func
+
+
+@receiver(setting_changed)
+def _reload_toolkit_settings(*, setting: str, **kwargs: Any) -> None:
+    if setting == "TOOLKIT":
+        toolkit_settings.reload()
+        for callback in list(_reload_callbacks):
+            callback()

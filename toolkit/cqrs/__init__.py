@@ -1,0 +1,1 @@
+"""CQRS master → replica model synchronisation (the django-cqrs API on the toolkit)."""

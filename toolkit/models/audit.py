@@ -1,0 +1,110 @@
+"""Audit rows written by ``StateMachine.trigger`` and ``Command.execute`` / ``undo``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class StateTransitionAudit(models.Model):
+    """One successful state transition, written in the transaction that changed the state."""
+
+    model = models.CharField(
+        max_length=200, help_text="Model label of the entity, e.g. 'orders.order'."
+    )
+    object_id = models.CharField(max_length=255, help_text="Primary key of the entity, as text.")
+    machine = models.CharField(max_length=200, help_text="Registered name of the state machine.")
+    transition = models.CharField(max_length=100)
+    from_state = models.CharField(max_length=100)
+    to_state = models.CharField(max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    reason = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "state transition audit"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="tk_sta_created"),
+            models.Index(fields=["model", "object_id", "-created_at"], name="tk_sta_object"),
+            models.Index(fields=["transition", "-created_at"], name="tk_sta_transition"),
+            models.Index(fields=["from_state", "-created_at"], name="tk_sta_from"),
+            models.Index(fields=["to_state", "-created_at"], name="tk_sta_to"),
+            models.Index(fields=["user", "-created_at"], name="tk_sta_user"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.model}#{self.object_id}: {self.transition} "
+            f"({self.from_state} → {self.to_state})"
+        )
+
+
+class CommandAuditLog(models.Model):
+    """One command execution or undo, written in the transaction of the command's own writes.
+
+    An undo is a row of its own whose ``undo_of`` points at the original. A partial unique
+    constraint lets at most one *successful* undo exist per original, so two concurrent undo
+    requests cannot both commit.
+    """
+
+    class Kind(models.TextChoices):
+        EXECUTE = "execute", "execute"
+        UNDO = "undo", "undo"
+
+    command = models.CharField(
+        max_length=255, help_text="Dotted path of the command class, e.g. 'demo.commands.Refund'."
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.EXECUTE)
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    success = models.BooleanField(default=True)
+    error = models.TextField(blank=True, default="")
+    undoable = models.BooleanField(default=False, help_text="Whether the command can be undone.")
+    undo_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="undo_attempts",
+    )
+    duration_ms = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "command audit log"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["undo_of"],
+                condition=models.Q(success=True),
+                name="tk_cal_one_successful_undo",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="tk_cal_created"),
+            models.Index(fields=["command", "-created_at"], name="tk_cal_command"),
+            models.Index(fields=["success", "-created_at"], name="tk_cal_success"),
+            models.Index(fields=["user", "-created_at"], name="tk_cal_user"),
+        ]
+
+    def __str__(self) -> str:
+        status = "ok" if self.success else "failed"
+        return f"{self.kind} {self.command} ({status})"
