@@ -1,14 +1,22 @@
-# Two entry points (see README): `make run` starts the demo, `make test` runs every test.
+# Two entry points (see README): `make run` starts the demo, `make test` runs every test and gate.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+# Extra pytest arguments for both passes, e.g. `make test-sqlite PYTEST_ARGS="-x tests/toolkit"`.
 PYTEST_ARGS ?=
+# A hung test fails after this many seconds instead of eating CI's 90 minutes.
+PYTEST_TIMEOUT ?= 300
+# pytest exits 5 when a selection collects no test: that is not a failure of the gate.
+PYTEST_OK := || [ $$? -eq 5 ]
+# A throw-away secret for the production-settings check (never used to serve anything).
+DEPLOY_SECRET := check-deploy-$(shell date +%s)-9f3c2b7e1d5a4c8b6e0f2a9d7c5b3e1f8a6d4c2b0e9f7a5c3
 
-.PHONY: install run seed test test-sqlite test-postgres test-browser lint format typecheck \
-        coverage docs bench build wheel-check browser-deps clean
+.PHONY: install run seed test gates test-sqlite test-postgres test-browser lint format typecheck \
+        migrations-check deploy-check coverage docs docs-serve bench build wheel-check \
+        browser-deps pre-commit clean
 
 install: $(STAMP)
 
@@ -32,10 +40,24 @@ seed: install
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium missing: sudo apt-get install chromium"; fi; }
+	  else echo "chromium missing: sudo apt-get install chromium"; exit 1; fi; }
+	@command -v chromium >/dev/null 2>&1 && echo "chromium: $$(command -v chromium)"
 
-## Everything CI runs: lint, types, SQLite + PostgreSQL suites with coverage, docs, wheel
-test: install browser-deps lint test-sqlite test-postgres coverage
+## Everything CI runs (.ci/run), cheapest gate first; each one fails the run.
+test: install browser-deps gates
+	@echo "make test: every gate passed"
+
+gates:
+	$(MAKE) lint
+	$(MAKE) typecheck
+	$(MAKE) migrations-check
+	$(MAKE) deploy-check
+	rm -f .coverage .coverage.sqlite .coverage.postgres
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+	$(MAKE) coverage
+	$(MAKE) docs
+	$(MAKE) wheel-check
 
 lint: install
 	$(BIN)/ruff check .
@@ -48,18 +70,55 @@ format: install
 typecheck: install
 	$(BIN)/mypy toolkit patterns_admin
 
+migrations-check: install
+	$(PY) manage.py makemigrations --check --dry-run
+
+## The production settings example must pass Django's deployment checklist, warnings included.
+deploy-check: install
+	DJANGO_SETTINGS_MODULE=demo.settings_production DJANGO_SECRET_KEY=$(DEPLOY_SECRET) \
+	DJANGO_ALLOWED_HOSTS=patterns.example.com \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+
+## Whole suite on SQLite, browser tests included (they write docs/screenshots/*.png).
 test-sqlite: install
-	COVERAGE_FILE=.coverage.sqlite $(BIN)/pytest --cov --cov-report= $(PYTEST_ARGS)
+	COVERAGE_FILE=.coverage.sqlite $(BIN)/pytest --cov --cov-report= \
+	  --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS) $(PYTEST_OK)
 
+## Whole suite on PostgreSQL; the browser flows already ran in the SQLite pass.
 test-postgres: install
-	DATABASE_URL=$(PG_URL) COVERAGE_FILE=.coverage.postgres $(BIN)/pytest --cov --cov-report= $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) COVERAGE_FILE=.coverage.postgres $(BIN)/pytest --cov --cov-report= \
+	  --timeout=$(PYTEST_TIMEOUT) -m "not browser" $(PYTEST_ARGS) $(PYTEST_OK)
 
+test-browser: install browser-deps
+	$(BIN)/pytest -m browser --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS) $(PYTEST_OK)
+
+## Branch coverage of toolkit + patterns_admin over both passes, at least 90%.
 coverage: install
-	$(BIN)/coverage combine --keep .coverage.sqlite .coverage.postgres
+	$(BIN)/coverage combine --keep $(wildcard .coverage.sqlite .coverage.postgres)
 	$(BIN)/coverage report --fail-under=90
+
+## The documentation site, warnings are errors (output in site/).
+docs: install
+	$(BIN)/mkdocs build --strict
+
+docs-serve: install
+	$(BIN)/mkdocs serve
 
 bench: install
 	$(PY) -m bench
+
+## Wheel + sdist in dist/, checked by twine.
+build: install
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+## Installs the wheel into a fresh venv outside the checkout and runs the demo against it.
+wheel-check: install
+	PYTHON=$(PY) scripts/check_wheel.sh
+
+pre-commit: install
+	$(BIN)/pre-commit run --all-files
 
 clean:
 	rm -rf $(VENV) .coverage* htmlcov build dist site
