@@ -11,7 +11,7 @@ Object ids in audit rows are text so UUID and string primary keys work.
 from __future__ import annotations
 
 from toolkit.models.audit import CommandAuditLog, StateTransitionAudit
-from toolkit.models.events import DomainEvent, EventStream, Snapshot
+from toolkit.models.events import DomainEvent, EventStream, ProjectionCheckpoint, Snapshot
 from toolkit.models.plugins import PluginState
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "DomainEvent",
     "EventStream",
     "PluginState",
+    "ProjectionCheckpoint",
     "Snapshot",
     "StateTransitionAudit",
 ]
