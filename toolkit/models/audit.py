@@ -85,6 +85,11 @@ class CommandAuditLog(models.Model):
         on_delete=models.PROTECT,
         related_name="undo_attempts",
     )
+    undo_state = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What the undo needs besides the params (Command.undo_state()).",
+    )
     duration_ms = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -104,6 +109,21 @@ class CommandAuditLog(models.Model):
             models.Index(fields=["success", "-created_at"], name="tk_cal_success"),
             models.Index(fields=["user", "-created_at"], name="tk_cal_user"),
         ]
+
+    @property
+    def can_undo(self) -> bool:
+        """True for a successful, undoable execution that has not been undone yet.
+
+        Uses the ``is_undone`` annotation of :func:`toolkit.patterns.command.with_undo_status`
+        when the row carries it (no query), else asks the database.
+        """
+        if self.kind != self.Kind.EXECUTE or not self.success or not self.undoable:
+            return False
+        annotated = self.__dict__.get("is_undone")
+        if annotated is not None:
+            return not annotated
+        undos = CommandAuditLog.objects.using(self._state.db or "default")
+        return not undos.filter(undo_of_id=self.pk, success=True).exists()
 
     def __str__(self) -> str:
         status = "ok" if self.success else "failed"
