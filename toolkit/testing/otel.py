@@ -25,9 +25,7 @@ try:
     from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 except ImportError as exc:  # pragma: no cover - the extra is installed in the dev setup
-    raise ImportError(
-        f"toolkit.testing.otel needs OpenTelemetry: {otel.INSTALL_HINT}"
-    ) from exc
+    raise ImportError(f"toolkit.testing.otel needs OpenTelemetry: {otel.INSTALL_HINT}") from exc
 
 __all__ = ["capture_spans"]
 

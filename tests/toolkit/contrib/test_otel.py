@@ -30,9 +30,12 @@ def test_span_stringifies_values_otel_cannot_hold_and_skips_none() -> None:
 
 
 def test_span_records_exception_and_error_status() -> None:
-    with capture_spans() as exporter, pytest.raises(ValueError):
-        with otel.span("command.execute", command="Boom"):
-            raise ValueError("boom")
+    with (
+        capture_spans() as exporter,
+        pytest.raises(ValueError),
+        otel.span("command.execute", command="Boom"),
+    ):
+        raise ValueError("boom")
     (recorded,) = exporter.get_finished_spans()
     assert recorded.status.status_code is StatusCode.ERROR
     assert [event.name for event in recorded.events] == ["exception"]
