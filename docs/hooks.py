@@ -1,0 +1,54 @@
+"""MkDocs hooks: set Django up for mkdocstrings, and keep the settings reference honest.
+
+mkdocstrings reads the code mostly statically (griffe), but modules it has to inspect import
+Django models, which needs ``DJANGO_SETTINGS_MODULE`` and ``django.setup()`` first.
+
+The settings check turns a ``TOOLKIT`` key that ``docs/settings.md`` does not mention into a
+warning, which ``mkdocs build --strict`` (``make docs``) turns into a failed build.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("mkdocs.hooks.toolkit")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def on_startup(*, command: str, dirty: bool) -> None:
+    """Make the checkout importable and configure Django once per MkDocs run."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
+    import django
+
+    django.setup()
+
+
+def _documented_keys() -> list[tuple[str, str]]:
+    """Every ``(section, key)`` pair of the ``TOOLKIT`` setting the code knows about."""
+    from toolkit import conf
+
+    pairs: list[tuple[str, str]] = []
+    sections: dict[str, Any] = getattr(conf, "SECTION_DEFAULTS", {})
+    for section, defaults in sections.items():
+        pairs.append((section, ""))
+        pairs.extend((section, key) for key in defaults)
+    return pairs
+
+
+def on_page_markdown(markdown: str, *, page: Any, config: Any, files: Any) -> str:
+    """Warn (so ``--strict`` fails) when the settings page misses a ``TOOLKIT`` key."""
+    if page.file.src_uri != "settings.md":
+        return markdown
+    for section, key in _documented_keys():
+        needle = f"`{key}`" if key else f'"{section}"'
+        if needle not in markdown:
+            where = f"TOOLKIT[{section!r}][{key!r}]" if key else f"TOOLKIT[{section!r}]"
+            log.warning("docs/settings.md does not document %s (see toolkit/conf.py)", where)
+    return markdown
