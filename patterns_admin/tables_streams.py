@@ -1,0 +1,63 @@
+"""Table and filters of the event-stream list (one row per aggregate, from ``EventStream``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+import django_tables2 as tables
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.html import format_html
+
+from patterns_admin.tables import HtmxTable
+from toolkit.models import EventStream
+
+
+def stream_queryset() -> QuerySet[Any]:
+    """Every stream, newest write first (the ``tk_es_updated`` index)."""
+    return EventStream.objects.order_by("-updated_at", "-id")
+
+
+def aggregate_type_choices() -> list[tuple[str, str]]:
+    """Types of the streams stored (one index-only DISTINCT) and of registered aggregates."""
+    from toolkit.registry import aggregates
+
+    stored = set(EventStream.objects.order_by().values_list("aggregate_type", flat=True).distinct())
+    return [(name, name) for name in sorted(stored | set(aggregates))]
+
+
+class EventStreamFilter(django_filters.FilterSet):  # type: ignore[misc]
+    """Filter streams by aggregate type (exact) and aggregate id (prefix, index-friendly)."""
+
+    aggregate_type = django_filters.ChoiceFilter(label="Type", choices=[], empty_label="any")
+    aggregate_id = django_filters.CharFilter(
+        label="Aggregate id starts with", lookup_expr="startswith", max_length=255
+    )
+
+    class Meta:
+        model = EventStream
+        fields = ["aggregate_type", "aggregate_id"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["aggregate_type"].extra["choices"] = aggregate_type_choices()
+
+
+class EventStreamTable(HtmxTable):
+    """Aggregates with type, id, event count and last write."""
+
+    aggregate_type = tables.Column(verbose_name="Type")
+    aggregate_id = tables.Column(verbose_name="Aggregate id")
+    last_sequence = tables.Column(
+        verbose_name="Events / last sequence", attrs={"td": {"class": "num"}}
+    )
+    updated_at = tables.DateTimeColumn(verbose_name="Last event", format="Y-m-d H:i:s")
+
+    class Meta(HtmxTable.Meta):
+        empty_text = "No event stream matches."
+        orderable = False
+
+    def render_aggregate_id(self, value: str) -> str:
+        url = reverse("patterns_admin:stream-detail", args=[value])
+        return format_html('<a href="{}">{}</a>', url, value)

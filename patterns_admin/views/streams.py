@@ -1,0 +1,98 @@
+"""Event streams: the list of aggregates, and one aggregate's events, snapshots, replay and
+live tail.
+
+Everything here reads; replaying to a sequence folds events in memory and writes nothing, so
+it is a GET anyone with panel access may do (rebuilding projections, which writes, lives in
+:mod:`patterns_admin.views.projections` behind ``patterns_admin.replay_events``).
+
+The stream page has three regions that htmx refreshes on their own, chosen by
+``request.htmx.target``: ``#events`` (paging through events), ``#replay`` (the replay form's
+result) and ``#tail-control`` (the live tail's poll, which also appends the new events to
+``#tail-events`` out of band, and its pause/resume toggle).
+"""
+
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.streams import (
+    EVENTS_PER_PAGE,
+    event_rows,
+    get_stream,
+    parse_sequence,
+    replay,
+    snapshot_rows,
+)
+from patterns_admin.tables import build_table
+from patterns_admin.tables_streams import EventStreamFilter, EventStreamTable, stream_queryset
+
+#: Seconds between two polls of the live tail.
+TAIL_INTERVAL = 2
+_REGIONS = {"events": "events", "replay": "replay", "tail-control": "tail"}
+
+
+@require_GET
+@staff_member_required
+@vary_on_headers("HX-Request")
+def stream_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Aggregates with type, id, event count and last event time; filterable, keyset-paged."""
+    filterset = EventStreamFilter(request.GET or None, queryset=stream_queryset())
+    valid = filterset.is_valid() or not filterset.is_bound
+    rows = filterset.qs if valid else filterset.queryset.none()
+    table, errors = build_table(request, EventStreamTable, rows, keyset_field="updated_at")
+    template_name = "patterns_admin/streams/list.html"
+    if wants_fragment(request):
+        template_name += "#results"
+    status = 400 if errors and not wants_fragment(request) else 200
+    return render(
+        request,
+        template_name,
+        {"filter": filterset, "table": table, "errors": errors},
+        status=status,
+    )
+
+
+@require_GET
+@staff_member_required
+@vary_on_headers("HX-Request", "HX-Target")
+def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
+    """One aggregate: events, snapshots, replay to ``?at=N`` and the live tail."""
+    stream = get_stream(aggregate_id)
+    last = stream.last_sequence
+    params = request.GET
+    at, replay_error = parse_sequence(params, "at", last=last)
+    after, events_error = parse_sequence(params, "after", last=last, minimum=0)
+    tail_after, tail_error = parse_sequence(params, "tail_after", last=last, minimum=0)
+    events = [] if events_error else event_rows(aggregate_id, after=after or 0)
+    tail_start = last if tail_after is None else tail_after
+    new_events = [] if tail_after is None else event_rows(aggregate_id, after=tail_after)
+    context = {
+        "stream": stream,
+        "stream_url": reverse("patterns_admin:stream-detail", args=[aggregate_id]),
+        "events": events,
+        "events_error": events_error,
+        "events_after": after or 0,
+        "next_after": events[-1].sequence if len(events) == EVENTS_PER_PAGE else None,
+        "previous_after": max((after or 0) - EVENTS_PER_PAGE, 0) if after else None,
+        "snapshots": snapshot_rows(aggregate_id),
+        "at": at,
+        "replay": replay(aggregate_id, at) if at is not None else None,
+        "replay_error": replay_error,
+        "tail_paused": params.get("tail") == "paused",
+        "tail_error": tail_error,
+        "tail_events": new_events,
+        "tail_last": new_events[-1].sequence if new_events else tail_start,
+        "tail_interval": TAIL_INTERVAL,
+    }
+    template_name = "patterns_admin/streams/detail.html"
+    if wants_fragment(request):
+        template_name += "#" + _REGIONS.get(request.htmx.target or "", "stream")
+    errors = replay_error or events_error or tail_error
+    status = 400 if errors and not wants_fragment(request) else 200
+    return render(request, template_name, context, status=status)
