@@ -1,0 +1,366 @@
+"""State Machine: declarative, audited entity lifecycles.
+
+::
+
+    class OrderMachine(StateMachine):
+        class Meta:
+            model = Order                       # optional: registers the machine for Order
+            states = ["pending", "paid", "shipped", "cancelled"]
+            state_field = "status"
+            audit = True                        # StateTransitionAudit rows
+            transitions = [
+                Transition("pay", source="pending", target="paid", permission="shop.pay_order"),
+                Transition("ship", source="paid", target="shipped"),
+                Transition("cancel", source="pending", target="cancelled",
+                           guards=[Guard(lambda o, u: o.can_cancel, "paid orders ship")]),
+            ]
+
+    machine = OrderMachine()
+    machine.trigger(order, "pay", user=request.user)
+
+The decision (known transition, source state, permission, guards) is plain Python on the
+entity in memory. Then one seam applies it:
+
+- a saved Django model instance: in one ``transaction.atomic`` a conditional
+  ``UPDATE ... WHERE pk = ... AND <state_field> = <from_state>`` changes the state (0 rows:
+  someone else moved it first, :class:`InvalidTransition` with the state now in the database,
+  nothing written), the audit row is inserted, and ``<model_name>.<transition>`` is emitted
+  on the default bus after commit;
+- anything else (a plain object, an unsaved instance): the attribute is set, nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+
+from toolkit.contrib.otel import span
+from toolkit.patterns.exceptions import GuardFailed, InvalidTransition, TransitionNotPermitted
+from toolkit.patterns.state_graphs import render_dot, render_mermaid
+
+__all__ = ["Guard", "StateMachine", "Transition", "TransitionCheck", "guard"]
+
+logger = logging.getLogger("toolkit.patterns.state_machine")
+
+GuardFunc = Callable[[Any, Any], bool]
+PermissionCheck = str | Callable[[Any, Any], bool]
+F = TypeVar("F", bound=GuardFunc)
+
+
+class Guard:
+    """A guard ``(entity, user) -> bool`` with a human explanation shown when it fails.
+
+    ``Guard(lambda order, user: order.total > 0, "The order is empty")``; see :func:`guard`.
+    """
+
+    __slots__ = ("explanation", "func", "name")
+
+    def __init__(
+        self, func: GuardFunc, explanation: str | None = None, *, name: str | None = None
+    ) -> None:
+        self.func = func
+        self.explanation = explanation
+        self.name = name or getattr(func, "__name__", None) or repr(func)
+
+    def __call__(self, entity: Any, user: Any) -> bool:
+        return bool(self.func(entity, user))
+
+    def __repr__(self) -> str:
+        return f"Guard({self.name!r}, explanation={self.explanation!r})"
+
+
+def guard(explanation: str) -> Callable[[GuardFunc], Guard]:
+    """Decorator: turn ``def can_ship(order, user) -> bool`` into a :class:`Guard`.
+
+    ::
+
+        @guard("Only paid orders with an address can ship")
+        def can_ship(order, user):
+            return bool(order.address)
+    """
+
+    def decorator(func: GuardFunc) -> Guard:
+        return Guard(func, explanation)
+
+    return decorator
+
+
+def _as_guard(value: Guard | GuardFunc) -> Guard:
+    return value if isinstance(value, Guard) else Guard(value)
+
+
+class Transition:
+    """One named move from ``source`` (a state, a list of states or ``"*"``) to ``target``.
+
+    ``guards`` are :class:`Guard` objects or plain ``(entity, user) -> bool`` callables;
+    ``permission`` is a permission name checked with ``user.has_perm`` or a callable
+    ``(entity, user) -> bool``; ``label`` is the human name (default: ``name``).
+    """
+
+    __slots__ = ("guards", "label", "name", "permission", "sources", "target")
+
+    def __init__(
+        self,
+        name: str,
+        source: str | Sequence[str],
+        target: str,
+        *,
+        guards: Iterable[Guard | GuardFunc] = (),
+        permission: PermissionCheck | None = None,
+        label: str | None = None,
+    ) -> None:
+        self.name = name
+        self.sources: tuple[str, ...] = (source,) if isinstance(source, str) else tuple(source)
+        self.target = target
+        self.guards: tuple[Guard, ...] = tuple(_as_guard(g) for g in guards)
+        self.permission = permission
+        self.label = label or name.replace("_", " ")
+
+    @property
+    def source(self) -> str | tuple[str, ...]:
+        """The source as given: one state, or the tuple of states."""
+        return self.sources[0] if len(self.sources) == 1 else self.sources
+
+    @property
+    def permission_name(self) -> str | None:
+        """The permission as text (a callable's name), for display."""
+        if self.permission is None or isinstance(self.permission, str):
+            return self.permission
+        return str(getattr(self.permission, "__name__", repr(self.permission)))
+
+    def __repr__(self) -> str:
+        return f"Transition({self.name!r}, source={self.source!r}, target={self.target!r})"
+
+
+@dataclass(frozen=True)
+class TransitionCheck:
+    """Whether one transition may run now, and why not (``reason``) when it may not."""
+
+    transition: Transition
+    allowed: bool
+    reason: str | None = None
+
+
+def _has_permission(permission: PermissionCheck | None, entity: Any, user: Any) -> bool:
+    if permission is None:
+        return True
+    if isinstance(permission, str):
+        return user is not None and bool(user.has_perm(permission))
+    return bool(permission(entity, user))
+
+
+class StateMachine:
+    """Base class of declarative state machines; configure it with an inner ``Meta``.
+
+    ``Meta`` keys: ``states`` (list, the first is the initial state), ``transitions``,
+    ``state_field`` (default ``"state"``), ``audit`` (default: the ``audit`` setting),
+    ``model`` (optional) and ``name`` (optional, default: the class name). Each subclass with
+    a ``Meta`` is checked when defined and registered in ``toolkit.registry.machines``.
+    """
+
+    name: ClassVar[str] = ""
+    model: ClassVar[type[Any] | None] = None
+    states: ClassVar[tuple[str, ...]] = ()
+    state_field: ClassVar[str] = "state"
+    audit: ClassVar[bool | None] = None
+    transitions: ClassVar[list[Transition]] = []
+    # Precomputed at class creation so trigger does dictionary lookups only.
+    _by_name: ClassVar[dict[str, Transition]] = {}
+    _move: ClassVar[dict[tuple[str, Any], Transition]] = {}
+    _from_state: ClassVar[dict[Any, tuple[str, ...]]] = {}
+    _is_model: ClassVar[dict[type[Any], bool]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        meta = cls.__dict__.get("Meta")
+        if meta is None:
+            return
+        cls.name = getattr(meta, "name", None) or cls.__name__
+        cls.model = getattr(meta, "model", None)
+        cls.states = tuple(getattr(meta, "states", ()))
+        cls.state_field = getattr(meta, "state_field", "state")
+        cls.audit = getattr(meta, "audit", None)
+        cls.transitions = list(getattr(meta, "transitions", ()))
+        cls._compile()
+        from toolkit import registry
+
+        registry.machines.register(cls.name, cls())
+
+    @classmethod
+    def _compile(cls) -> None:
+        if not cls.states:
+            raise ImproperlyConfigured(f"{cls.__name__}.Meta.states is empty")
+        valid = ", ".join(repr(s) for s in sorted(cls.states))
+        by_name: dict[str, Transition] = {}
+        move: dict[tuple[str, Any], Transition] = {}
+        for t in cls.transitions:
+            if t.name in by_name:
+                raise ImproperlyConfigured(
+                    f"{cls.__name__}: transition {t.name!r} is declared twice"
+                )
+            by_name[t.name] = t
+            if t.sources == ("*",):
+                t.sources = tuple(s for s in cls.states if s != t.target)
+            for state in (*t.sources, t.target):
+                if state not in cls.states:
+                    raise ImproperlyConfigured(
+                        f"{cls.__name__}: transition {t.name!r} uses unknown state {state!r}; "
+                        f"states are: {valid}"
+                    )
+            for source in t.sources:
+                move[(t.name, source)] = t
+        cls._by_name = by_name
+        cls._move = move
+        cls._from_state = {
+            s: tuple(t.name for t in cls.transitions if s in t.sources) for s in cls.states
+        }
+        cls._is_model = {}
+
+    # -- decisions (pure) ----------------------------------------------------------------
+
+    def get_transition(self, name: str) -> Transition:
+        """The transition called ``name``; :class:`InvalidTransition` lists the valid names."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            valid = ", ".join(repr(n) for n in sorted(self._by_name)) or "none"
+            raise InvalidTransition(
+                name,
+                None,
+                sorted(self._by_name),
+                message=f"Unknown transition {name!r} for {self.name}; valid transitions: {valid}",
+            ) from None
+
+    def get_state(self, entity: Any) -> Any:
+        """The entity's current state (its ``state_field`` attribute)."""
+        return getattr(entity, self.state_field)
+
+    def _wrong_source(self, name: str, state: Any) -> InvalidTransition:
+        return InvalidTransition(name, state, self._from_state.get(state, ()))
+
+    def _check(self, transition: Transition, state: Any, entity: Any, user: Any) -> None:
+        """Raise unless ``transition`` may run from ``state`` for ``user``."""
+        if (transition.name, state) not in self._move:
+            raise self._wrong_source(transition.name, state)
+        if transition.permission is not None and not _has_permission(
+            transition.permission, entity, user
+        ):
+            raise TransitionNotPermitted(transition.name, transition.permission_name, user)
+        for g in transition.guards:
+            if not g(entity, user):
+                raise GuardFailed(transition.name, g.name, g.explanation)
+
+    def check_transitions(self, entity: Any, user: Any = None) -> list[TransitionCheck]:
+        """Every transition with whether it may run now for ``user`` and, if not, why."""
+        state = self.get_state(entity)
+        checks = []
+        for t in self.transitions:
+            try:
+                self._check(t, state, entity, user)
+            except GuardFailed as exc:
+                checks.append(TransitionCheck(t, False, exc.explanation or str(exc)))
+            except (InvalidTransition, TransitionNotPermitted) as exc:
+                checks.append(TransitionCheck(t, False, str(exc)))
+            else:
+                checks.append(TransitionCheck(t, True, None))
+        return checks
+
+    def available_transitions(self, entity: Any, user: Any = None) -> list[Transition]:
+        """The transitions that may run now: right source, permission held, guards pass."""
+        return [c.transition for c in self.check_transitions(entity, user) if c.allowed]
+
+    # -- applying ------------------------------------------------------------------------
+
+    def trigger(
+        self,
+        entity: Any,
+        name: str,
+        *,
+        user: Any = None,
+        reason: str = "",
+        metadata: dict[str, Any] | None = None,
+    ) -> Any:
+        """Run transition ``name`` on ``entity`` and return the new state.
+
+        Raises :class:`InvalidTransition` (unknown name, wrong source, or the row moved
+        meanwhile), :class:`TransitionNotPermitted` or :class:`GuardFailed`; nothing is
+        written then.
+        """
+        try:
+            transition = self._by_name[name]
+        except KeyError:
+            transition = self.get_transition(name)  # raises InvalidTransition
+        kind = type(entity)
+        is_model = self._is_model.get(kind)
+        if is_model is None:
+            is_model = self._is_model[kind] = _is_django_model(kind)
+        state = getattr(entity, self.state_field)
+        if not is_model or entity.pk is None or entity._state.adding:
+            self._check(transition, state, entity, user)
+            setattr(entity, self.state_field, transition.target)
+            return transition.target
+        with span(
+            "state_machine.trigger",
+            machine=self.name,
+            transition=name,
+            model=entity._meta.label_lower,
+            object_id=str(entity.pk),
+        ):
+            self._check(transition, state, entity, user)
+            from toolkit.patterns.state_persistence import apply_to_model
+
+            apply_to_model(self, transition, entity, state, user, reason, metadata or {})
+        return transition.target
+
+    async def atrigger(
+        self,
+        entity: Any,
+        name: str,
+        *,
+        user: Any = None,
+        reason: str = "",
+        metadata: dict[str, Any] | None = None,
+    ) -> Any:
+        """Async :meth:`trigger` (the transaction runs on Django's thread-sensitive thread)."""
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.trigger, thread_sensitive=True)(
+            entity, name, user=user, reason=reason, metadata=metadata
+        )
+
+    def audit_enabled(self) -> bool:
+        """``Meta.audit`` if set, else the ``TOOLKIT["patterns"]["audit"]`` setting."""
+        if self.audit is not None:
+            return bool(self.audit)
+        from toolkit.conf import toolkit_settings
+
+        return bool(toolkit_settings.patterns["audit"])
+
+    # -- diagrams ------------------------------------------------------------------------
+
+    @property
+    def initial_state(self) -> str:
+        """The first of ``Meta.states``."""
+        return self.states[0]
+
+    def diagram(self) -> str:
+        """A Mermaid ``stateDiagram-v2`` of the machine."""
+        return render_mermaid(self.states, self.transitions)
+
+    def to_dot(self, *, current: str | None = None, path: Iterable[Any] = ()) -> str:
+        """Graphviz DOT text: guard names on the edges, ``current`` state filled, and the
+        edges of ``path`` (transition names or ``(source, target)`` pairs) drawn bold."""
+        return render_dot(self.name, self.states, self.transitions, current=current, path=path)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}: {len(self.transitions)} transitions>"
+
+
+def _is_django_model(kind: type[Any]) -> bool:
+    from django.db.models import Model
+
+    return issubclass(kind, Model)

@@ -1,0 +1,125 @@
+"""The Django seam of :class:`~toolkit.patterns.state_machine.StateMachine`.
+
+The machine decides in plain Python; this module applies a decided transition to a saved model
+instance: conditional UPDATE, audit row and after-commit event, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from toolkit.patterns.exceptions import InvalidTransition
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+    from toolkit.patterns.state_machine import StateMachine, Transition
+
+__all__ = ["apply_to_model", "transition_event_name"]
+
+logger = logging.getLogger("toolkit.patterns.state_machine")
+
+
+def transition_event_name(entity: Model, transition: Transition) -> str:
+    """The bus event of a transition: ``"<model_name>.<transition>"``, e.g. ``"order.pay"``."""
+    return f"{entity._meta.model_name}.{transition.name}"
+
+
+def _user_id(user: Any) -> Any:
+    """The user's primary key for the audit row; anonymous or unsaved users record none."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "pk", None)
+
+
+def apply_to_model(
+    machine: StateMachine,
+    transition: Transition,
+    entity: Model,
+    from_state: Any,
+    user: Any,
+    reason: str,
+    metadata: dict[str, Any],
+) -> None:
+    """Move the row from ``from_state`` to the target, audit it, emit after commit.
+
+    The UPDATE matches only a row still in ``from_state``, so of two concurrent triggers
+    from the same state exactly one changes it; the other finds 0 rows, writes nothing and
+    raises :class:`InvalidTransition` with the state now in the database.
+    """
+    from django.db import router, transaction
+
+    _check_json(metadata)
+    model = type(entity)
+    using = entity._state.db or router.db_for_write(model, instance=entity)
+    field = machine.state_field
+    manager = model._default_manager.db_manager(using)
+    with transaction.atomic(using=using):
+        updated = manager.filter(pk=entity.pk, **{field: from_state}).update(
+            **{field: transition.target}
+        )
+        if updated == 0:
+            current = manager.filter(pk=entity.pk).values_list(field, flat=True).first()
+            raise InvalidTransition(
+                transition.name,
+                current,
+                machine._from_state.get(current, ()),
+                message=(
+                    f"Cannot {transition.name!r} {model._meta.label}#{entity.pk}: it is no "
+                    f"longer in state {from_state!r} (now {current!r}); nothing was written"
+                ),
+            )
+        if machine.audit_enabled():
+            # Imported here: toolkit.patterns must import before django.setup().
+            from toolkit.models import StateTransitionAudit
+
+            StateTransitionAudit.objects.using(using).create(
+                model=model._meta.label_lower,
+                object_id=str(entity.pk),
+                machine=machine.name,
+                transition=transition.name,
+                from_state=str(from_state),
+                to_state=str(transition.target),
+                user_id=_user_id(user),
+                reason=reason,
+                metadata=metadata,
+            )
+        setattr(entity, field, transition.target)
+        payload = {
+            "model": model._meta.label_lower,
+            "object_id": str(entity.pk),
+            "machine": machine.name,
+            "transition": transition.name,
+            "from_state": from_state,
+            "to_state": transition.target,
+            "user_id": _user_id(user),
+            "reason": reason,
+        }
+        event = transition_event_name(entity, transition)
+        # robust: the transition is committed; a failing handler is logged by Django
+        # ("django.db.backends.base") instead of turning a done transition into an error.
+        transaction.on_commit(lambda: _emit(event, payload), using=using, robust=True)
+
+
+def _check_json(metadata: Any) -> None:
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from toolkit.patterns.exceptions import ValidationError
+
+    try:
+        json.dumps(metadata, cls=DjangoJSONEncoder)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"Transition metadata {metadata!r} is not JSON-serialisable: {exc}",
+            field="metadata",
+            value=metadata,
+        ) from exc
+
+
+def _emit(event: str, payload: dict[str, Any]) -> None:
+    from toolkit.patterns.observer import default_bus
+
+    default_bus.emit(event, payload)
