@@ -21,6 +21,9 @@ ALLOWED_HOSTS = os.environ.get(
 ).split(",")
 
 INSTALLED_APPS = [
+    # Before django.contrib.admin: its admin/ template overrides (admin index link to the panel)
+    # must win the APP_DIRS lookup when installed from the wheel, without DIRS.
+    "patterns_admin",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -33,7 +36,6 @@ INSTALLED_APPS = [
     "template_partials",
     "toolkit",
     "toolkit.cqrs",
-    "patterns_admin",
     "demo.shop",
     "demo.allocation",
     "demo.replication",

@@ -112,21 +112,22 @@ site = pathlib.Path('$work/venv').resolve()
 for pkg in (toolkit, patterns_admin):
     path = pathlib.Path(pkg.__file__).resolve()
     assert site in path.parents, f'{pkg.__name__} imported from {path}, not the fresh venv'
+app = pathlib.Path(patterns_admin.__file__).resolve().parent
 names = zipfile.ZipFile('$wheel').namelist()
 problems = []
 templates = [n.removeprefix('patterns_admin/templates/') for n in names
              if n.startswith('patterns_admin/templates/') and n.endswith('.html')]
 for name in templates:
     origin = pathlib.Path(loader.get_template(name).origin.name).resolve()
-    if site not in origin.parents:
-        problems.append(f'template {name} resolves to {origin}, not the installed package')
+    if app not in origin.parents:
+        problems.append(f'template {name} resolves to {origin}, not {app}')
 statics = [n.removeprefix('patterns_admin/static/') for n in names
            if n.startswith('patterns_admin/static/')]
 for name in statics:
     found = finders.find(name)
-    if not found or site not in pathlib.Path(found).resolve().parents:
-        problems.append(f'static file {name} resolves to {found!r}, not the installed package')
-print(f'{len(templates)} templates and {len(statics)} static files found in {site}')
+    if not found or app not in pathlib.Path(found).resolve().parents:
+        problems.append(f'static file {name} resolves to {found!r}, not {app}')
+print(f'{len(templates)} templates and {len(statics)} static files found in {app}')
 if problems:
     print('\n'.join(problems))
     sys.exit(1)
