@@ -1,0 +1,159 @@
+"""The changes handler: persist a saved aggregate, dispatch its events after commit.
+
+``ChangesHandler.save(aggregate, repository)`` is what :meth:`Repository.save` calls:
+
+1. ``repository.persist(aggregate)`` writes the state (an error leaves the events pending);
+2. the aggregate's pending events are collected (each event is handed over once);
+3. for an event-sourced aggregate, the events are appended to the event store with the
+   expected sequence (the stream head the aggregate was loaded at), in the same transaction;
+4. the events are dispatched to the :class:`~toolkit.ddd.broker.EventBroker` when the
+   transaction commits: inside a :class:`toolkit.patterns.UnitOfWork` (or any ``atomic``
+   block) that is after the outermost commit, and a rollback drops them, savepoints included
+   (Django's ``transaction.on_commit``). Outside any transaction they are dispatched at once.
+
+Example::
+
+    changes = ChangesHandler(broker)
+    products = ProductRepository(changes_handler=changes)
+    with UnitOfWork():
+        product = products.get("LAMP")
+        product.allocate(line)
+        products.save(product)        # persisted now; Allocated dispatched after commit
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from toolkit.patterns.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from toolkit.ddd.broker import EventBroker
+    from toolkit.ddd.repository import Repository
+
+__all__ = ["ChangesHandler", "EventSourced", "EventStoreLike"]
+
+
+@runtime_checkable
+class EventSourced(Protocol):
+    """An aggregate whose events are its state: it has a stream id and a stream position.
+
+    ``aggregate_id`` names the stream; ``persisted_sequence`` is the head of the stream when
+    the aggregate was loaded (0 for a new one); it is the expected sequence of the append.
+    """
+
+    aggregate_id: Any
+    persisted_sequence: int
+
+
+class EventStoreLike(Protocol):
+    """What the changes handler needs from an event store."""
+
+    def append(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        event_type: str,
+        payload: dict[str, Any],
+        *,
+        expected_seq: int | None = ...,
+    ) -> Any:
+        """Append one event; raise ``ConcurrencyConflict`` if the head is not ``expected_seq``."""
+
+
+def _default_serializer(event: Any) -> dict[str, Any]:
+    import dataclasses
+
+    if hasattr(event, "model_dump"):
+        data: dict[str, Any] = event.model_dump(mode="json")
+    elif dataclasses.is_dataclass(event) and not isinstance(event, type):
+        import json
+
+        from django.core.serializers.json import DjangoJSONEncoder
+
+        data = json.loads(json.dumps(dataclasses.asdict(event), cls=DjangoJSONEncoder))
+    else:
+        raise ValidationError(
+            f"Cannot serialise event {event!r}: use a dataclass or pydantic event, or pass "
+            f"serializer= to ChangesHandler",
+            value=event,
+        )
+    return data
+
+
+class ChangesHandler:
+    """Persist aggregates and publish their events once the transaction commits.
+
+    ``broker`` receives the events (``None``: only persist and append). ``event_store``
+    (optional) receives the events of event-sourced aggregates; ``serializer`` turns one event
+    into its JSON payload (default: dataclass / pydantic fields). ``using`` is the database
+    alias of the transaction to wait for.
+    """
+
+    def __init__(
+        self,
+        broker: EventBroker | None = None,
+        *,
+        event_store: EventStoreLike | None = None,
+        serializer: Callable[[Any], dict[str, Any]] | None = None,
+        using: str | None = None,
+    ) -> None:
+        self.broker = broker
+        self.event_store = event_store
+        self.serializer = serializer or _default_serializer
+        self.using = using
+
+    def save(self, aggregate: Any, repository: Repository[Any, Any]) -> list[Any]:
+        """Persist ``aggregate`` through ``repository`` and schedule its events; return them."""
+        repository.persist(aggregate)
+        events: list[Any] = aggregate.collect_events()
+        if not events:
+            return []
+        if self.event_store is not None and isinstance(aggregate, EventSourced):
+            self.append_to_store(aggregate, events)
+        if self.broker is not None:
+            self.on_commit(lambda: self.publish(events))
+        return events
+
+    def append_to_store(self, aggregate: EventSourced, events: Sequence[Any]) -> None:
+        """Append ``events`` to the event store, expecting the head the aggregate was read at."""
+        assert self.event_store is not None
+        expected = aggregate.persisted_sequence
+        aggregate_type = type(aggregate).__name__
+        for offset, event in enumerate(events):
+            self.event_store.append(
+                str(aggregate.aggregate_id),
+                aggregate_type,
+                type(event).__name__,
+                self.serializer(event),
+                expected_seq=expected + offset,
+            )
+        aggregate.persisted_sequence = expected + len(events)
+
+    def publish(self, events: Sequence[Any]) -> None:
+        """Dispatch ``events`` in order to the broker (every event, even if one fails)."""
+        from toolkit.patterns.exceptions import EventDispatchError
+
+        assert self.broker is not None
+        errors: list[tuple[str, BaseException]] = []
+        names: list[str] = []
+        for event in events:
+            try:
+                self.broker.dispatch(event)
+            except EventDispatchError as exc:
+                names.append(exc.event)
+                errors.extend(exc.errors)
+        if errors:
+            raise EventDispatchError(", ".join(names), errors)
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after the current transaction commits (now if there is none)."""
+        from django.conf import settings
+
+        if not settings.configured:
+            callback()
+            return
+        from django.db import transaction
+
+        transaction.on_commit(callback, using=self.using)

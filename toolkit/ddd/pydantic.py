@@ -1,0 +1,134 @@
+"""DDD building blocks on pydantic models (dddkit's ``dddkit.pydantic``); needs the extra.
+
+``pip install "django-pattern-toolkit[pydantic]"``. Without pydantic, importing this module
+raises :class:`~toolkit.ddd.exceptions.MissingDependency` (an ``ImportError``) naming that
+command.
+
+Example::
+
+    class Basket(Aggregate):
+        basket_id: int
+        items: dict[int, Product] = Field(default_factory=dict)
+
+        class Created(AggregateEvent):
+            pass
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from toolkit.ddd.broker import EventBroker
+from toolkit.ddd.changes import ChangesHandler
+from toolkit.ddd.exceptions import ImmutableValueObject, MissingDependency
+from toolkit.ddd.identity import identity_field_of
+from toolkit.ddd.repository import Repository
+
+try:
+    from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+except ImportError as exc:  # pragma: no cover - exercised by a test that hides pydantic
+    raise MissingDependency("pydantic", "pydantic") from exc
+
+__all__ = [
+    "Aggregate",
+    "AggregateEvent",
+    "ChangesHandler",
+    "DomainEvent",
+    "Entity",
+    "EventBroker",
+    "Repository",
+    "ValueObject",
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DomainEvent(BaseModel):
+    """A fact that happened in the domain: an id and the time it occurred on (frozen)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    occurred_on: datetime = Field(default_factory=_now)
+
+    def __eq__(self, other: object) -> bool:
+        # Two events are the same fact when their data match; the id and time differ.
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, DomainEvent)
+        skip = {"event_id", "occurred_on"}
+        return bool(self.model_dump(exclude=skip) == other.model_dump(exclude=skip))
+
+    def __hash__(self) -> int:
+        return hash((type(self).__qualname__, self.event_id))
+
+
+class AggregateEvent(DomainEvent):
+    """An event recorded by an aggregate (usually a nested class of the aggregate)."""
+
+
+class ValueObject(BaseModel):
+    """A value without identity: equal by value, hashable, immutable."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise ImmutableValueObject(type(self).__name__, name)
+
+    def __delattr__(self, name: str) -> None:
+        raise ImmutableValueObject(type(self).__name__, name)
+
+
+class Entity(BaseModel):
+    """An object with identity: equal when the identity fields are (see the dataclasses one)."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    identity: ClassVar[str | None] = None
+
+    @property
+    def entity_id(self) -> Any:
+        """The value of the identity field."""
+        return getattr(self, identity_field_of(type(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Entity)
+        return bool(self.entity_id == other.entity_id)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__qualname__, self.entity_id))
+
+
+class Aggregate(Entity):
+    """The root entity of a consistency boundary; it records domain events."""
+
+    _events: list[DomainEvent] = PrivateAttr(default_factory=list)
+
+    def add_event(self, event: DomainEvent) -> None:
+        """Record ``event``; it is dispatched when the aggregate is saved."""
+        self._events.append(event)
+
+    @property
+    def pending_events(self) -> list[DomainEvent]:
+        """The recorded events not collected yet (a copy)."""
+        return list(self._events)
+
+    def get_events(self) -> list[DomainEvent]:
+        """dddkit's name for :attr:`pending_events`."""
+        return self.pending_events
+
+    def collect_events(self) -> list[DomainEvent]:
+        """Return the pending events and forget them (each event is handed over once)."""
+        events = list(self._events)
+        self._events.clear()
+        return events
+
+    def clear_events(self) -> None:
+        """Forget the pending events without handing them over."""
+        self._events.clear()

@@ -1,0 +1,100 @@
+"""Default story hooks (a "domain probe", Fowler's domain-oriented observability) and
+:func:`inject_hooks`.
+
+* :class:`StatusTracker` notes ``meta["status"]``: ⟳ running, ✓ completed, ✗ failed.
+* :class:`ExecutionTimeTracker` notes ``meta["duration"]`` (seconds) when a step is over.
+* :class:`LoggingHook` logs the step tree on the ``toolkit.stories`` logger: at DEBUG before
+  each step and after the last one, at ERROR (with the traceback) when a step fails.
+
+A hook is any object with some of the methods ``before``, ``after``, ``error``, each taking
+``(context: StoryExecutionContext, step_info: StepExecutionInfo)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+from toolkit.stories.story import (
+    HOOK_NAMES,
+    StepExecutionInfo,
+    StepStatus,
+    Story,
+    StoryExecutionContext,
+)
+
+logger = logging.getLogger("toolkit.stories")
+
+__all__ = ["ExecutionTimeTracker", "LoggingHook", "StatusTracker", "default_hooks", "inject_hooks"]
+
+
+class StatusTracker:
+    """Sets ``step_info.meta["status"]`` to a :class:`StepStatus`."""
+
+    __slots__ = ()
+
+    def before(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
+        step_info.meta["status"] = StepStatus.RUNNING
+
+    def after(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
+        if step_info.meta.get("status") is StepStatus.RUNNING:
+            step_info.meta["status"] = StepStatus.COMPLETED
+
+    def error(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
+        step_info.meta["status"] = StepStatus.FAILED
+
+
+class ExecutionTimeTracker:
+    """Sets ``step_info.meta["duration"]``: seconds the step took (``perf_counter``)."""
+
+    __slots__ = ()
+
+    def before(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
+        step_info.meta["started"] = time.perf_counter()
+
+    def after(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
+        started = step_info.meta.get("started", context.started_at)
+        step_info.meta["duration"] = time.perf_counter() - started
+
+
+class LoggingHook:
+    """Logs the step tree: DEBUG before each step and after the last, ERROR on failure."""
+
+    __slots__ = ("logger",)
+
+    def __init__(self, logger: logging.Logger = logger) -> None:
+        self.logger = logger
+
+    def before(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
+        if self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.debug("%s", context)
+
+    def after(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
+        if step_info.error is None and context.is_last(step_info):
+            if self.logger.isEnabledFor(logging.DEBUG):
+                self.logger.debug("%s", context)
+
+    def error(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
+        self.logger.error("%s", context, exc_info=step_info.error)
+
+
+def default_hooks() -> list[object]:
+    """New instances of the default hooks: status, time, logging (in that order)."""
+    return [StatusTracker(), ExecutionTimeTracker(), LoggingHook()]
+
+
+def inject_hooks(story_cls: type[Story], hooks: Iterable[object] | None = None) -> None:
+    """Register ``hooks`` (default: :func:`default_hooks`) on ``story_cls``.
+
+    Each hook's ``before`` / ``after`` / ``error`` methods are registered in the order of the
+    list; a hook without any of them is refused.
+    """
+    for hook in default_hooks() if hooks is None else list(hooks):
+        found = [name for name in HOOK_NAMES if callable(getattr(hook, name, None))]
+        if not found:
+            raise TypeError(
+                f"{hook!r} is not a story hook: it needs a before, after or error method"
+            )
+        for name in found:
+            story_cls.register_hook(name, getattr(hook, name))

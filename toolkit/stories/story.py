@@ -1,0 +1,346 @@
+"""The Story DSL: a business operation as named steps, run in order on one state object.
+
+Pure Python, no Django. Inspired by proofit404/stories and dddkit's stories::
+
+    @dataclass(frozen=True, slots=True)
+    class ShoppingCartStory(Story):
+        I.add_item
+        I.apply_discount
+        I.calculate_total
+
+        class State(State):
+            items: list = []
+            total: float = 0.0
+
+        def add_item(self, state): ...
+        def apply_discount(self, state): ...
+        def calculate_total(self, state): ...
+
+    story = ShoppingCartStory()
+    state = story.State()
+    story(state)
+
+* ``I.<name>`` lines in the class body declare the steps, in order. A step without a method
+  of that name fails when the class is created (:class:`StoryDefinitionError`).
+* A story whose steps are all plain functions runs when called and returns ``None``. A story
+  with at least one ``async def`` step returns a coroutine from ``story(state)``: await it
+  (sync steps of that story run in order between the async ones).
+* Hooks (``before``, ``after`` (also after a failing step), ``error``) are registered per
+  story class with :meth:`Story.register_hook` or :func:`toolkit.stories.inject_hooks`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Coroutine, MutableMapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import SimpleNamespace
+from typing import Any, ClassVar, Literal, TypeAlias, get_args
+
+from toolkit.patterns.exceptions import PatternError, ValidationError
+
+HookName: TypeAlias = Literal["before", "after", "error"]
+HOOK_NAMES: tuple[HookName, ...] = get_args(HookName)
+Callback: TypeAlias = Callable[["StoryExecutionContext", "StepExecutionInfo"], None]
+
+__all__ = [
+    "HOOK_NAMES",
+    "I",
+    "State",
+    "StepExecutionInfo",
+    "StepStatus",
+    "Story",
+    "StoryDefinitionError",
+    "StoryExecutionContext",
+]
+
+
+class StoryDefinitionError(PatternError):
+    """Raised when a story class is created with a step that has no method."""
+
+    _fields = ("story", "step", "methods")
+
+    def __init__(self, story: str, step: str, methods: list[str]) -> None:
+        self.story = story
+        self.step = step
+        self.methods = sorted(methods)
+        available = ", ".join(repr(m) for m in self.methods) or "none"
+        super().__init__(
+            f"{story} declares step I.{step} but has no method {step!r}; methods: {available}"
+        )
+
+
+class StepStatus(Enum):
+    """Where a step is: shown by :class:`~toolkit.stories.hooks.StatusTracker` as a symbol."""
+
+    RUNNING = "⟳"
+    COMPLETED = "✓"
+    FAILED = "✗"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class State(SimpleNamespace):
+    """The mutable state a story works on; keyword arguments become attributes.
+
+    Class-level defaults are copied into each instance (shallow copy), so a mutable default
+    such as ``items: list = []`` is not shared between two runs.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        import copy
+
+        defaults: dict[str, Any] = {}
+        for klass in reversed(type(self).__mro__):
+            if klass in (State, SimpleNamespace, object):
+                continue
+            for name in getattr(klass, "__annotations__", {}):
+                if name in klass.__dict__ and not name.startswith("_"):
+                    defaults[name] = copy.copy(klass.__dict__[name])
+        super().__init__(**{**defaults, **kwargs})
+
+
+class _Steps:
+    """The ``I`` of a story class body: each attribute read declares a step."""
+
+    __slots__ = ("__steps__",)
+
+    def __init__(self) -> None:
+        self.__steps__: list[str] = []
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self.__steps__.append(name)
+        return name
+
+    def __repr__(self) -> str:
+        return f"<steps {', '.join('I.' + s for s in self.__steps__)}>"
+
+
+class _Outside:
+    """``toolkit.stories.I`` outside a story body: ``I.name`` is just ``"name"``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return name
+
+
+#: Import it for linters and readers; inside a ``Story`` class body ``I`` records the steps.
+I = _Outside()  # noqa: E741
+
+
+@dataclass(slots=True)
+class StepExecutionInfo:
+    """One step of one run: its name, position, error and what the hooks noted in ``meta``.
+
+    ``str(info)`` renders the line of the step tree: ``"    ✓I.step_one [0.000s]"`` (status
+    from ``meta["status"]``, timing from ``meta["duration"]`` once the step is over).
+    """
+
+    step_name: str
+    step_index: int
+    error: BaseException | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    finished: bool = False
+
+    def __str__(self) -> str:
+        status = self.meta.get("status")
+        prefix = str(status) if status is not None else ""
+        duration = self.meta.get("duration")
+        timing = f" [{duration:.3f}s]" if self.finished and duration is not None else ""
+        return f"    {prefix}I.{self.step_name}{timing}"
+
+
+@dataclass(slots=True)
+class StoryExecutionContext:
+    """One run of a story: the story, its state, every step's info and shared ``meta``.
+
+    ``str(context)`` is the step tree the logging hook prints::
+
+        HookedStory:
+            ✓I.step_one [0.000s]
+            ⟳I.step_two
+            I.step_three
+    """
+
+    story: Story
+    state: Any = None
+    steps: list[StepExecutionInfo] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.perf_counter)
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            self.steps = [
+                StepExecutionInfo(step_name=name, step_index=index)
+                for index, name in enumerate(type(self.story).__steps__)
+            ]
+
+    @property
+    def story_name(self) -> str:
+        """The story's class name."""
+        return type(self.story).__name__
+
+    def __getitem__(self, index: int) -> StepExecutionInfo:
+        return self.steps[index]
+
+    def is_last(self, step_info: StepExecutionInfo) -> bool:
+        """Whether ``step_info`` is the last step of the story."""
+        return step_info.step_index == len(self.steps) - 1
+
+    def __str__(self) -> str:
+        return "\n".join([f"{self.story_name}:", *map(str, self.steps)])
+
+
+_RESERVED = frozenset({"I", "State", "register_hook", "clear_hooks", "steps"})
+
+
+class _StoryType(type):
+    """Collects the ``I.<step>`` declarations and checks that every step has a method."""
+
+    @classmethod
+    def __prepare__(  # type: ignore[override]
+        mcs, name: str, bases: tuple[type, ...], **kwargs: Any
+    ) -> MutableMapping[str, Any]:
+        return {"I": _Steps()}
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> _StoryType:
+        collected = namespace.get("I")
+        steps: tuple[str, ...] = ()
+        if isinstance(collected, _Steps) and collected.__steps__:
+            steps = tuple(collected.__steps__)
+        else:
+            for base in bases:
+                steps = tuple(getattr(base, "__steps__", ())) or steps
+        namespace["__steps__"] = steps
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        methods = [
+            attr
+            for attr in dir(cls)
+            if not attr.startswith("_")
+            and attr not in _RESERVED
+            and inspect.isfunction(getattr(cls, attr))
+        ]
+        for step in steps:
+            if not callable(getattr(cls, step, None)):
+                raise StoryDefinitionError(name, step, methods)
+        inherited: dict[str, list[Callback]] = {}
+        for base in bases:
+            for hook_name, callbacks in getattr(base, "__story_hooks__", {}).items():
+                inherited.setdefault(hook_name, []).extend(callbacks)
+        previous = namespace.get("__story_hooks__")
+        # A dataclass(slots=True) rebuild passes the old class's namespace: keep its hooks.
+        cls.__story_hooks__ = (  # type: ignore[attr-defined]
+            previous
+            if isinstance(previous, dict)
+            else {h: list(inherited.get(h, [])) for h in HOOK_NAMES}
+        )
+        cls.__story_is_async__ = any(  # type: ignore[attr-defined]
+            inspect.iscoroutinefunction(getattr(cls, step)) for step in steps
+        )
+        return cls
+
+
+class Story(metaclass=_StoryType):
+    """Base class of stories. See the module docstring for the DSL."""
+
+    __slots__ = ()
+
+    I: ClassVar[Any]  # noqa: E741
+    __steps__: ClassVar[tuple[str, ...]]
+    __story_hooks__: ClassVar[dict[str, list[Callback]]]
+    __story_is_async__: ClassVar[bool]
+
+    #: The context class built for each run; override to add fields.
+    context_class: ClassVar[type[StoryExecutionContext]] = StoryExecutionContext
+
+    State: ClassVar[type[Any]] = State
+
+    @classmethod
+    def register_hook(cls, hook_name: HookName, callback: Callback) -> None:
+        """Call ``callback(context, step_info)`` at ``hook_name`` for each step of this story."""
+        if hook_name not in HOOK_NAMES:
+            choices = ", ".join(repr(n) for n in sorted(HOOK_NAMES))
+            raise ValidationError(
+                f"Unknown hook type {hook_name!r}; valid hook types are: {choices}",
+                field="hook_name",
+                value=hook_name,
+            )
+        cls.__story_hooks__[hook_name].append(callback)
+
+    @classmethod
+    def clear_hooks(cls) -> None:
+        """Remove every hook of this story class."""
+        for callbacks in cls.__story_hooks__.values():
+            callbacks.clear()
+
+    @classmethod
+    def steps(cls) -> tuple[str, ...]:
+        """The step names, in order."""
+        return cls.__steps__
+
+    def __call__(self, state: Any) -> Coroutine[Any, Any, None] | None:
+        """Run the steps on ``state``; a story with an async step returns a coroutine."""
+        if type(self).__story_is_async__:
+            return self._run_async(state)
+        self._run_sync(state)
+        return None
+
+    def _hooks(self, hook_name: str) -> list[Callback]:
+        return type(self).__story_hooks__[hook_name]
+
+    def _run_sync(self, state: Any) -> None:
+        hooked = any(type(self).__story_hooks__.values())
+        if not hooked:
+            for step in type(self).__steps__:
+                getattr(self, step)(state)
+            return
+        context = self.context_class(story=self, state=state)
+        for info in context.steps:
+            self._before(context, info)
+            try:
+                getattr(self, info.step_name)(state)
+            except Exception as exc:
+                self._error(context, info, exc)
+                raise
+            finally:
+                self._after(context, info)
+
+    async def _run_async(self, state: Any) -> None:
+        context = self.context_class(story=self, state=state)
+        for info in context.steps:
+            self._before(context, info)
+            try:
+                result = getattr(self, info.step_name)(state)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self._error(context, info, exc)
+                raise
+            finally:
+                self._after(context, info)
+
+    def _before(self, context: StoryExecutionContext, info: StepExecutionInfo) -> None:
+        for hook in self._hooks("before"):
+            hook(context, info)
+
+    def _error(
+        self, context: StoryExecutionContext, info: StepExecutionInfo, exc: BaseException
+    ) -> None:
+        info.error = exc
+        for hook in self._hooks("error"):
+            hook(context, info)
+
+    def _after(self, context: StoryExecutionContext, info: StepExecutionInfo) -> None:
+        info.finished = True
+        for hook in self._hooks("after"):
+            hook(context, info)
