@@ -1,0 +1,29 @@
+"""A UUID-pk model and an integer-pk model, so audit rows prove text object ids."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class Ticket(models.Model):
+    """Support ticket with a UUID primary key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(max_length=100, blank=True, default="")
+    status = models.CharField(max_length=20, default="open")
+
+    def __str__(self) -> str:
+        return self.title or str(self.id)
+
+
+class Invoice(models.Model):
+    """Invoice with an integer primary key."""
+
+    number = models.CharField(max_length=30, blank=True, default="")
+    amount = models.IntegerField(default=0)
+    status = models.CharField(max_length=20, default="draft")
+
+    def __str__(self) -> str:
+        return self.number or f"invoice {self.pk}"
