@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 
 from toolkit.patterns.exceptions import EventDispatchError
 
-Handler = Callable[[Any], None | Awaitable[None]]
+Handler = Callable[[Any], Awaitable[None] | None]
 H = TypeVar("H", bound=Callable[..., Any])
 
 __all__ = ["Dispatched", "EventBroker", "Handler", "handler_name"]

@@ -71,9 +71,9 @@ class LoggingHook:
             self.logger.debug("%s", context)
 
     def after(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
-        if step_info.error is None and context.is_last(step_info):
-            if self.logger.isEnabledFor(logging.DEBUG):
-                self.logger.debug("%s", context)
+        last = step_info.error is None and context.is_last(step_info)
+        if last and self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.debug("%s", context)
 
     def error(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
         self.logger.error("%s", context, exc_info=step_info.error)

@@ -1,0 +1,70 @@
+"""PrometheusMetricsHook on ``aioprometheus``, for asyncio applications.
+
+``pip install "django-pattern-toolkit[aioprometheus]"``. Same parameters, metric names and
+labels as :class:`toolkit.stories.prometheus.PrometheusMetricsHook`; ``service`` and the custom
+labels are the histograms' constant labels. ``registry`` defaults to ``aioprometheus.REGISTRY``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from toolkit.ddd.exceptions import MissingDependency
+from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase
+
+try:
+    from aioprometheus import REGISTRY, Histogram, Registry
+except ImportError as exc:  # pragma: no cover - exercised by a test that hides the package
+    raise MissingDependency("aioprometheus", "aioprometheus") from exc
+
+__all__ = ["PrometheusMetricsHook"]
+
+_histograms: dict[tuple[int, str], Any] = {}
+_lock = threading.Lock()
+
+
+def _histogram(
+    registry: Any, name: str, documentation: str, const_labels: dict[str, str], buckets: list[float]
+) -> Any:
+    key = (id(registry), name)
+    with _lock:
+        existing = _histograms.get(key)
+        if existing is None:
+            existing = Histogram(
+                name, documentation, const_labels=const_labels, registry=registry, buckets=buckets
+            )
+            _histograms[key] = existing
+        return existing
+
+
+class PrometheusMetricsHook(MetricsHookBase):
+    """Story and step latency histograms (milliseconds) in an aioprometheus registry."""
+
+    def __init__(
+        self,
+        app_name: str = "toolkit_stories",
+        prefix: str = "toolkit_stories",
+        labels: Mapping[str, str] | None = None,
+        buckets: Sequence[float | str] | None = None,
+        *,
+        registry: Registry | None = None,
+    ) -> None:
+        super().__init__(app_name=app_name, prefix=prefix, labels=labels, buckets=buckets)
+        self.registry = registry if registry is not None else REGISTRY
+        const_labels = {"service": self.app_name, **self.labels}
+        self.story_histogram = _histogram(
+            self.registry, self.story_metric_name, STORY_HELP, const_labels, self.buckets
+        )
+        self.step_histogram = _histogram(
+            self.registry, self.step_metric_name, STEP_HELP, const_labels, self.buckets
+        )
+
+    def observe_step(self, story_name: str, step_name: str, status: str, ms: float) -> None:
+        self.step_histogram.observe(
+            {"story_name": story_name, "step_name": step_name, "status": status}, ms
+        )
+
+    def observe_story(self, story_name: str, status: str, ms: float) -> None:
+        self.story_histogram.observe({"story_name": story_name, "status": status}, ms)

@@ -1,0 +1,111 @@
+"""PrometheusMetricsHook on ``prometheus_client`` (``pip install "django-pattern-toolkit[prometheus]"``).
+
+Example::
+
+    hook = PrometheusMetricsHook(app_name="shop", labels={"env": "production"})
+    inject_hooks(CheckoutStory, hooks=[hook])
+
+Histograms are created once per (registry, name) and shared by every hook using that name;
+``registry`` defaults to ``prometheus_client.REGISTRY`` (what ``/metrics`` exposes).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from toolkit.ddd.exceptions import MissingDependency
+from toolkit.patterns.exceptions import ValidationError
+from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase
+
+try:
+    from prometheus_client import REGISTRY, CollectorRegistry, Histogram
+except ImportError as exc:  # pragma: no cover - exercised by a test that hides the package
+    raise MissingDependency("prometheus_client", "prometheus") from exc
+
+__all__ = ["PrometheusMetricsHook"]
+
+_histograms: dict[tuple[int, str], Histogram] = {}
+_lock = threading.Lock()
+
+
+def _histogram(
+    registry: CollectorRegistry,
+    name: str,
+    documentation: str,
+    labelnames: list[str],
+    buckets: list[float],
+) -> Histogram:
+    key = (id(registry), name)
+    with _lock:
+        existing = _histograms.get(key)
+        if existing is not None:
+            if list(existing._labelnames) != labelnames:
+                raise ValidationError(
+                    f"Metric {name!r} already exists with labels "
+                    f"{list(existing._labelnames)!r}, not {labelnames!r}; use another prefix",
+                    field="labels",
+                )
+            return existing
+        histogram = Histogram(
+            name, documentation, labelnames=labelnames, buckets=buckets, registry=registry
+        )
+        _histograms[key] = histogram
+        return histogram
+
+
+class PrometheusMetricsHook(MetricsHookBase):
+    """Story and step latency histograms (milliseconds) in a prometheus_client registry.
+
+    Parameters as in dddkit: ``app_name`` (the ``service`` label, default
+    ``"toolkit_stories"``), ``prefix`` (of the metric names, default ``"toolkit_stories"``),
+    ``labels`` (extra constant labels), ``buckets`` (default
+    ``[10, 25, 50, 100, 300, 500, 1000, 2000, 5000, 10000]``); plus ``registry``.
+    """
+
+    def __init__(
+        self,
+        app_name: str = "toolkit_stories",
+        prefix: str = "toolkit_stories",
+        labels: Mapping[str, str] | None = None,
+        buckets: Sequence[float | str] | None = None,
+        *,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        super().__init__(app_name=app_name, prefix=prefix, labels=labels, buckets=buckets)
+        self.registry = registry if registry is not None else REGISTRY
+        custom = list(self.labels)
+        self.story_histogram = _histogram(
+            self.registry,
+            self.story_metric_name,
+            STORY_HELP,
+            ["service", "story_name", "status", *custom],
+            self.buckets,
+        )
+        self.step_histogram = _histogram(
+            self.registry,
+            self.step_metric_name,
+            STEP_HELP,
+            ["service", "story_name", "step_name", "status", *custom],
+            self.buckets,
+        )
+
+    def observe_step(self, story_name: str, step_name: str, status: str, ms: float) -> None:
+        labels: dict[str, Any] = {
+            "service": self.app_name,
+            "story_name": story_name,
+            "step_name": step_name,
+            "status": status,
+            **self.labels,
+        }
+        self.step_histogram.labels(**labels).observe(ms)
+
+    def observe_story(self, story_name: str, status: str, ms: float) -> None:
+        labels: dict[str, Any] = {
+            "service": self.app_name,
+            "story_name": story_name,
+            "status": status,
+            **self.labels,
+        }
+        self.story_histogram.labels(**labels).observe(ms)
