@@ -124,8 +124,8 @@ def trigger_transition(
 ) -> TriggerOutcome:
     """Trigger ``name`` on the object for ``user`` and record the attempt in the action log.
 
-    The caller has checked ``patterns_admin.trigger_transition``; the machine checks the source state,
-    the guards and the transition's own permission. Toolkit errors become a failed outcome
+    The caller has checked ``patterns_admin.trigger_transition``; the machine checks the
+    source state, the guards and the transition's own permission. Toolkit errors become a failed outcome
     with their message; nothing is written when it fails, except the action-log row.
     """
     from_state = target.state

@@ -4,10 +4,30 @@ from __future__ import annotations
 
 from django.urls import path
 
-from patterns_admin.views import home
+from patterns_admin.views import diagrams, home, projections, streams, transitions
 
 app_name = "patterns_admin"
 
 urlpatterns = [
     path("", home.index, name="index"),
+    path("streams/", streams.stream_list, name="stream-list"),
+    path("streams/<str:aggregate_id>/", streams.stream_detail, name="stream-detail"),
+    path(
+        "objects/<str:app_label>/<str:model_name>/<str:pk>/transitions/",
+        transitions.object_transitions,
+        name="object-transitions",
+    ),
+    path(
+        "objects/<str:app_label>/<str:model_name>/<str:pk>/transitions/trigger/",
+        transitions.object_transition_trigger,
+        name="object-transition-trigger",
+    ),
+    path("diagrams/", diagrams.diagram_list, name="diagram-list"),
+    path("diagrams/<str:name>/", diagrams.diagram_detail, name="diagram-detail"),
+    path("projections/", projections.projection_list, name="projection-list"),
+    path(
+        "projections/<str:name>/rebuild/",
+        projections.projection_rebuild,
+        name="projection-rebuild",
+    ),
 ]

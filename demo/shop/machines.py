@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from demo.shop.models import Order
+from demo.shop.screening import fraud_verdict
 from toolkit.patterns.state_machine import StateMachine, Transition, guard
 
 #: Orders above this total need a manager (``shop.cancel_large_order``) to be cancelled.
@@ -36,9 +37,6 @@ def small_or_manager(order: Order, user: Any) -> bool:
 
 @guard("payment held by fraud screening")
 def passes_fraud_screening(order: Order, user: Any) -> bool:
-    # Imported here: the plugin module imports this one's models.
-    from demo.plugins import fraud_verdict
-
     return fraud_verdict(order) is None
 
 

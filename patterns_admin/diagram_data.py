@@ -1,0 +1,79 @@
+"""Selectors of the diagram pages: registered machines, objects per state, an object's path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count
+from django.http import Http404
+
+from toolkit.registry import RegistryError, machines
+
+
+@dataclass(frozen=True)
+class ObjectPath:
+    """Where one object is and how it got there (oldest transition first)."""
+
+    obj: Any
+    current: str
+    steps: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """``(from_state, to_state)`` of every step, for ``machine.to_dot(path=...)``."""
+        return [(source, target) for _, source, target in self.steps]
+
+
+def get_machine(name: str) -> Any:
+    """The registered machine ``name`` or :class:`Http404` listing the registered names."""
+    try:
+        return machines.get(name)
+    except RegistryError as exc:
+        raise Http404(str(exc)) from exc
+
+
+def model_label(machine: Any) -> str:
+    """``app_label.model_name`` of the machine's model, or ``""`` for a machine without one."""
+    model = getattr(machine, "model", None)
+    return model._meta.label_lower if model is not None else ""
+
+
+def state_counts(machine: Any) -> dict[str, int]:
+    """Objects per state of the machine's model, every state listed (one GROUP BY query)."""
+    counts = dict.fromkeys(machine.states, 0)
+    model = getattr(machine, "model", None)
+    if model is None:
+        return counts
+    field_name = machine.state_field
+    rows = model._default_manager.order_by().values(field_name).annotate(n=Count("pk"))
+    for row in rows:
+        counts[str(row[field_name])] = row["n"]
+    return counts
+
+
+def object_path(machine: Any, pk: str) -> ObjectPath | None:
+    """The object ``pk`` of the machine's model and its transitions, or None if not found."""
+    from toolkit.models import StateTransitionAudit  # the toolkit app must be ready
+
+    model = getattr(machine, "model", None)
+    if model is None:
+        return None
+    try:
+        obj = model._default_manager.filter(pk=pk).first()
+    except (ValueError, TypeError):
+        return None
+    if obj is None:
+        return None
+    rows = (
+        StateTransitionAudit.objects.filter(
+            model=model._meta.label_lower, object_id=str(obj.pk), machine=machine.name
+        )
+        .order_by("created_at", "id")
+        .values_list("transition", "from_state", "to_state")
+    )
+    return ObjectPath(
+        obj=obj,
+        current=str(getattr(obj, machine.state_field)),
+        steps=[(t, f, s) for t, f, s in rows],
+    )
