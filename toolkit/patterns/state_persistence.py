@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from toolkit.patterns.state_machine import StateMachine, Transition
 
-__all__ = ["apply_to_model", "transition_event_name"]
+__all__ = ["apply_to_model", "audit_user_id", "transition_event_name"]
 
 logger = logging.getLogger("toolkit.patterns.state_machine")
 
@@ -26,7 +26,7 @@ def transition_event_name(entity: Model, transition: Transition) -> str:
     return f"{entity._meta.model_name}.{transition.name}"
 
 
-def _user_id(user: Any) -> Any:
+def audit_user_id(user: Any) -> Any:
     """The user's primary key for the audit row; anonymous or unsaved users record none."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
@@ -81,7 +81,7 @@ def apply_to_model(
                 transition=transition.name,
                 from_state=str(from_state),
                 to_state=str(transition.target),
-                user_id=_user_id(user),
+                user_id=audit_user_id(user),
                 reason=reason,
                 metadata=metadata,
             )
@@ -93,7 +93,7 @@ def apply_to_model(
             "transition": transition.name,
             "from_state": from_state,
             "to_state": transition.target,
-            "user_id": _user_id(user),
+            "user_id": audit_user_id(user),
             "reason": reason,
         }
         event = transition_event_name(entity, transition)
