@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
+
 from toolkit.patterns.exceptions import ValidationError
 from toolkit.stories.story import StepExecutionInfo, StoryExecutionContext
 

@@ -15,7 +15,7 @@ from toolkit.ddd.exceptions import MissingDependency
 from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase
 
 try:
-    from aioprometheus import REGISTRY, Histogram, Registry
+    from aioprometheus.collectors import REGISTRY, Histogram, Registry
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides the package
     raise MissingDependency("aioprometheus", "aioprometheus") from exc
 

@@ -1,4 +1,4 @@
-"""PrometheusMetricsHook on ``prometheus_client`` (``pip install "django-pattern-toolkit[prometheus]"``).
+"""PrometheusMetricsHook on ``prometheus_client``: pip install "django-pattern-toolkit[prometheus]".
 
 Example::
 
