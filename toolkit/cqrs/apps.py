@@ -1,10 +1,25 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
 class CqrsConfig(AppConfig):
-    """``toolkit.cqrs``: replica revisions and the dead-letter store."""
+    """``toolkit.cqrs``: master outbox, replica revisions, gaps and the dead-letter store."""
 
     name = "toolkit.cqrs"
     label = "toolkit_cqrs"
     verbose_name = "Toolkit CQRS"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported for their side effects: the settings check and model registration hook.
+        from toolkit.checks import add_check
+        from toolkit.cqrs import mixins  # noqa: F401
+        from toolkit.cqrs.conf import check_cqrs_settings
+
+        if check_cqrs_settings not in _registered:
+            add_check(check_cqrs_settings)
+            _registered.append(check_cqrs_settings)
+
+
+_registered: list[object] = []

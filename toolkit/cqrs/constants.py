@@ -1,0 +1,47 @@
+"""Closed sets used by the CQRS messages: signal types, dead-letter reasons, outcomes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class SignalType(StrEnum):
+    """Type of signal that generates this event."""
+
+    #: The master model has been saved.
+    SAVE = "SAVE"
+    #: The master model has been deleted.
+    DELETE = "DELETE"
+    #: The master model needs synchronisation.
+    SYNC = "SYNC"
+
+
+class DeadLetterReason(StrEnum):
+    """Why a message ended in the dead-letter store."""
+
+    #: The body is not JSON, not an object, or lacks a required key.
+    MALFORMED = "malformed"
+    #: No replica model is registered for the message's CQRS_ID.
+    UNKNOWN_CQRS_ID = "unknown_cqrs_id"
+    #: The message's ``expires`` was in the past when it arrived.
+    EXPIRED = "expired"
+    #: Applying it raised on every attempt (``max_retries`` exhausted).
+    FAILED = "failed"
+
+
+class Outcome(StrEnum):
+    """What the consumer did with one message."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    DEAD_LETTER = "dead_letter"
+
+
+#: Name of the revision field on master and replica models.
+REVISION_FIELD: Final = "cqrs_revision"
+#: Name of the last-change timestamp field on master and replica models.
+UPDATED_FIELD: Final = "cqrs_updated"
+#: The special ``CQRS_FIELDS`` / ``CQRS_TRACKED_FIELDS`` value meaning "every field".
+ALL_FIELDS: Final = "__all__"

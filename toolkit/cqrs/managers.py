@@ -1,0 +1,161 @@
+"""Managers: ``MasterManager`` (bulk writes that publish) and ``ReplicaManager`` (apply data)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from toolkit.cqrs.constants import REVISION_FIELD, UPDATED_FIELD
+from toolkit.cqrs.exceptions import MalformedMessage
+
+
+class MasterManager(models.Manager[Any]):
+    """The ``cqrs`` manager of master models: bulk writes that do publish."""
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        """Custom bulk create method to support sending of create signals.
+
+        This can be used only in cases, when IDs are generated on client or DB returns IDs
+        (PostgreSQL, SQLite >= 3.35). One SAVE message per instance is sent after commit.
+        """
+        from toolkit.cqrs.exceptions import CqrsError
+
+        using = self.db
+        with transaction.atomic(using=using, savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            missing = [obj for obj in created if obj.pk is None]
+            if missing:
+                raise CqrsError(
+                    f"{self.model._meta.label}.cqrs.bulk_create() got no primary keys back "
+                    f"for {len(missing)} instance(s); set the pks or use a database that "
+                    "returns them (PostgreSQL, SQLite >= 3.35)"
+                )
+            self.model.call_post_bulk_create(created, using=using)
+        return created
+
+    def bulk_update(self, queryset: models.QuerySet[Any], **kwargs: Any) -> int:
+        """Custom update method to support sending of update signals.
+
+        ``Product.cqrs.bulk_update(Product.objects.filter(active=True), price=10)`` updates the
+        rows, bumps their ``cqrs_revision`` once per transaction and sends one SAVE message
+        per updated instance after commit. Returns the number of rows updated.
+        """
+        from toolkit.cqrs import producer
+
+        model = self.model
+        using = queryset.db
+        with transaction.atomic(using=using, savepoint=False):
+            pks = list(queryset.select_for_update().values_list("pk", flat=True))
+            if not pks:
+                return 0
+            bump = set(producer.claim_revision_bumps(model, pks, using=using))
+            kwargs.setdefault(UPDATED_FIELD, timezone.now())
+            rows = model._default_manager.using(using).filter(pk__in=pks)
+            if len(bump) == len(pks):
+                updated = rows.update(**kwargs, **{REVISION_FIELD: F(REVISION_FIELD) + 1})
+            else:
+                updated = rows.update(**kwargs)
+                if bump:
+                    rows.filter(pk__in=bump).update(**{REVISION_FIELD: F(REVISION_FIELD) + 1})
+            instances = list(model.relate_cqrs_serialization(rows.all()))
+            model.call_post_update(instances, using=using)
+        return updated
+
+
+class ReplicaManager(models.Manager[Any]):
+    """The ``cqrs`` manager of replica models: create, update and delete from master data."""
+
+    def _map(self, data: dict[str, Any] | None) -> dict[str, Any] | None:
+        if data is None:
+            return None
+        model = self.model
+        if model.CQRS_CUSTOM_SERIALIZATION:
+            return dict(data)
+        mapping = model.CQRS_MAPPING or {}
+        names = {f.attname for f in model._meta.concrete_fields} | {
+            f.name for f in model._meta.concrete_fields
+        }
+        mapped: dict[str, Any] = {}
+        for key, value in data.items():
+            target = mapping.get(key, key)
+            if target in names:
+                mapped[target] = value
+        return mapped
+
+    def _pk_value(self, data: dict[str, Any]) -> Any:
+        pk = self.model._meta.pk
+        for key in (pk.attname, pk.name):
+            if key in data:
+                return data[key]
+        mapping = self.model.CQRS_MAPPING or {}
+        for master_key, replica_key in mapping.items():
+            if replica_key in (pk.attname, pk.name) and master_key in data:
+                return data[master_key]
+        raise MalformedMessage(
+            f"instance data for {self.model._meta.label} lacks its primary key "
+            f"{pk.attname!r}: {sorted(data)!r}"
+        )
+
+    def save_instance(
+        self,
+        master_data: dict[str, Any],
+        previous_data: dict[str, Any] | None = None,
+        sync: bool = False,
+        meta: dict[str, Any] | None = None,
+    ) -> Any:
+        """Save (create or update) the model instance from CQRS master instance data."""
+        model = self.model
+        if model.CQRS_NO_DB_OPERATIONS:
+            raise ImproperlyConfigured(
+                f"{model._meta.label} sets CQRS_NO_DB_OPERATIONS = True, so it must override "
+                "cqrs_save() and cqrs_delete()"
+            )
+        mapped = self._map(master_data)
+        assert mapped is not None
+        previous = self._map(previous_data)
+        pk_value = self._pk_value(mapped if not model.CQRS_CUSTOM_SERIALIZATION else master_data)
+        queryset = model._default_manager.using(self.db)
+        if model.CQRS_SELECT_FOR_UPDATE:
+            queryset = queryset.select_for_update()
+        instance = queryset.filter(pk=pk_value).first()
+        if instance is None:
+            return self.create_instance(mapped, previous, sync=sync, meta=meta)
+        return self.update_instance(instance, mapped, previous, sync=sync, meta=meta)
+
+    def create_instance(
+        self,
+        mapped_data: dict[str, Any],
+        previous_data: dict[str, Any] | None = None,
+        sync: bool = False,
+        meta: dict[str, Any] | None = None,
+    ) -> Any:
+        """Create the model instance from mapped CQRS master instance data."""
+        return self.model.cqrs_create(sync, mapped_data, previous_data=previous_data, meta=meta)
+
+    def update_instance(
+        self,
+        instance: Any,
+        mapped_data: dict[str, Any],
+        previous_data: dict[str, Any] | None = None,
+        sync: bool = False,
+        meta: dict[str, Any] | None = None,
+    ) -> Any:
+        """Update ``instance`` from mapped CQRS master instance data."""
+        return instance.cqrs_update(sync, mapped_data, previous_data=previous_data, meta=meta)
+
+    def delete_instance(self, master_data: dict[str, Any]) -> bool:
+        """Delete the instance named by ``master_data``; True even if nothing was deleted."""
+        model = self.model
+        if model.CQRS_NO_DB_OPERATIONS:
+            raise ImproperlyConfigured(
+                f"{model._meta.label} sets CQRS_NO_DB_OPERATIONS = True, so it must override "
+                "cqrs_save() and cqrs_delete()"
+            )
+        pk_value = self._pk_value(master_data)
+        model._default_manager.using(self.db).filter(pk=pk_value).delete()
+        return True

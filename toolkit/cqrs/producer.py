@@ -1,0 +1,286 @@
+"""Master side: write messages to the outbox in the transaction, publish them after commit.
+
+One transaction keeps one buffer per database connection, keyed by (CQRS_ID, pk):
+
+* the first save of an existing row in the transaction bumps its ``cqrs_revision``; later
+  saves do not, so the one message sent carries exactly one new revision;
+* every save rewrites the instance's single outbox row (one message per instance per
+  transaction, with the final state; ``previous_data`` keeps the values from before the
+  transaction);
+* deleting a row created in the same transaction drops its outbox row, so nothing is sent
+  for it; deleting a row that existed before sends a DELETE with the next revision;
+* ``transaction.on_commit`` publishes the rows and deletes those the transport accepted.
+  Rows the transport refused stay in the outbox ("pending"), with the error, until
+  :func:`publish_pending` (``cqrs_sync --pending``) sends them.
+
+A rollback removes the outbox rows with the data; the buffer notices that its commit hook
+is gone and starts afresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from toolkit.cqrs.constants import REVISION_FIELD, UPDATED_FIELD, SignalType
+from toolkit.cqrs.dataclasses import TransportPayload
+
+logger = logging.getLogger("toolkit.cqrs.producer")
+
+_BUFFER_ATTR = "_toolkit_cqrs_buffer"
+
+
+@dataclass
+class _Entry:
+    outbox_id: int | None = None
+    created: bool = False
+    bumped: bool = False
+    previous_data: dict[str, Any] | None = None
+
+
+@dataclass
+class _Buffer:
+    using: str
+    entries: dict[tuple[str, str], _Entry] = field(default_factory=dict)
+    instances: list[weakref.ref[Any]] = field(default_factory=list)
+
+    def flush(self) -> None:
+        for ref in self.instances:
+            instance = ref()
+            if instance is not None:
+                instance.reset_cqrs_saves_count()
+        ids = [e.outbox_id for e in self.entries.values() if e.outbox_id is not None]
+        if ids:
+            publish_rows(ids, using=self.using)
+
+
+def _key(instance: Any) -> tuple[str, str]:
+    return (str(instance.CQRS_ID), str(instance.pk))
+
+
+def _buffer(using: str) -> _Buffer | None:
+    """The current transaction's buffer (created on demand), or None in autocommit."""
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
+        return None
+    buffer: _Buffer | None = getattr(connection, _BUFFER_ATTR, None)
+    if buffer is not None and not any(item[1] == buffer.flush for item in connection.run_on_commit):
+        buffer = None  # committed, rolled back, or its savepoint was rolled back
+    if buffer is None:
+        buffer = _Buffer(using)
+        setattr(connection, _BUFFER_ATTR, buffer)
+        transaction.on_commit(buffer.flush, using=using, robust=True)
+    return buffer
+
+
+def claim_revision_bump(instance: Any, *, using: str) -> bool:
+    """Whether this save must bump the instance's revision (first save in the transaction)."""
+    buffer = _buffer(using)
+    if buffer is None:
+        return True
+    entry = buffer.entries.setdefault(_key(instance), _Entry())
+    if entry.bumped:
+        return False
+    entry.bumped = True
+    return True
+
+
+def claim_revision_bumps(model: type[Any], pks: Iterable[Any], *, using: str) -> list[Any]:
+    """The ``pks`` whose revision a bulk update must bump (not bumped yet in the transaction)."""
+    buffer = _buffer(using)
+    if buffer is None:
+        return list(pks)
+    result = []
+    for pk in pks:
+        entry = buffer.entries.setdefault((str(model.CQRS_ID), str(pk)), _Entry())
+        if not entry.bumped:
+            entry.bumped = True
+            result.append(pk)
+    return result
+
+
+def _expires() -> Any:
+    from toolkit.cqrs.conf import cqrs_settings
+
+    ttl = cqrs_settings().message_ttl
+    return None if ttl is None else timezone.now() + timedelta(seconds=ttl)
+
+
+def _write(
+    buffer: _Buffer | None,
+    key: tuple[str, str],
+    payload: TransportPayload,
+    *,
+    using: str,
+    created: bool,
+) -> None:
+    from toolkit.cqrs.models import CqrsOutbox
+
+    row_values = {
+        "signal_type": payload.signal_type.value,
+        "revision": payload.revision,
+        "payload": payload.to_dict(),
+    }
+    if buffer is None:
+        row = CqrsOutbox.objects.using(using).create(
+            cqrs_id=key[0], instance_pk=key[1], **row_values
+        )
+        publish_rows([row.pk], using=using)
+        return
+    entry = buffer.entries.setdefault(key, _Entry())
+    entry.created = entry.created or created
+    entry.bumped = entry.bumped or created  # a new row starts at revision 0 for its replicas
+    if entry.outbox_id is not None:
+        updated = CqrsOutbox.objects.using(using).filter(pk=entry.outbox_id).update(**row_values)
+        if updated:
+            return
+    row = CqrsOutbox.objects.using(using).create(cqrs_id=key[0], instance_pk=key[1], **row_values)
+    entry.outbox_id = row.pk
+
+
+def enqueue(
+    instance: Any,
+    signal_type: SignalType,
+    *,
+    using: str,
+    created: bool = False,
+    queue: str | None = None,
+) -> None:
+    """Write (or rewrite) the instance's outbox row; it is published after commit."""
+    key = _key(instance)
+    buffer = _buffer(using)
+    entry = buffer.entries.get(key) if buffer else None
+    previous = instance.get_tracked_fields_data()
+    if entry is not None and entry.outbox_id is not None and entry.previous_data is not None:
+        previous = {**(previous or {}), **entry.previous_data}
+    if entry is not None:
+        entry.previous_data = previous
+    instance_data = instance.to_cqrs_dict(using=using, sync=signal_type is SignalType.SYNC)
+    payload = TransportPayload(
+        signal_type=signal_type,
+        cqrs_id=key[0],
+        instance_data=instance_data,
+        instance_pk=instance_data.get(instance._meta.pk.attname, instance.pk),
+        queue=queue,
+        previous_data=previous,
+        expires=_expires(),
+        meta=instance.get_cqrs_meta(signal_type=signal_type, instance_data=instance_data) or None,
+    )
+    _write(buffer, key, payload, using=using, created=created)
+    if buffer is not None:
+        buffer.entries[key].previous_data = previous
+        buffer.instances.append(weakref.ref(instance))
+    instance._save_tracked_fields()
+
+
+def enqueue_delete(instance: Any, *, using: str) -> None:
+    """Queue a DELETE; drop the pending message instead if the row was created unpublished."""
+    from toolkit.cqrs.models import CqrsOutbox
+
+    key = _key(instance)
+    buffer = _buffer(using)
+    entry = buffer.entries.get(key) if buffer else None
+    if buffer is not None and entry is not None and entry.created:
+        if entry.outbox_id is not None:
+            CqrsOutbox.objects.using(using).filter(pk=entry.outbox_id).delete()
+        buffer.entries.pop(key)
+        logger.debug("%s#%s created and deleted before commit: nothing sent", *key)
+        return
+    revision = getattr(instance, REVISION_FIELD)
+    if not isinstance(revision, int):
+        revision = 0
+    if entry is None or not entry.bumped:
+        revision += 1
+    pk_name = instance._meta.pk.attname
+    instance_data: dict[str, Any] = {
+        pk_name: instance.pk,
+        REVISION_FIELD: revision,
+        UPDATED_FIELD: timezone.now().isoformat(),
+        **instance.get_custom_cqrs_delete_data(),
+    }
+    payload = TransportPayload(
+        signal_type=SignalType.DELETE,
+        cqrs_id=key[0],
+        instance_data=instance_data,
+        instance_pk=instance.pk,
+        expires=_expires(),
+        meta=instance.get_cqrs_meta(signal_type=SignalType.DELETE, instance_data=instance_data)
+        or None,
+    )
+    if entry is not None:
+        entry.bumped = True
+    _write(buffer, key, payload, using=using, created=False)
+
+
+def publish_rows(ids: list[int], *, using: str = "default") -> int:
+    """Produce the outbox rows ``ids`` through the transport; delete those it accepted.
+
+    A SAVE or SYNC row whose instance no longer exists (deleted without signals, e.g. by
+    raw SQL, before this ran) is dropped, never sent. Returns the number published.
+    """
+    from toolkit.cqrs.models import CqrsOutbox
+    from toolkit.cqrs.registries import MasterRegistry
+    from toolkit.cqrs.transport import get_transport
+
+    rows = list(CqrsOutbox.objects.using(using).filter(pk__in=ids).order_by("pk"))
+    if not rows:
+        return 0
+    gone: set[int] = set()
+    by_id: dict[str, list[CqrsOutbox]] = {}
+    for row in rows:
+        if row.signal_type != SignalType.DELETE:
+            by_id.setdefault(row.cqrs_id, []).append(row)
+    for cqrs_id, saves in by_id.items():
+        model = MasterRegistry.get_model_by_cqrs_id(cqrs_id)
+        if model is None:
+            continue
+        existing = {
+            str(pk)
+            for pk in model._default_manager.using(using)
+            .filter(pk__in=[r.instance_pk for r in saves])
+            .values_list("pk", flat=True)
+        }
+        gone.update(r.pk for r in saves if r.instance_pk not in existing)
+    transport = get_transport()
+    done: list[int] = list(gone)
+    for row in rows:
+        if row.pk in gone:
+            logger.info("%s#%s no longer exists: message dropped", row.cqrs_id, row.instance_pk)
+            continue
+        try:
+            transport.produce(TransportPayload.from_message(row.payload))
+        except Exception as exc:
+            logger.warning(
+                "CQRS publish of %s#%s failed (%s); left pending in the outbox",
+                row.cqrs_id,
+                row.instance_pk,
+                exc,
+            )
+            CqrsOutbox.objects.using(using).filter(pk=row.pk).update(
+                attempts=row.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"
+            )
+            continue
+        done.append(row.pk)
+    CqrsOutbox.objects.using(using).filter(pk__in=done).delete()
+    return len(done) - len(gone)
+
+
+def publish_pending(*, cqrs_id: str | None = None, using: str = "default") -> int:
+    """Publish every outbox row left pending (optionally of one CQRS_ID); return the count."""
+    from toolkit.cqrs.models import CqrsOutbox
+
+    rows = CqrsOutbox.objects.using(using).order_by("pk")
+    if cqrs_id is not None:
+        rows = rows.filter(cqrs_id=cqrs_id)
+    total = 0
+    ids = list(rows.values_list("pk", flat=True))
+    for start in range(0, len(ids), 500):
+        total += publish_rows(ids[start : start + 500], using=using)
+    return total

@@ -1,0 +1,75 @@
+"""Signals for bulk operations and the handlers that turn master changes into messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal
+
+from toolkit.cqrs.constants import SignalType
+
+#: Signal sent after a bulk create. See ``RawMasterMixin.call_post_bulk_create``.
+post_bulk_create = Signal()
+
+#: Signal sent after a bulk update. See ``RawMasterMixin.call_post_update``.
+post_update = Signal()
+
+
+class MasterSignals:
+    """Signals registry and handlers for CQRS master models."""
+
+    models: set[str] = set()
+
+    @classmethod
+    def register_model(cls, model_cls: type[Any]) -> None:
+        """Registers signals for a model (done for every master model when it is defined)."""
+        uid = f"toolkit.cqrs:{model_cls._meta.label}"
+        post_save.connect(cls.post_save, sender=model_cls, weak=False, dispatch_uid=uid)
+        post_delete.connect(cls.post_delete, sender=model_cls, weak=False, dispatch_uid=uid)
+        post_bulk_create.connect(
+            cls.post_bulk_create, sender=model_cls, weak=False, dispatch_uid=uid
+        )
+        post_update.connect(cls.post_bulk_update, sender=model_cls, weak=False, dispatch_uid=uid)
+        cls.models.add(model_cls._meta.label)
+
+    @classmethod
+    def post_save(cls, sender: type[Any], **kwargs: Any) -> None:
+        """Queue a SAVE message for the saved instance (sent after the transaction commits)."""
+        from toolkit.cqrs import producer
+
+        instance = kwargs["instance"]
+        if kwargs.get("raw") or not sender.CQRS_PRODUCE:
+            return
+        producer.enqueue(
+            instance, SignalType.SAVE, using=kwargs["using"], created=kwargs["created"]
+        )
+
+    @classmethod
+    def post_delete(cls, sender: type[Any], **kwargs: Any) -> None:
+        """Queue a DELETE message, or drop the pending one if the row was created unpublished."""
+        from toolkit.cqrs import producer
+
+        if not sender.CQRS_PRODUCE:
+            return
+        producer.enqueue_delete(kwargs["instance"], using=kwargs["using"])
+
+    @classmethod
+    def post_bulk_create(cls, sender: type[Any], **kwargs: Any) -> None:
+        """Queue a SAVE message for every instance of a ``cqrs.bulk_create``."""
+        from toolkit.cqrs import producer
+
+        if not sender.CQRS_PRODUCE:
+            return
+        for instance in kwargs["instances"]:
+            producer.enqueue(instance, SignalType.SAVE, using=kwargs["using"], created=True)
+
+    @classmethod
+    def post_bulk_update(cls, sender: type[Any], **kwargs: Any) -> None:
+        """Queue a SAVE message for every instance of a ``cqrs.bulk_update``."""
+        from toolkit.cqrs import producer
+
+        if not sender.CQRS_PRODUCE:
+            return
+        for instance in kwargs["instances"]:
+            producer.enqueue(instance, SignalType.SAVE, using=kwargs["using"], created=False)

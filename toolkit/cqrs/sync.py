@@ -1,0 +1,80 @@
+"""Resend chosen master instances (``cqrs_sync``, the admin action, the panel's resync)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import FieldError, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+
+from toolkit.cqrs.exceptions import CqrsError
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """How many instances matched (``total``) and how many were queued (``synced``)."""
+
+    total: int
+    synced: int
+
+
+def parse_filter(text: str | None) -> dict[str, Any]:
+    """Parse ``--filter '{"id__in": [1, 2]}'``; raise ``CqrsError`` for anything but an object."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise CqrsError(f"filter {text!r} is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise CqrsError(f"filter {text!r} must be a JSON object of field lookups")
+    return value
+
+
+def master_queryset(cqrs_id: str, filters: dict[str, Any] | None = None) -> QuerySet[Any]:
+    """The master model's instances for ``cqrs_id`` matching ``filters`` (validated)."""
+    from toolkit.cqrs.registries import MasterRegistry
+
+    model = MasterRegistry.get(cqrs_id)
+    queryset = model._default_manager.all()
+    if filters:
+        try:
+            queryset = queryset.filter(**filters)
+            str(queryset.query)  # resolve lookups now, not mid-sync
+        except (FieldError, ValidationError, ValueError, TypeError) as exc:
+            raise CqrsError(f"bad filter {filters!r} for {model._meta.label}: {exc}") from exc
+    return queryset.order_by("pk")
+
+
+def sync_queryset(
+    queryset: QuerySet[Any],
+    *,
+    queue: str | None = None,
+    batch_size: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+) -> SyncResult:
+    """Send a SYNC message for each instance (one transaction per batch, sent on commit)."""
+    model = queryset.model
+    queryset = model.relate_cqrs_serialization(queryset.order_by("pk"))
+    total = queryset.count()
+    synced = 0
+    done = 0
+    last_pk: Any = None
+    while True:
+        batch_qs = queryset if last_pk is None else queryset.filter(pk__gt=last_pk)
+        batch = list(batch_qs[:batch_size])
+        if not batch:
+            break
+        with transaction.atomic(using=queryset.db):
+            for instance in batch:
+                if instance.cqrs_sync(using=queryset.db, queue=queue):
+                    synced += 1
+        done += len(batch)
+        last_pk = batch[-1].pk
+        if progress is not None:
+            progress(done, total)
+    return SyncResult(total=total, synced=synced)

@@ -1,0 +1,206 @@
+"""Kombu transport: Redis, RabbitMQ or any broker kombu speaks (``pip install 'django-pattern-toolkit[kombu]'``).
+
+Masters publish to a durable topic exchange (``TOOLKIT["cqrs"]["exchange"]``) with the
+CQRS_ID as routing key; each replica service consumes its own durable queue
+(``TOOLKIT["cqrs"]["queue"]``), bound to the CQRS_IDs it wants (``"#"``, everything, by
+default, so unknown CQRS_IDs reach the dead letters instead of vanishing).
+
+``consume`` acknowledges a message only after it was applied or dead-lettered, so a crash
+redelivers it; it survives broker restarts by reconnecting with a capped back-off.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+from toolkit.cqrs.dataclasses import TransportPayload
+from toolkit.cqrs.exceptions import TransportError
+from toolkit.cqrs.transport.base import BaseTransport
+
+try:
+    import kombu
+    from kombu.exceptions import OperationalError
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "toolkit.cqrs.transport.kombu needs kombu: pip install 'django-pattern-toolkit[kombu]'"
+    ) from exc
+
+logger = logging.getLogger("toolkit.cqrs.kombu")
+
+#: How ``produce`` retries while the broker is unreachable before giving up.
+PUBLISH_RETRY_POLICY: dict[str, float] = {
+    "max_retries": 3,
+    "interval_start": 0.2,
+    "interval_step": 0.5,
+    "interval_max": 2.0,
+}
+
+
+def _url() -> str:
+    from toolkit.cqrs.conf import cqrs_settings
+
+    url = cqrs_settings().broker_url
+    if not url:
+        raise TransportError(
+            "TOOLKIT['cqrs']['broker_url'] is empty; KombuTransport needs a broker URL, "
+            "e.g. 'redis://127.0.0.1:6379/0' or 'amqp://guest:guest@127.0.0.1:5672//'"
+        )
+    return url
+
+
+class KombuTransport(BaseTransport):
+    """Publish and consume CQRS messages through kombu."""
+
+    _connection: ClassVar[kombu.Connection | None] = None
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def exchange(cls) -> kombu.Exchange:
+        """The durable topic exchange the masters publish to."""
+        from toolkit.cqrs.conf import cqrs_settings
+
+        return kombu.Exchange(cqrs_settings().exchange, type="topic", durable=True)
+
+    @classmethod
+    def queue(cls, cqrs_ids: Iterable[str] | None = None) -> kombu.Queue:
+        """This replica's durable queue, bound to ``cqrs_ids`` (all messages when None)."""
+        from toolkit.cqrs.conf import cqrs_settings
+
+        exchange = cls.exchange()
+        keys = sorted(set(cqrs_ids)) if cqrs_ids else ["#"]
+        bindings = [kombu.binding(exchange, routing_key=key) for key in keys]
+        return kombu.Queue(cqrs_settings().queue, bindings=bindings, durable=True)
+
+    @classmethod
+    def produce(cls, payload: TransportPayload) -> None:
+        """Publish ``payload`` (routing key = CQRS_ID); raise ``TransportError`` if it fails."""
+        with cls._lock:
+            try:
+                if cls._connection is None:
+                    cls._connection = kombu.Connection(_url())
+                producer = cls._connection.Producer()
+                producer.publish(
+                    payload.to_dict(),
+                    exchange=cls.exchange(),
+                    routing_key=payload.cqrs_id,
+                    serializer="json",
+                    delivery_mode=2,
+                    declare=[cls.exchange()],
+                    retry=True,
+                    retry_policy=PUBLISH_RETRY_POLICY,
+                )
+            except TransportError:
+                raise
+            except Exception as exc:
+                cls._release()
+                raise TransportError(
+                    f"cannot publish {payload.cqrs_id}#{payload.instance_pk}: {exc}"
+                ) from exc
+
+    @classmethod
+    def _release(cls) -> None:
+        if cls._connection is not None:
+            try:
+                cls._connection.release()
+            except Exception:  # a dead connection may fail to close; it is dropped anyway
+                logger.debug("ignoring error while releasing the kombu connection")
+            cls._connection = None
+
+    @classmethod
+    def clean_connection(cls, *args: Any, **kwargs: Any) -> None:
+        """Close the publishing connection (the next ``produce`` opens a new one)."""
+        with cls._lock:
+            cls._release()
+
+    @classmethod
+    def consume(
+        cls,
+        cqrs_ids: Iterable[str] | None = None,
+        *,
+        stop: threading.Event | None = None,
+        max_messages: int | None = None,
+        idle_timeout: float = 0.5,
+        reconnect_delay: float = 0.5,
+        reconnect_delay_max: float = 5.0,
+        on_connected: Callable[[], None] | None = None,
+    ) -> int:
+        """Consume until ``stop`` is set (or ``max_messages`` were handled); return the count.
+
+        Broker connection losses are logged and retried with a back-off starting at
+        ``reconnect_delay`` seconds and doubling up to ``reconnect_delay_max``.
+        """
+        from django.db import close_old_connections
+
+        from toolkit.cqrs.consumer import ConsumeInterrupted, consume_body
+
+        stop = stop or threading.Event()
+        ids = list(cqrs_ids) if cqrs_ids else None
+        handled = 0
+        delay = reconnect_delay
+
+        def on_message(message: Any) -> None:
+            nonlocal handled
+            close_old_connections()
+            try:
+                consume_body(message.body, stop=stop)
+            except ConsumeInterrupted:
+                message.requeue()
+                return
+            except Exception:
+                # Not bad input (that is dead-lettered): e.g. the database is down. Keep the
+                # message on the broker and slow down instead of spinning.
+                logger.exception("CQRS message could not be handled; requeued")
+                message.requeue()
+                stop.wait(reconnect_delay)
+                return
+            finally:
+                close_old_connections()
+            message.ack()
+            handled += 1
+            if max_messages is not None and handled >= max_messages:
+                stop.set()
+
+        url = _url()
+        while not stop.is_set():
+            connection = kombu.Connection(url)
+            try:
+                connection.ensure_connection(max_retries=1)
+                with connection.Consumer(
+                    [cls.queue(ids)], on_message=on_message, prefetch_count=10
+                ):
+                    logger.info("CQRS consumer connected to %s", connection.as_uri())
+                    delay = reconnect_delay
+                    if on_connected is not None:
+                        on_connected()
+                    while not stop.is_set():
+                        try:
+                            connection.drain_events(timeout=idle_timeout)
+                        except TimeoutError:
+                            continue
+            except (
+                OperationalError,
+                OSError,
+                socket.error,
+                *connection.connection_errors,
+                *connection.channel_errors,
+            ) as exc:
+                if stop.is_set():
+                    break
+                logger.warning(
+                    "CQRS consumer lost the broker (%s: %s); reconnecting in %.1fs",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                stop.wait(delay)
+                delay = min(delay * 2, reconnect_delay_max)
+            finally:
+                try:
+                    connection.release()
+                except Exception:
+                    logger.debug("ignoring error while releasing the consumer connection")
+        return handled
