@@ -3,6 +3,9 @@
 mkdocstrings reads the code mostly statically (griffe), but modules it has to inspect import
 Django models, which needs ``DJANGO_SETTINGS_MODULE`` and ``django.setup()`` first.
 
+``docs/benchmarks.md`` mirrors the README's Performance section: the hook copies it in at build
+time (``<!-- readme:performance -->``), so the two never disagree.
+
 The settings check turns a ``TOOLKIT`` key that ``docs/settings.md`` does not mention into a
 warning, which ``mkdocs build --strict`` (``make docs``) turns into a failed build.
 """
@@ -42,8 +45,28 @@ def _documented_keys() -> list[tuple[str, str]]:
     return pairs
 
 
+PERFORMANCE_MARKER = "<!-- readme:performance -->"
+
+
+def readme_performance() -> str:
+    """The README's ``## Performance`` section, without its heading, one heading level down."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.find("\n## Performance")
+    if start < 0:
+        log.warning("README.md has no '## Performance' section for docs/benchmarks.md")
+        return ""
+    body = text[start + 1 :].split("\n", 1)[1]
+    end = body.find("\n## ")
+    if end >= 0:
+        body = body[:end]
+    lines = [f"#{line}" if line.startswith("### ") else line for line in body.splitlines()]
+    return "\n".join(lines).strip() + "\n"
+
+
 def on_page_markdown(markdown: str, *, page: Any, config: Any, files: Any) -> str:
-    """Warn (so ``--strict`` fails) when the settings page misses a ``TOOLKIT`` key."""
+    """Fill the benchmarks page; warn (so ``--strict`` fails) on undocumented settings."""
+    if PERFORMANCE_MARKER in markdown:
+        markdown = markdown.replace(PERFORMANCE_MARKER, readme_performance())
     if page.file.src_uri != "settings.md":
         return markdown
     for section, key in _documented_keys():
