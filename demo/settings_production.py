@@ -37,7 +37,12 @@ if len(SECRET_KEY) < 50:
         "(python -c 'import secrets; print(secrets.token_urlsafe(64))')."
     )
 ALLOWED_HOSTS = [host.strip() for host in _required("DJANGO_ALLOWED_HOSTS").split(",")]
-CSRF_TRUSTED_ORIGINS = [f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS if host != "*"]
+# ".example.org" in ALLOWED_HOSTS means every subdomain: "https://*.example.org" for CSRF.
+CSRF_TRUSTED_ORIGINS = [
+    f"https://*{host}" if host.startswith(".") else f"https://{host}"
+    for host in ALLOWED_HOSTS
+    if host != "*"
+]
 
 # HTTPS everywhere: redirect plain HTTP, tell browsers to stay on HTTPS (HSTS).
 SECURE_SSL_REDIRECT = True

@@ -1,0 +1,63 @@
+"""``docs/hooks.py``: the MkDocs hooks that keep the docs true to the code and the README."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def hooks() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def page(src_uri: str) -> SimpleNamespace:
+    return SimpleNamespace(file=SimpleNamespace(src_uri=src_uri))
+
+
+def test_settings_page_missing_a_key_logs_a_warning_naming_it(
+    hooks: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    broken = text.replace("`event_bus`", "`the bus`")
+    with caplog.at_level(logging.WARNING, logger="mkdocs.hooks.toolkit"):
+        hooks.on_page_markdown(broken, page=page("settings.md"), config=None, files=None)
+    assert [r.getMessage() for r in caplog.records] == [
+        "docs/settings.md does not document TOOLKIT['patterns']['event_bus'] (see toolkit/conf.py)"
+    ]
+
+
+def test_settings_page_documents_every_toolkit_key(
+    hooks: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="mkdocs.hooks.toolkit"):
+        hooks.on_page_markdown(text, page=page("settings.md"), config=None, files=None)
+    assert caplog.records == []
+
+
+def test_benchmarks_marker_is_replaced_by_the_readme_performance_section(
+    hooks: ModuleType,
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Performance\n", 1)[1].split("\n## ", 1)[0].strip()
+    out = hooks.on_page_markdown(
+        "# Benchmarks\n\n<!-- readme:performance -->\n",
+        page=page("benchmarks.md"),
+        config=None,
+        files=None,
+    )
+    assert "<!-- readme:performance -->" not in out
+    first_paragraph = section.split("\n\n", 1)[0]
+    assert first_paragraph in out
+    assert "\n## Development" not in out
