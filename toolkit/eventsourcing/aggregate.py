@@ -1,0 +1,192 @@
+"""Event-sourced aggregates whose nested event classes apply themselves (djangoevents style).
+
+.. code-block:: python
+
+    from toolkit.eventsourcing import Aggregate
+
+    class Todo(Aggregate):
+        snapshot_every = 50          # snapshot automatically every 50 events
+
+        class Created(Aggregate.Event):
+            def apply(self, todo):
+                todo.label = self.label
+                todo.done = False
+
+        class Completed(Aggregate.Event):
+            def apply(self, todo):
+                todo.done = True
+
+        def complete(self):
+            if not self.done:
+                self.trigger(Todo.Completed)
+
+    todo = Todo.create("todo-1", Todo.Created, label="write docs")
+    todo.complete()
+    AggregateRepository(Todo).save(todo)
+
+Every concrete subclass is registered in ``toolkit.registry.aggregates`` under its
+``aggregate_type`` (default: the class name), so the panel and the replay helpers find it.
+An event's type is ``"<aggregate_type>.<EventName>"`` unless the class sets ``event_type``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+from toolkit.patterns.exceptions import ValidationError
+from toolkit.registry import aggregates
+
+A = TypeVar("A", bound="Aggregate")
+
+
+class AggregateEvent:
+    """Base of an aggregate's events: keyword data, readable as attributes.
+
+    Override :meth:`apply` to change the aggregate; it must not do I/O, because it runs
+    again every time the aggregate is loaded.
+    """
+
+    #: The stored event type; set for nested classes by the aggregate.
+    event_type: ClassVar[str] = ""
+    #: The aggregate class the event belongs to.
+    aggregate_class: ClassVar[type[Aggregate] | None] = None
+
+    def __init__(self, **data: Any) -> None:
+        self.data = data
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["data"][name]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r}; its data has: "
+                f"{', '.join(repr(k) for k in sorted(self.__dict__.get('data', {}))) or 'nothing'}"
+            ) from None
+
+    def apply(self, aggregate: Any) -> None:
+        """Change ``aggregate`` to reflect this event (default: set each data key)."""
+        for key, value in self.data.items():
+            setattr(aggregate, key, value)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.data == self.data  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Aggregate:
+    """An aggregate rebuilt by applying its events in order.
+
+    ``version`` is the sequence of the last applied event (0 for a new aggregate);
+    ``pending_events`` are triggered but not saved yet. Snapshots hold
+    :meth:`snapshot_state` (the public instance attributes); override it and
+    :meth:`restore_state` for state that is not plain JSON data.
+    """
+
+    Event = AggregateEvent
+    #: Stored aggregate type; default: the class name.
+    aggregate_type: ClassVar[str] = ""
+    #: Take a snapshot every N events (None: never).
+    snapshot_every: ClassVar[int | None] = None
+    #: Event classes by event type, collected from the class body.
+    event_classes: ClassVar[dict[str, type[AggregateEvent]]] = {}
+    #: Abstract aggregates are not registered (djangoevents' ``@abstract``).
+    abstract: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "aggregate_type" not in cls.__dict__:
+            cls.aggregate_type = cls.__name__
+        events: dict[str, type[AggregateEvent]] = {}
+        for base in reversed(cls.__mro__[1:]):
+            events.update(getattr(base, "event_classes", {}))
+        for value in list(cls.__dict__.values()):
+            if isinstance(value, type) and issubclass(value, AggregateEvent):
+                if "event_type" not in value.__dict__ or not value.__dict__["event_type"]:
+                    value.event_type = f"{cls.aggregate_type}.{value.__name__}"
+                value.aggregate_class = cls
+                events[value.event_type] = value
+        # Inherited events of an abstract parent are stored under this type's name.
+        for name, event_cls in list(events.items()):
+            owner = event_cls.aggregate_class
+            if owner is not None and owner is not cls and owner.abstract:
+                own: type[AggregateEvent] = type(
+                    event_cls.__name__, (event_cls,), {"__module__": cls.__module__}
+                )
+                own.event_type = f"{cls.aggregate_type}.{event_cls.__name__}"
+                own.aggregate_class = cls
+                setattr(cls, event_cls.__name__, own)
+                del events[name]
+                events[own.event_type] = own
+        cls.event_classes = events
+        snapshot_every = cls.__dict__.get("snapshot_every")
+        if snapshot_every is not None and (
+            not isinstance(snapshot_every, int) or snapshot_every < 1
+        ):
+            raise ValidationError(
+                f"{cls.__name__}.snapshot_every must be None or a positive integer, "
+                f"not {snapshot_every!r}",
+                field="snapshot_every",
+                value=snapshot_every,
+            )
+        if not cls.__dict__.get("abstract", False):
+            aggregates.register(cls.aggregate_type, cls)
+
+    def __init__(self, id: str) -> None:
+        self.id = id
+        self.version = 0
+        self.pending_events: list[AggregateEvent] = []
+
+    @classmethod
+    def create(cls: type[A], id: str, event_class: type[AggregateEvent], **data: Any) -> A:
+        """A new aggregate with its first event triggered."""
+        aggregate = cls(id)
+        aggregate.trigger(event_class, **data)
+        return aggregate
+
+    def trigger(self, event_class: type[AggregateEvent], **data: Any) -> AggregateEvent:
+        """Create an event of ``event_class``, apply it, and keep it pending until saved."""
+        if event_class.event_type not in type(self).event_classes:
+            known = ", ".join(repr(t) for t in sorted(type(self).event_classes)) or "none"
+            raise ValidationError(
+                f"{event_class.__name__} is not an event of {type(self).__name__}; "
+                f"its events: {known}",
+                field="event_class",
+                value=event_class,
+            )
+        event = event_class(**data)
+        event.apply(self)
+        self.version += 1
+        self.pending_events.append(event)
+        return event
+
+    def apply_stored(self, event_type: str, payload: dict[str, Any], sequence: int) -> None:
+        """Apply a stored event (loading); unknown event types are skipped."""
+        event_class = type(self).event_classes.get(event_type)
+        if event_class is not None:
+            event_class(**payload).apply(self)
+        self.version = sequence
+
+    def collect_pending(self) -> list[AggregateEvent]:
+        """Return and forget the pending events (the repository calls this after saving)."""
+        events, self.pending_events = self.pending_events, []
+        return events
+
+    def snapshot_state(self) -> dict[str, Any]:
+        """The state stored in snapshots: public instance attributes except the bookkeeping."""
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if not k.startswith("_") and k not in {"id", "version", "pending_events"}
+        }
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Set the state of a snapshot back onto a fresh instance."""
+        for key, value in state.items():
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id!r} v{self.version}>"

@@ -1,0 +1,1 @@
+"""Event-store backends, one module each behind ``EventStoreBackend``."""

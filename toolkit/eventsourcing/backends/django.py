@@ -1,0 +1,381 @@
+"""Django event-store backend: SQLite and PostgreSQL through Django's connection.
+
+The hot path (append, load, read_all) does not use the ORM: it runs SQL built once per
+connection alias (names quoted by ``connection.ops``) on ``connection.cursor()``, writes the
+payload text the facade serialised once, and turns rows into
+:class:`~toolkit.eventsourcing.store.StoredEvent` in one tight loop. Loading 10,000 events
+builds no model instance.
+
+Concurrency, in the database:
+
+- The expected-sequence check is a conditional ``UPDATE ... WHERE last_sequence = %s`` on the
+  stream row (or an ``INSERT`` of the stream row, unique on ``aggregate_id``, for a new stream):
+  a lost race changes no row and raises ``ConcurrencyConflict``. The unique
+  ``(aggregate_id, sequence)`` constraint on the event table is the last line of defence.
+- Global positions (``DomainEvent.id``) must become visible in order, or a follower reading
+  ``id > last_seen`` could skip an event whose transaction committed late. On PostgreSQL every
+  append first takes a transaction-scoped advisory lock (``pg_advisory_xact_lock``), so
+  position assignment and commit are serialised: a transaction that got id N commits before
+  any other transaction can get an id. Cost: appends to different streams do not overlap in
+  their commit window (see docs/eventsourcing.md). SQLite has a single writer already.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, connections, transaction
+
+from toolkit.eventsourcing.store import EventStoreBackend, NewEvent, Snapshot, StoredEvent
+from toolkit.patterns.exceptions import ConcurrencyConflict
+
+#: Key of the advisory lock that serialises appends on PostgreSQL ("tkes" in ASCII).
+ADVISORY_LOCK_KEY = 0x746B6573
+
+_EVENT_COLUMNS = (
+    "event_id",
+    "aggregate_id",
+    "aggregate_type",
+    "sequence",
+    "event_type",
+    "schema_version",
+    "payload",
+    "metadata",
+    "correlation_id",
+    "causation_id",
+    "user_id",
+    "created_at",
+)
+# Order matches StoredEvent's positional arguments.
+_SELECT_COLUMNS = (
+    "aggregate_id",
+    "aggregate_type",
+    "sequence",
+    "event_type",
+    "payload",
+    "id",
+    "event_id",
+    "created_at",
+    "schema_version",
+    "correlation_id",
+    "causation_id",
+    "user_id",
+    "metadata",
+)
+
+
+class _Sql:
+    """The statements of one connection alias, quoted for its vendor."""
+
+    def __init__(self, alias: str) -> None:
+        from toolkit.models import DomainEvent, EventStream
+        from toolkit.models import Snapshot as SnapshotModel
+
+        connection = connections[alias]
+        q = connection.ops.quote_name
+        self.vendor = connection.vendor
+        self.postgres = self.vendor == "postgresql"
+        events = q(DomainEvent._meta.db_table)
+        streams = q(EventStream._meta.db_table)
+        snapshots = q(SnapshotModel._meta.db_table)
+        json_cast = "::jsonb" if self.postgres else ""
+        self.row_placeholder = (
+            "("
+            + ", ".join(
+                f"%s{json_cast}" if c in {"payload", "metadata"} else "%s" for c in _EVENT_COLUMNS
+            )
+            + ")"
+        )
+        self.insert_prefix = (
+            f"INSERT INTO {events} ({', '.join(q(c) for c in _EVENT_COLUMNS)}) VALUES "
+        )
+        select = f"SELECT {', '.join(q(c) for c in _SELECT_COLUMNS)} FROM {events}"
+        self.load = (
+            f"{select} WHERE {q('aggregate_id')} = %s AND {q('sequence')} > %s "
+            f"ORDER BY {q('sequence')}"
+        )
+        self.read_all = f"{select} WHERE {q('id')} > %s ORDER BY {q('id')} LIMIT %s"
+        self.head_position = f"SELECT MAX({q('id')}) FROM {events}"
+        self.lock = "SELECT pg_advisory_xact_lock(%s)" if self.postgres else ""
+        self.bump_any = (
+            f"UPDATE {streams} SET {q('last_sequence')} = {q('last_sequence')} + %s, "
+            f"{q('updated_at')} = %s WHERE {q('aggregate_id')} = %s RETURNING {q('last_sequence')}"
+        )
+        self.bump_expected = (
+            f"UPDATE {streams} SET {q('last_sequence')} = %s, {q('updated_at')} = %s "
+            f"WHERE {q('aggregate_id')} = %s AND {q('last_sequence')} = %s"
+        )
+        self.create_stream = (
+            f"INSERT INTO {streams} ({q('aggregate_id')}, {q('aggregate_type')}, "
+            f"{q('last_sequence')}, {q('created_at')}, {q('updated_at')}) "
+            "VALUES (%s, %s, %s, %s, %s)"
+        )
+        self.stream_head = (
+            f"SELECT {q('last_sequence')} FROM {streams} WHERE {q('aggregate_id')} = %s"
+        )
+        self.count_after = f"SELECT COUNT(*) FROM {events} WHERE {q('id')} > %s"
+        self.count_after_types = self.count_after + f" AND {q('event_type')} IN "
+        state_cast = "::jsonb" if self.postgres else ""
+        self.delete_snapshot = (
+            f"DELETE FROM {snapshots} WHERE {q('aggregate_id')} = %s AND {q('sequence')} = %s"
+        )
+        self.insert_snapshot = (
+            f"INSERT INTO {snapshots} ({q('aggregate_id')}, {q('aggregate_type')}, "
+            f"{q('sequence')}, {q('state')}, {q('created_at')}) "
+            f"VALUES (%s, %s, %s, %s{state_cast}, %s)"
+        )
+        snap_select = (
+            f"SELECT {q('aggregate_id')}, {q('sequence')}, {q('state')}, "
+            f"{q('aggregate_type')}, {q('created_at')} FROM {snapshots} "
+            f"WHERE {q('aggregate_id')} = %s"
+        )
+        order = f" ORDER BY {q('sequence')} DESC LIMIT 1"
+        self.load_snapshot = snap_select + order
+        self.load_snapshot_max = snap_select + f" AND {q('sequence')} <= %s" + order
+        self._inserts: dict[int, str] = {}
+
+    def insert(self, count: int) -> str:
+        """``INSERT ... VALUES (...) x count RETURNING id`` (cached per count)."""
+        sql = self._inserts.get(count)
+        if sql is None:
+            values = ", ".join([self.row_placeholder] * count)
+            sql = self._inserts[count] = f"{self.insert_prefix}{values} RETURNING id"
+        return sql
+
+
+class DjangoEventStoreBackend(EventStoreBackend):
+    """Events in the ``toolkit`` tables of the database ``using`` (default: ``"default"``).
+
+    Appends join the caller's transaction when there is one (as a savepoint), so an
+    aggregate's events and the caller's own writes commit together.
+    """
+
+    name = "django"
+    #: Events per INSERT statement (keeps SQLite under its bound-parameter limit).
+    insert_chunk = 500
+
+    def __init__(self, using: str = "default") -> None:
+        self.using = using
+        self._sql: _Sql | None = None
+
+    @property
+    def sql(self) -> _Sql:
+        if self._sql is None:
+            self._sql = _Sql(self.using)
+        return self._sql
+
+    def append(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_seq: int | None,
+        timestamp: datetime,
+    ) -> list[StoredEvent]:
+        if not events:
+            return []
+        sql = self.sql
+        connection = connections[self.using]
+        count = len(events)
+        ts = timestamp if sql.postgres else connection.ops.adapt_datetimefield_value(timestamp)
+        conflict = False
+        try:
+            with transaction.atomic(using=self.using), connection.cursor() as cursor:
+                if sql.postgres:
+                    cursor.execute(sql.lock, (ADVISORY_LOCK_KEY,))
+                if expected_seq is None:
+                    cursor.execute(sql.bump_any, (count, ts, aggregate_id))
+                    row = cursor.fetchone()
+                    if row is None:
+                        cursor.execute(
+                            sql.create_stream, (aggregate_id, aggregate_type, count, ts, ts)
+                        )
+                        head = 0
+                    else:
+                        head = row[0] - count
+                elif expected_seq == 0:
+                    cursor.execute(sql.create_stream, (aggregate_id, aggregate_type, count, ts, ts))
+                    head = 0
+                else:
+                    cursor.execute(
+                        sql.bump_expected, (expected_seq + count, ts, aggregate_id, expected_seq)
+                    )
+                    if cursor.rowcount != 1:
+                        raise _Conflict
+                    head = expected_seq
+                positions = self._insert(cursor, aggregate_id, aggregate_type, head, events, ts)
+        except _Conflict:
+            conflict = True
+        except IntegrityError as exc:
+            # A duplicate stream row or (aggregate_id, sequence): someone else appended.
+            if expected_seq is None and not _is_duplicate(exc):
+                raise
+            conflict = True
+        if conflict:
+            raise ConcurrencyConflict(aggregate_id, expected_seq, self.stream_head(aggregate_id))
+        return [
+            StoredEvent(
+                aggregate_id,
+                aggregate_type,
+                head + offset,
+                event.event_type,
+                event.payload,
+                position,
+                event.event_id,
+                timestamp,
+                event.schema_version,
+                event.correlation_id,
+                event.causation_id,
+                event.user_id,
+                event.metadata,
+            )
+            for offset, (event, position) in enumerate(zip(events, positions, strict=True), 1)
+        ]
+
+    def _insert(
+        self,
+        cursor: Any,
+        aggregate_id: str,
+        aggregate_type: str,
+        head: int,
+        events: Sequence[NewEvent],
+        ts: Any,
+    ) -> list[int]:
+        sql = self.sql
+        postgres = sql.postgres
+        params: list[Any] = []
+        extend = params.extend
+        for offset, e in enumerate(events, 1):
+            extend(
+                (
+                    e.event_id if postgres else e.event_id.hex,
+                    aggregate_id,
+                    aggregate_type,
+                    head + offset,
+                    e.event_type,
+                    e.schema_version,
+                    e.payload_json,
+                    e.metadata_json,
+                    e.correlation_id,
+                    e.causation_id,
+                    e.user_id,
+                    ts,
+                )
+            )
+        width = len(_EVENT_COLUMNS)
+        chunk = self.insert_chunk
+        positions: list[int] = []
+        for start in range(0, len(events), chunk):
+            part = min(chunk, len(events) - start)
+            cursor.execute(sql.insert(part), params[start * width : (start + part) * width])
+            positions.extend(r[0] for r in cursor.fetchall())
+        # RETURNING gives no order guarantee across rows; ids are assigned in VALUES order.
+        positions.sort()
+        return positions
+
+    def after_commit(self, func: Callable[[], None]) -> None:
+        """Run ``func`` after the surrounding transaction commits (now, in autocommit)."""
+        transaction.on_commit(func, using=self.using)
+
+    def load(
+        self, aggregate_id: str, *, after_seq: int = 0, limit: int | None = None
+    ) -> list[StoredEvent]:
+        sql = self.sql
+        with connections[self.using].cursor() as cursor:
+            if limit is None:
+                cursor.execute(sql.load, (aggregate_id, after_seq))
+            else:
+                cursor.execute(sql.load + " LIMIT %s", (aggregate_id, after_seq, limit))
+            return _rows_to_events(cursor.fetchall())
+
+    def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(self.sql.read_all, (after_position, limit))
+            return _rows_to_events(cursor.fetchall())
+
+    def head_position(self) -> int:
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(self.sql.head_position)
+            row = cursor.fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def stream_head(self, aggregate_id: str) -> int:
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(self.sql.stream_head, (aggregate_id,))
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def count_after(self, after_position: int, event_types: Sequence[str] = ()) -> int:
+        sql = self.sql
+        with connections[self.using].cursor() as cursor:
+            if event_types:
+                marks = "(" + ", ".join(["%s"] * len(event_types)) + ")"
+                cursor.execute(sql.count_after_types + marks, (after_position, *event_types))
+            else:
+                cursor.execute(sql.count_after, (after_position,))
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        sql = self.sql
+        connection = connections[self.using]
+        created = snapshot.created_at
+        ts = created if sql.postgres else connection.ops.adapt_datetimefield_value(created)
+        state = json.dumps(snapshot.state)
+        with transaction.atomic(using=self.using), connection.cursor() as cursor:
+            cursor.execute(sql.delete_snapshot, (snapshot.aggregate_id, snapshot.sequence))
+            cursor.execute(
+                sql.insert_snapshot,
+                (snapshot.aggregate_id, snapshot.aggregate_type, snapshot.sequence, state, ts),
+            )
+
+    def load_snapshot(self, aggregate_id: str, *, max_seq: int | None = None) -> Snapshot | None:
+        sql = self.sql
+        with connections[self.using].cursor() as cursor:
+            if max_seq is None:
+                cursor.execute(sql.load_snapshot, (aggregate_id,))
+            else:
+                cursor.execute(sql.load_snapshot_max, (aggregate_id, max_seq))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        agg, seq, state, agg_type, created = row
+        return Snapshot(
+            agg,
+            int(seq),
+            json.loads(state) if isinstance(state, str) else state,
+            agg_type,
+            _aware(created),
+        )
+
+
+class _Conflict(Exception):
+    """Internal: the conditional UPDATE changed no row."""
+
+
+def _is_duplicate(exc: IntegrityError) -> bool:
+    text = str(exc).lower()
+    return "unique" in text or "duplicate" in text
+
+
+def _aware(value: Any) -> datetime:
+    from datetime import UTC
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value  # type: ignore[no-any-return]
+
+
+def _rows_to_events(rows: Sequence[Sequence[Any]]) -> list[StoredEvent]:
+    loads = json.loads
+    make = StoredEvent
+    return [
+        make(a, t, s, et, loads(p), pos, eid, ts, v, c, ca, u, {} if m == "{}" else loads(m))
+        for (a, t, s, et, p, pos, eid, ts, v, c, ca, u, m) in rows
+    ]

@@ -1,0 +1,209 @@
+"""Redis event-store backend: one Lua script appends a batch atomically.
+
+The script reads the stream head, compares it with the expected sequence **inside Redis**,
+and pushes every event of the batch, or nothing: Redis runs a script without interleaving
+other commands, so the check and the write cannot be separated by another client.
+
+Keys (under ``prefix``):
+
+- ``<prefix>:s:<aggregate_id>``: list of the stream's events (index i = sequence i + 1)
+- ``<prefix>:all``: list of every event (index i = position i + 1), the global feed
+- ``<prefix>:types``: hash aggregate id → aggregate type (the stream list)
+- ``<prefix>:snap:<aggregate_id>``: sorted set of snapshots scored by sequence
+
+Each stored entry is ``<sequence>|<position>|<envelope JSON>``; positions come from the
+global list's length inside the script, so they are contiguous and commit in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from toolkit.eventsourcing.store import EventStoreBackend, NewEvent, Snapshot, StoredEvent
+from toolkit.patterns.exceptions import ConcurrencyConflict
+
+_APPEND = """
+local stream, all, types = KEYS[1], KEYS[2], KEYS[3]
+local expected = tonumber(ARGV[1])
+local head = redis.call('LLEN', stream)
+if expected >= 0 and head ~= expected then
+  return {-1, head}
+end
+local position = redis.call('LLEN', all)
+for i = 4, #ARGV do
+  local seq = head + i - 3
+  local entry = seq .. '|' .. (position + i - 3) .. '|' .. ARGV[i]
+  redis.call('RPUSH', stream, entry)
+  redis.call('RPUSH', all, entry)
+end
+redis.call('HSET', types, ARGV[2], ARGV[3])
+return {head, position}
+"""
+
+
+class RedisEventStoreBackend(EventStoreBackend):
+    """Events in Redis (``pip install 'django-pattern-toolkit[redis]'``)."""
+
+    name = "redis"
+
+    def __init__(self, client: Any, *, prefix: str = "toolkit:es") -> None:
+        self.client = client
+        self.prefix = prefix
+        self._append = client.register_script(_APPEND)
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "toolkit:es") -> RedisEventStoreBackend:
+        """A backend on the Redis server at ``url``."""
+        try:
+            import redis
+        except ImportError as exc:  # pragma: no cover - the redis extra is missing
+            raise ImportError(
+                "The Redis event store needs redis-py: pip install 'django-pattern-toolkit[redis]'"
+            ) from exc
+        return cls(redis.Redis.from_url(url), prefix=prefix)
+
+    def _stream_key(self, aggregate_id: str) -> str:
+        return f"{self.prefix}:s:{aggregate_id}"
+
+    def append(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_seq: int | None,
+        timestamp: datetime,
+    ) -> list[StoredEvent]:
+        if not events:
+            return []
+        ts = timestamp.isoformat()
+        envelopes = [
+            json.dumps(
+                [
+                    aggregate_id,
+                    aggregate_type,
+                    e.event_type,
+                    str(e.event_id),
+                    ts,
+                    e.schema_version,
+                    e.correlation_id,
+                    e.causation_id,
+                    e.user_id,
+                ],
+                separators=(",", ":"),
+            )
+            + "\n"
+            + e.payload_json
+            + "\n"
+            + e.metadata_json
+            for e in events
+        ]
+        head, position = self._append(
+            keys=[self._stream_key(aggregate_id), f"{self.prefix}:all", f"{self.prefix}:types"],
+            args=[
+                -1 if expected_seq is None else expected_seq,
+                aggregate_id,
+                aggregate_type,
+                *envelopes,
+            ],
+        )
+        if head == -1:
+            raise ConcurrencyConflict(aggregate_id, expected_seq, int(position))
+        return [
+            StoredEvent(
+                aggregate_id,
+                aggregate_type,
+                int(head) + offset,
+                e.event_type,
+                e.payload,
+                int(position) + offset,
+                e.event_id,
+                timestamp,
+                e.schema_version,
+                e.correlation_id,
+                e.causation_id,
+                e.user_id,
+                e.metadata,
+            )
+            for offset, e in enumerate(events, 1)
+        ]
+
+    def load(
+        self, aggregate_id: str, *, after_seq: int = 0, limit: int | None = None
+    ) -> list[StoredEvent]:
+        start = max(after_seq, 0)
+        end = -1 if limit is None else start + limit - 1
+        if limit is not None and limit <= 0:
+            return []
+        return [
+            _decode(raw) for raw in self.client.lrange(self._stream_key(aggregate_id), start, end)
+        ]
+
+    def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        if limit <= 0:
+            return []
+        start = max(after_position, 0)
+        raws = self.client.lrange(f"{self.prefix}:all", start, start + limit - 1)
+        return [_decode(raw) for raw in raws]
+
+    def head_position(self) -> int:
+        return int(self.client.llen(f"{self.prefix}:all"))
+
+    def stream_head(self, aggregate_id: str) -> int:
+        return int(self.client.llen(self._stream_key(aggregate_id)))
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        key = f"{self.prefix}:snap:{snapshot.aggregate_id}"
+        value = json.dumps(
+            [snapshot.aggregate_type, snapshot.created_at.isoformat(), snapshot.state]
+        )
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zremrangebyscore(key, snapshot.sequence, snapshot.sequence)
+        pipe.zadd(key, {f"{snapshot.sequence}|{value}": snapshot.sequence})
+        pipe.execute()
+
+    def load_snapshot(self, aggregate_id: str, *, max_seq: int | None = None) -> Snapshot | None:
+        key = f"{self.prefix}:snap:{aggregate_id}"
+        top = "+inf" if max_seq is None else max_seq
+        found = self.client.zrevrangebyscore(key, top, "-inf", start=0, num=1)
+        if not found:
+            return None
+        raw = found[0].decode() if isinstance(found[0], bytes) else found[0]
+        sequence, _, value = raw.partition("|")
+        aggregate_type, created, state = json.loads(value)
+        return Snapshot(
+            aggregate_id, int(sequence), state, aggregate_type, datetime.fromisoformat(created)
+        )
+
+    def clear(self) -> None:
+        """Delete every key under the prefix (tests)."""
+        for key in self.client.scan_iter(match=f"{self.prefix}:*", count=1000):
+            self.client.delete(key)
+
+
+def _decode(raw: bytes | str) -> StoredEvent:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    seq, position, rest = text.split("|", 2)
+    envelope, payload, metadata = rest.split("\n", 2)
+    (agg, agg_type, event_type, event_id, ts, version, corr, cause, user) = json.loads(envelope)
+    return StoredEvent(
+        agg,
+        agg_type,
+        int(seq),
+        event_type,
+        json.loads(payload),
+        int(position),
+        event_id,
+        ts,
+        version,
+        corr,
+        cause,
+        user,
+        {} if metadata == "{}" else json.loads(metadata),
+    )
+
+
+__all__ = ["RedisEventStoreBackend"]

@@ -1,0 +1,168 @@
+"""The Django layer of event sourcing: settings, the default backend, schema discovery.
+
+``TOOLKIT["eventsourcing"]`` keys (all optional):
+
+==========================  ============================  =====================================
+key                         default                       meaning
+==========================  ============================  =====================================
+``schema_dirs``             ``[]``                        extra schema directories (besides
+                                                          every app's ``event_schemas/``)
+``validate_on_append``      ``False``                     validate payloads against schemas
+``require_schemas``         ``False``                     with validation: reject event types
+                                                          that have no schema file
+``add_schema_version``      ``False``                     also write ``schema_version`` into
+                                                          the payload (djangoevents option)
+``redis_url``               ``"redis://127.0.0.1:6379/0"`` Redis backend server
+``redis_prefix``            ``"toolkit:es"``              Redis backend key prefix
+``database``                ``"default"``                 Django backend database alias
+``projection_batch_size``   ``500``                       events per projection transaction
+``projection_max_lag``      ``1000``                      lag above which a projection is
+                                                          unhealthy
+==========================  ============================  =====================================
+
+The backend itself is chosen by ``TOOLKIT["patterns"]["event_store_backend"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from toolkit.eventsourcing.schemas import SchemaRegistry
+from toolkit.eventsourcing.store import EventStoreBackend
+
+DEFAULTS: dict[str, Any] = {
+    "add_schema_version": False,
+    "database": "default",
+    "projection_batch_size": 500,
+    "projection_max_lag": 1000,
+    "redis_prefix": "toolkit:es",
+    "redis_url": "redis://127.0.0.1:6379/0",
+    "require_schemas": False,
+    "schema_dirs": [],
+    "validate_on_append": False,
+}
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _is_dirs(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(v, str | Path) for v in value)
+
+
+_VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "add_schema_version": (_is_bool, "valid choices are: False, True"),
+    "database": (_is_name, "it must be a database alias"),
+    "projection_batch_size": (_is_positive_int, "it must be a positive integer"),
+    "projection_max_lag": (_is_positive_int, "it must be a positive integer"),
+    "redis_prefix": (_is_name, "it must be a non-empty string"),
+    "redis_url": (_is_name, "it must be a redis:// URL"),
+    "require_schemas": (_is_bool, "valid choices are: False, True"),
+    "schema_dirs": (_is_dirs, "it must be a list of directory paths"),
+    "validate_on_append": (_is_bool, "valid choices are: False, True"),
+}
+
+
+def settings_problems(raw: Any) -> list[tuple[str, str]]:
+    """``(check id, message)`` for every bad key or value of ``TOOLKIT["eventsourcing"]``."""
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        return [("toolkit.E101", f"TOOLKIT['eventsourcing'] must be a dict, not {raw!r}.")]
+    problems: list[tuple[str, str]] = []
+    for key in sorted(set(raw) - set(DEFAULTS)):
+        valid = ", ".join(repr(k) for k in sorted(DEFAULTS))
+        problems.append(
+            (
+                "toolkit.E101",
+                f"Unknown key {key!r} in TOOLKIT['eventsourcing']; valid keys are: {valid}.",
+            )
+        )
+    for key, (ok, rule) in _VALIDATORS.items():
+        if key in raw and not ok(raw[key]):
+            problems.append(
+                ("toolkit.E102", f"TOOLKIT['eventsourcing'][{key!r}] is {raw[key]!r}; {rule}.")
+            )
+    return problems
+
+
+def es_settings() -> dict[str, Any]:
+    """``TOOLKIT["eventsourcing"]`` merged over :data:`DEFAULTS`."""
+    from toolkit.conf import toolkit_settings
+
+    return {**DEFAULTS, **toolkit_settings.eventsourcing}
+
+
+_cache: dict[str, Any] = {}
+
+
+def reset() -> None:
+    """Forget cached backends and schemas (called when ``TOOLKIT`` changes)."""
+    _cache.clear()
+
+
+def schema_dirs() -> list[Path]:
+    """Every app's ``event_schemas/`` directory that exists, then ``schema_dirs``."""
+    from django.apps import apps
+
+    found = [
+        Path(app.path) / "event_schemas"
+        for app in apps.get_app_configs()
+        if (Path(app.path) / "event_schemas").is_dir()
+    ]
+    return found + [Path(d) for d in es_settings()["schema_dirs"]]
+
+
+def schema_registry() -> SchemaRegistry:
+    """The project's schemas (loaded once, reloaded after a ``TOOLKIT`` change)."""
+    registry = _cache.get("schemas")
+    if registry is None:
+        registry = _cache["schemas"] = SchemaRegistry.from_dirs(
+            schema_dirs(), require_schemas=es_settings()["require_schemas"]
+        )
+    return registry
+
+
+def default_backend() -> EventStoreBackend:
+    """The backend named by ``TOOLKIT["patterns"]["event_store_backend"]`` (shared per
+    process, so every ``EventStore()`` of the memory backend sees the same events)."""
+    from toolkit.conf import EVENT_STORE_BACKEND_CHOICES, toolkit_settings
+
+    name = toolkit_settings.patterns["event_store_backend"]
+    key = f"backend:{name}"
+    backend = _cache.get(key)
+    if backend is not None:
+        return backend  # type: ignore[no-any-return]
+    options = es_settings()
+    if name == "django":
+        from toolkit.eventsourcing.backends.django import DjangoEventStoreBackend
+
+        backend = DjangoEventStoreBackend(using=options["database"])
+    elif name == "redis":
+        from toolkit.eventsourcing.backends.redis import RedisEventStoreBackend
+
+        backend = RedisEventStoreBackend.from_url(
+            options["redis_url"], prefix=options["redis_prefix"]
+        )
+    elif name == "memory":
+        from toolkit.eventsourcing.backends.memory import MemoryEventStoreBackend
+
+        backend = MemoryEventStoreBackend()
+    else:
+        valid = ", ".join(repr(c) for c in EVENT_STORE_BACKEND_CHOICES)
+        raise ValueError(
+            f"TOOLKIT['patterns']['event_store_backend'] is {name!r}; valid choices are: {valid}."
+        )
+    _cache[key] = backend
+    return backend

@@ -1,0 +1,18 @@
+"""Start-up wiring, imported by :func:`toolkit.startup.run_startup_hooks`.
+
+Registers the event-sourcing system checks, forgets cached backends and schemas when
+``TOOLKIT`` changes, and imports ``handlers.py`` of every installed app.
+"""
+
+from __future__ import annotations
+
+from toolkit.checks import add_check
+from toolkit.conf import on_reload
+from toolkit.eventsourcing import config
+from toolkit.eventsourcing.checks import check_eventsourcing
+from toolkit.eventsourcing.handlers import autodiscover_handlers
+from toolkit.startup import on_startup
+
+add_check(check_eventsourcing)
+on_reload(config.reset)
+on_startup(autodiscover_handlers)

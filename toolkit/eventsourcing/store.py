@@ -1,0 +1,244 @@
+"""The event-store backend contract and the values it deals in (pure Python, no Django).
+
+A backend stores events per stream (one aggregate) with contiguous sequence numbers starting
+at 1, assigns every event a global position, and keeps snapshots. Three backends implement
+:class:`EventStoreBackend`: :mod:`~toolkit.eventsourcing.backends.memory`,
+:mod:`~toolkit.eventsourcing.backends.django` and :mod:`~toolkit.eventsourcing.backends.redis`.
+The facade users call, :class:`toolkit.patterns.event_store.EventStore`, adds JSON checks,
+schema validation, upcasting and handlers on top of any backend.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+class StoredEvent:
+    """One event as stored: its stream, sequence, global position, payload and metadata.
+
+    ``position`` is the global position used by ``read_all``. ``event_id`` (a UUID),
+    ``timestamp`` (aware, UTC) and ``schema_version`` come from the envelope;
+    ``correlation_id``, ``causation_id`` and ``user_id`` are empty strings when not given.
+    Instances are built on the load hot path, so this is a plain slotted class; the UUID and
+    the timestamp are decoded from the backend's raw values on first access.
+    """
+
+    __slots__ = (
+        "_event_id",
+        "_timestamp",
+        "aggregate_id",
+        "aggregate_type",
+        "causation_id",
+        "correlation_id",
+        "event_type",
+        "metadata",
+        "payload",
+        "position",
+        "schema_version",
+        "sequence",
+        "user_id",
+    )
+
+    def __init__(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        sequence: int,
+        event_type: str,
+        payload: dict[str, Any],
+        position: int,
+        event_id: uuid.UUID | str,
+        timestamp: datetime | str,
+        schema_version: int = 1,
+        correlation_id: str = "",
+        causation_id: str = "",
+        user_id: str = "",
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.aggregate_id = aggregate_id
+        self.aggregate_type = aggregate_type
+        self.sequence = sequence
+        self.event_type = event_type
+        self.payload = payload
+        self.position = position
+        self._event_id = event_id
+        self._timestamp = timestamp
+        self.schema_version = schema_version
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self.user_id = user_id
+        self.metadata = metadata if metadata is not None else {}
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        """The event's unique id."""
+        raw = self._event_id
+        if not isinstance(raw, uuid.UUID):
+            raw = self._event_id = uuid.UUID(raw)
+        return raw
+
+    @property
+    def timestamp(self) -> datetime:
+        """When the event was appended (aware, UTC)."""
+        raw = self._timestamp
+        if isinstance(raw, str):
+            raw = datetime.fromisoformat(raw)
+        if raw.tzinfo is None:
+            raw = raw.replace(tzinfo=UTC)
+        self._timestamp = raw
+        return raw
+
+    def replace(self, **changes: Any) -> StoredEvent:
+        """A copy with ``changes`` applied (used by upcasters)."""
+        values: dict[str, Any] = {
+            "aggregate_id": self.aggregate_id,
+            "aggregate_type": self.aggregate_type,
+            "sequence": self.sequence,
+            "event_type": self.event_type,
+            "payload": self.payload,
+            "position": self.position,
+            "event_id": self._event_id,
+            "timestamp": self._timestamp,
+            "schema_version": self.schema_version,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "user_id": self.user_id,
+            "metadata": self.metadata,
+        }
+        values.update(changes)
+        return StoredEvent(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The event as plain JSON-friendly data."""
+        return {
+            "aggregate_id": self.aggregate_id,
+            "aggregate_type": self.aggregate_type,
+            "sequence": self.sequence,
+            "event_type": self.event_type,
+            "payload": self.payload,
+            "position": self.position,
+            "event_id": str(self.event_id),
+            "timestamp": self.timestamp.isoformat(),
+            "schema_version": self.schema_version,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "user_id": self.user_id,
+            "metadata": self.metadata,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StoredEvent):
+            return NotImplemented
+        return self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.aggregate_id, self.sequence, str(self.event_id)))
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredEvent(aggregate_id={self.aggregate_id!r}, sequence={self.sequence!r}, "
+            f"event_type={self.event_type!r}, position={self.position!r}, "
+            f"payload={self.payload!r})"
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The folded state of an aggregate at ``sequence``."""
+
+    aggregate_id: str
+    sequence: int
+    state: dict[str, Any]
+    aggregate_type: str = ""
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(slots=True)
+class NewEvent:
+    """One event to append, already checked and serialised by the facade.
+
+    ``payload_json`` is ``payload`` encoded once with ``json.dumps``; backends write it
+    as is. ``metadata_json`` is ``"{}"`` when there is no extra metadata.
+    """
+
+    event_type: str
+    payload: dict[str, Any]
+    payload_json: str
+    event_id: uuid.UUID
+    schema_version: int = 1
+    correlation_id: str = ""
+    causation_id: str = ""
+    user_id: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata_json: str = "{}"
+
+
+class EventStoreBackend(ABC):
+    """Where events, stream heads and snapshots live.
+
+    Every method is atomic on its own. Implementations must check ``expected_seq`` inside
+    the storage (a conditional write), never by reading first and writing afterwards.
+    """
+
+    #: Short name used in settings and messages ("django", "redis", "memory").
+    name: str = ""
+
+    @abstractmethod
+    def append(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_seq: int | None,
+        timestamp: datetime,
+    ) -> list[StoredEvent]:
+        """Append all ``events`` to the stream or none; raise ConcurrencyConflict when
+        ``expected_seq`` is given and is not the stream's current head."""
+
+    @abstractmethod
+    def load(
+        self, aggregate_id: str, *, after_seq: int = 0, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """Events of one stream with sequence > ``after_seq`` in order, at most ``limit``;
+        an unknown stream gives an empty list."""
+
+    @abstractmethod
+    def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Events of every stream with position > ``after_position`` in position order; a
+        follower that passes the last position it saw never skips a committed event."""
+
+    @abstractmethod
+    def head_position(self) -> int:
+        """The highest global position stored (0 when empty)."""
+
+    @abstractmethod
+    def stream_head(self, aggregate_id: str) -> int:
+        """The last sequence of one stream (0 for an unknown stream)."""
+
+    @abstractmethod
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Store ``snapshot``; saving the same (aggregate, sequence) again replaces it."""
+
+    @abstractmethod
+    def load_snapshot(self, aggregate_id: str, *, max_seq: int | None = None) -> Snapshot | None:
+        """The latest snapshot of the stream (with sequence ≤ ``max_seq`` when given)."""
+
+    def after_commit(self, func: Callable[[], None]) -> None:
+        """Run ``func`` once the append is durable (immediately, unless transactional)."""
+        func()
+
+    def count_after(self, after_position: int, event_types: Sequence[str] = ()) -> int:
+        """How many events have a position > ``after_position`` (of ``event_types`` if given)."""
+        count = 0
+        position = after_position
+        wanted = set(event_types)
+        while batch := self.read_all(after_position=position, limit=1000):
+            count += sum(1 for e in batch if not wanted or e.event_type in wanted)
+            position = batch[-1].position
+        return count
