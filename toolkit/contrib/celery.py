@@ -65,7 +65,7 @@ def resolve_handler(path: str) -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]
 
 
-@shared_task(name=TASK_NAME)
+@shared_task(name=TASK_NAME)  # type: ignore[untyped-decorator]
 def run_event_handler(path: str, event: str, payload: Any) -> None:
     """Celery task: call the handler at ``path`` with ``payload`` (async handlers too)."""
     result = resolve_handler(path)(payload)

@@ -1,0 +1,528 @@
+"""StateMachine: decisions on plain objects, the audited conditional UPDATE on models,
+diagrams, the registry, spans, and two concurrent triggers on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.contrib.auth.models import Permission, User
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, connections
+from django.test import override_settings
+
+from tests.testapp.models import Invoice, Ticket
+from toolkit import registry
+from toolkit.models import StateTransitionAudit
+from toolkit.patterns.exceptions import (
+    GuardFailed,
+    InvalidTransition,
+    TransitionNotPermitted,
+    ValidationError,
+)
+from toolkit.patterns.observer import default_bus
+from toolkit.patterns.state_machine import Guard, StateMachine, Transition, guard
+
+
+@guard("Only orders that allow it can be cancelled")
+def can_cancel(entity, user):
+    return entity.can_cancel
+
+
+class OrderMachine(StateMachine):
+    class Meta:
+        states = ["pending", "paid", "shipped", "cancelled"]
+        state_field = "status"
+        audit = True
+        transitions = [
+            Transition("pay", source="pending", target="paid"),
+            Transition("ship", source="paid", target="shipped", permission="testapp.ship"),
+            Transition(
+                "cancel", source=["pending", "paid"], target="cancelled", guards=[can_cancel]
+            ),
+        ]
+
+
+class TicketMachine(StateMachine):
+    class Meta:
+        model = Ticket
+        name = "tickets"
+        states = ["open", "in_progress", "closed"]
+        state_field = "status"
+        audit = True
+        transitions = [
+            Transition("start", source="open", target="in_progress"),
+            Transition("close", source=["open", "in_progress"], target="closed"),
+        ]
+
+
+class InvoiceMachine(StateMachine):
+    class Meta:
+        model = Invoice
+        states = ["draft", "sent", "paid", "void"]
+        state_field = "status"
+        transitions = [
+            Transition("send", source="draft", target="sent"),
+            Transition(
+                "pay",
+                source="sent",
+                target="paid",
+                guards=[Guard(lambda inv, user: inv.amount > 0, "An invoice of 0 cannot be paid")],
+            ),
+            Transition(
+                "void",
+                source="*",
+                target="void",
+                permission=lambda inv, user: user is not None and user.is_staff,
+            ),
+        ]
+
+
+def order(status: str = "pending", can_cancel: bool = True) -> SimpleNamespace:
+    return SimpleNamespace(status=status, can_cancel=can_cancel)
+
+
+class FakeUser:
+    def __init__(self, *perms: str) -> None:
+        self.perms = set(perms)
+        self.is_staff = False
+
+    def has_perm(self, perm: str) -> bool:
+        return perm in self.perms
+
+    def __str__(self) -> str:
+        return "fake"
+
+
+# -- plain objects ---------------------------------------------------------------------------
+
+
+def test_trigger_on_plain_object_sets_the_state_and_returns_it() -> None:
+    machine = OrderMachine()
+    o = order()
+    assert machine.trigger(o, "pay") == "paid"
+    assert o.status == "paid"
+    assert machine.trigger(o, "ship", user=FakeUser("testapp.ship")) == "shipped"
+    assert o.status == "shipped"
+
+
+def test_trigger_from_wrong_source_raises_invalid_transition() -> None:
+    o = order("shipped")
+    with pytest.raises(InvalidTransition) as info:
+        OrderMachine().trigger(o, "pay")
+    assert info.value.args == (
+        "Cannot 'pay' from state 'shipped'; transitions allowed from this state: none",
+    )
+    assert (info.value.transition, info.value.state, info.value.allowed) == ("pay", "shipped", ())
+    assert o.status == "shipped"
+
+
+def test_wrong_source_lists_the_transitions_allowed_from_the_state() -> None:
+    with pytest.raises(InvalidTransition) as info:
+        OrderMachine().trigger(order("paid"), "pay")
+    assert info.value.args == (
+        "Cannot 'pay' from state 'paid'; transitions allowed from this state: 'cancel', 'ship'",
+    )
+
+
+def test_unknown_transition_lists_the_valid_names() -> None:
+    with pytest.raises(InvalidTransition) as info:
+        OrderMachine().trigger(order(), "refund")
+    assert info.value.args == (
+        "Unknown transition 'refund' for OrderMachine; valid transitions: 'cancel', 'pay', 'ship'",
+    )
+    assert info.value.allowed == ("cancel", "pay", "ship")
+
+
+def test_guard_failure_carries_the_explanation() -> None:
+    o = order(can_cancel=False)
+    with pytest.raises(GuardFailed) as info:
+        OrderMachine().trigger(o, "cancel")
+    assert info.value.args == (
+        "Guard 'can_cancel' blocked transition 'cancel': Only orders that allow it can be cancelled",
+    )
+    assert info.value.explanation == "Only orders that allow it can be cancelled"
+    assert o.status == "pending"
+
+
+def test_plain_callable_guard_receives_entity_and_user() -> None:
+    seen = []
+
+    def record(entity, user):
+        seen.append((entity, user))
+        return False
+
+    class M(StateMachine):
+        class Meta:
+            name = "test-plain-guard"
+            states = ["a", "b"]
+            transitions = [Transition("go", source="a", target="b", guards=[record])]
+
+    entity, user = SimpleNamespace(state="a"), FakeUser()
+    with pytest.raises(GuardFailed) as info:
+        M().trigger(entity, "go", user=user)
+    assert seen == [(entity, user)]
+    assert info.value.args == ("Guard 'record' blocked transition 'go'",)
+    assert info.value.explanation is None
+
+
+def test_permission_name_is_checked_with_has_perm() -> None:
+    with pytest.raises(TransitionNotPermitted) as info:
+        OrderMachine().trigger(order("paid"), "ship", user=FakeUser())
+    assert info.value.args == ("User fake may not trigger 'ship' (needs 'testapp.ship')",)
+    with pytest.raises(TransitionNotPermitted):
+        OrderMachine().trigger(order("paid"), "ship")  # no user: no permission
+
+
+def test_permission_callable_receives_entity_and_user() -> None:
+    machine = InvoiceMachine()
+    staff = FakeUser()
+    staff.is_staff = True
+    inv = SimpleNamespace(status="sent", amount=5)
+    with pytest.raises(TransitionNotPermitted) as info:
+        machine.trigger(inv, "void", user=FakeUser())
+    assert info.value.args == ("User fake may not trigger 'void' (needs '<lambda>')",)
+    assert machine.trigger(inv, "void", user=staff) == "void"
+
+
+def test_star_source_means_every_other_state() -> None:
+    void = InvoiceMachine().get_transition("void")
+    assert void.sources == ("draft", "sent", "paid")
+
+
+def test_available_transitions_and_check_transitions() -> None:
+    machine = OrderMachine()
+    o = order("paid", can_cancel=False)
+    shipper = FakeUser("testapp.ship")
+
+    assert [t.name for t in machine.available_transitions(o, shipper)] == ["ship"]
+    assert machine.available_transitions(o) == []
+    checks = {c.transition.name: (c.allowed, c.reason) for c in machine.check_transitions(o)}
+    assert checks == {
+        "pay": (
+            False,
+            "Cannot 'pay' from state 'paid'; transitions allowed from this state: 'cancel', 'ship'",
+        ),
+        "ship": (False, "User None may not trigger 'ship' (needs 'testapp.ship')"),
+        "cancel": (False, "Only orders that allow it can be cancelled"),
+    }
+
+
+def test_transition_attributes() -> None:
+    t = Transition("mark_paid", source=["a", "b"], target="c", permission="x.y")
+    assert (t.name, t.sources, t.source, t.target, t.label, t.permission_name) == (
+        "mark_paid",
+        ("a", "b"),
+        ("a", "b"),
+        "c",
+        "mark paid",
+        "x.y",
+    )
+    assert repr(t) == "Transition('mark_paid', source=('a', 'b'), target='c')"
+    assert Transition("x", source="a", target="b").source == "a"
+
+
+def test_bad_configuration_names_the_state_and_lists_states() -> None:
+    with pytest.raises(ImproperlyConfigured) as info:
+
+        class Broken(StateMachine):
+            class Meta:
+                name = "test-broken"
+                states = ["a", "b"]
+                transitions = [Transition("go", source="a", target="z")]
+
+    assert info.value.args == (
+        "Broken: transition 'go' uses unknown state 'z'; states are: 'a', 'b'",
+    )
+    with pytest.raises(ImproperlyConfigured):
+
+        class Twice(StateMachine):
+            class Meta:
+                name = "test-twice"
+                states = ["a", "b"]
+                transitions = [Transition("go", "a", "b"), Transition("go", "b", "a")]
+
+
+def test_machines_are_registered_by_name_and_model() -> None:
+    assert isinstance(registry.machines.get("OrderMachine"), OrderMachine)
+    assert isinstance(registry.machines.get("tickets"), TicketMachine)
+    assert registry.machine_for_model(Ticket) is registry.machines.get("tickets")
+    machine = registry.machines.get("tickets")
+    assert (machine.name, machine.model, machine.states, machine.state_field) == (
+        "tickets",
+        Ticket,
+        ("open", "in_progress", "closed"),
+        "status",
+    )
+    assert [t.name for t in machine.transitions] == ["start", "close"]
+
+
+def test_diagram_is_mermaid_state_diagram() -> None:
+    assert OrderMachine().diagram() == (
+        "stateDiagram-v2\n"
+        "    [*] --> pending\n"
+        "    pending --> paid: pay\n"
+        "    paid --> shipped: ship\n"
+        "    pending --> cancelled: cancel\n"
+        "    paid --> cancelled: cancel\n"
+        "    shipped --> [*]\n"
+        "    cancelled --> [*]\n"
+    )
+
+
+def test_to_dot_has_guards_on_edges_current_state_and_path() -> None:
+    dot = OrderMachine().to_dot(current="paid", path=["pay"])
+    assert dot.startswith('digraph "OrderMachine" {\n    rankdir=LR;\n')
+    assert '    "paid" [style="rounded,filled,bold", fillcolor="#ffe08a"];\n' in dot
+    assert '    "pending" -> "paid" [label="pay", penwidth=2.5, color="#1f6feb"];\n' in dot
+    assert '    "paid" -> "shipped" [label="ship\\nperm: testapp.ship"];\n' in dot
+    assert '    "pending" -> "cancelled" [label="cancel [can_cancel]"];\n' in dot
+    pairs = OrderMachine().to_dot(path=[("paid", "cancelled")])
+    assert '"paid" -> "cancelled" [label="cancel [can_cancel]", penwidth=2.5' in pairs
+    assert '"pending" -> "cancelled" [label="cancel [can_cancel]"];' in pairs
+
+
+def test_to_dot_renders_with_graphviz_pure() -> None:
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    binary = Path(sys.executable).parent / "graphviz-pure"
+    exe = str(binary) if binary.exists() else shutil.which("dot")
+    if exe is None:
+        pytest.skip("neither graphviz-pure nor dot is installed")
+    svg = subprocess.run(
+        [exe, "-Tsvg"],
+        input=OrderMachine().to_dot(current="paid").encode(),
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.decode()
+    assert "<svg" in svg
+    assert "shipped" in svg
+
+
+# -- Django models ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+class TestModelTrigger:
+    def test_trigger_updates_row_writes_audit_with_text_uuid_id(
+        self, django_capture_on_commit_callbacks
+    ) -> None:
+        user = User.objects.create_user("alice")
+        ticket = Ticket.objects.create(title="Printer")
+        with django_capture_on_commit_callbacks(execute=False):
+            TicketMachine().trigger(ticket, "start", user=user, reason="on it", metadata={"n": 1})
+
+        ticket.refresh_from_db()
+        assert ticket.status == "in_progress"
+        audit = StateTransitionAudit.objects.get()
+        assert (
+            audit.model,
+            audit.object_id,
+            audit.machine,
+            audit.transition,
+            audit.from_state,
+            audit.to_state,
+            audit.user,
+            audit.reason,
+            audit.metadata,
+        ) == (
+            "testapp.ticket",
+            str(ticket.pk),
+            "tickets",
+            "start",
+            "open",
+            "in_progress",
+            user,
+            "on it",
+            {"n": 1},
+        )
+
+    def test_int_pk_object_id_is_text(self, settings) -> None:
+        settings.TOOLKIT = {"patterns": {"audit": True}}
+        inv = Invoice.objects.create(amount=10)
+        InvoiceMachine().trigger(inv, "send")
+        audit = StateTransitionAudit.objects.get()
+        assert audit.object_id == str(inv.pk)
+        assert audit.machine == "InvoiceMachine"
+        assert audit.user is None
+
+    def test_audit_follows_setting_when_meta_audit_is_unset(self) -> None:
+        inv = Invoice.objects.create(amount=10)
+        with override_settings(TOOLKIT={"patterns": {"audit": False}}):
+            InvoiceMachine().trigger(inv, "send")
+        assert StateTransitionAudit.objects.count() == 0
+        assert Invoice.objects.get().status == "sent"
+
+    def test_event_is_emitted_after_commit(self, django_capture_on_commit_callbacks) -> None:
+        seen = []
+        default_bus.subscribe("ticket.*", seen.append)
+        try:
+            ticket = Ticket.objects.create()
+            with django_capture_on_commit_callbacks(execute=True) as callbacks:
+                TicketMachine().trigger(ticket, "close")
+                assert seen == []  # not before commit
+            assert len(callbacks) == 1
+        finally:
+            default_bus.off("ticket.*")
+        assert seen == [
+            {
+                "model": "testapp.ticket",
+                "object_id": str(ticket.pk),
+                "machine": "tickets",
+                "transition": "close",
+                "from_state": "open",
+                "to_state": "closed",
+                "user_id": None,
+                "reason": "",
+            }
+        ]
+
+    def test_stale_instance_raises_with_database_state_and_writes_nothing(self) -> None:
+        ticket = Ticket.objects.create()
+        stale = Ticket.objects.get(pk=ticket.pk)
+        TicketMachine().trigger(ticket, "close")
+
+        with pytest.raises(InvalidTransition) as info:
+            TicketMachine().trigger(stale, "start")
+
+        assert info.value.args == (
+            f"Cannot 'start' testapp.Ticket#{ticket.pk}: it is no longer in state 'open' "
+            "(now 'closed'); nothing was written",
+        )
+        assert info.value.state == "closed"
+        assert stale.status == "open"
+        assert list(StateTransitionAudit.objects.values_list("transition", flat=True)) == ["close"]
+
+    def test_guard_failure_writes_nothing(self) -> None:
+        inv = Invoice.objects.create(amount=0, status="sent")
+        with pytest.raises(GuardFailed) as info:
+            InvoiceMachine().trigger(inv, "pay")
+        assert info.value.explanation == "An invoice of 0 cannot be paid"
+        assert Invoice.objects.get().status == "sent"
+        assert StateTransitionAudit.objects.count() == 0
+
+    def test_permission_checked_with_real_user_has_perm(self) -> None:
+        user = User.objects.create_user("bob")
+        ticket = Ticket.objects.create()
+
+        class Perm(StateMachine):
+            class Meta:
+                name = "test-perm"
+                states = ["open", "in_progress", "closed"]
+                state_field = "status"
+                audit = True
+                transitions = [
+                    Transition(
+                        "close", source="open", target="closed", permission="testapp.change_ticket"
+                    )
+                ]
+
+        with pytest.raises(TransitionNotPermitted):
+            Perm().trigger(ticket, "close", user=user)
+        user.user_permissions.add(Permission.objects.get(codename="change_ticket"))
+        user = User.objects.get(pk=user.pk)  # fresh permission cache
+        Perm().trigger(ticket, "close", user=user)
+        assert Ticket.objects.get().status == "closed"
+
+    def test_metadata_not_json_serialisable_is_rejected_and_nothing_written(self) -> None:
+        ticket = Ticket.objects.create()
+        with pytest.raises(ValidationError) as info:
+            TicketMachine().trigger(ticket, "close", metadata={"when": object})
+        assert info.value.field == "metadata"
+        assert str(info.value).startswith(
+            "Transition metadata {'when': <class 'object'>} is not JSON"
+        )
+        assert Ticket.objects.get().status == "open"
+        assert StateTransitionAudit.objects.count() == 0
+
+    def test_unsaved_instance_only_changes_the_attribute(self) -> None:
+        ticket = Ticket(title="new")
+        assert TicketMachine().trigger(ticket, "start") == "in_progress"
+        assert ticket.status == "in_progress"
+        assert Ticket.objects.count() == 0
+        assert StateTransitionAudit.objects.count() == 0
+
+    def test_atrigger(self) -> None:
+        ticket = Ticket.objects.create()
+        assert async_to_sync(TicketMachine().atrigger)(ticket, "start") == "in_progress"
+        assert Ticket.objects.get().status == "in_progress"
+        assert StateTransitionAudit.objects.get().transition == "start"
+
+
+@pytest.fixture
+def spans():
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from toolkit.contrib import otel
+
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    exporter = InMemorySpanExporter()
+    processor = SimpleSpanProcessor(exporter)
+    provider.add_span_processor(processor)
+    otel.reset()
+    yield exporter
+    exporter.clear()
+    processor.shutdown()
+
+
+@pytest.mark.django_db
+def test_trigger_records_an_otel_span(spans) -> None:
+    ticket = Ticket.objects.create()
+    TicketMachine().trigger(ticket, "start")
+    done = [s for s in spans.get_finished_spans() if s.name == "state_machine.trigger"]
+    assert len(done) == 1
+    assert dict(done[0].attributes) == {
+        "machine": "tickets",
+        "transition": "start",
+        "model": "testapp.ticket",
+        "object_id": str(ticket.pk),
+    }
+
+
+# -- concurrency (PostgreSQL, real threads) --------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_triggers_exactly_one_succeeds() -> None:
+    from tests.services import require_postgres_db
+
+    require_postgres_db()
+    for _ in range(5):
+        ticket = Ticket.objects.create()
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def worker(pk=ticket.pk, barrier=barrier, outcomes=outcomes) -> None:
+            try:
+                mine = Ticket.objects.get(pk=pk)  # both read "open"
+                barrier.wait()
+                TicketMachine().trigger(mine, "start")
+                outcomes.append("ok")
+            except InvalidTransition:
+                outcomes.append("invalid")
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+
+        assert sorted(outcomes) == ["invalid", "ok"]
+        assert StateTransitionAudit.objects.filter(object_id=str(ticket.pk)).count() == 1
+        assert Ticket.objects.get(pk=ticket.pk).status == "in_progress"
+    assert connection.vendor == "postgresql"
