@@ -141,7 +141,8 @@ def test_guard_failure_carries_the_explanation() -> None:
     with pytest.raises(GuardFailed) as info:
         OrderMachine().trigger(o, "cancel")
     assert info.value.args == (
-        "Guard 'can_cancel' blocked transition 'cancel': Only orders that allow it can be cancelled",
+        "Guard 'can_cancel' blocked transition 'cancel': "
+        "Only orders that allow it can be cancelled",
     )
     assert info.value.explanation == "Only orders that allow it can be cancelled"
     assert o.status == "pending"
