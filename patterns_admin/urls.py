@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from django.urls import path
 
-from patterns_admin.views import diagrams, home, projections, streams, transitions
+from patterns_admin.views import (
+    audit,
+    commands,
+    diagrams,
+    home,
+    plugins,
+    projections,
+    streams,
+    transitions,
+)
 
 app_name = "patterns_admin"
 
 urlpatterns = [
     path("", home.index, name="index"),
+    path("audit/", audit.audit_list, name="audit-list"),
+    path("commands/", commands.command_list, name="command-list"),
+    path("commands/<int:pk>/undo/", commands.command_undo, name="command-undo"),
+    path("plugins/", plugins.plugin_list, name="plugin-list"),
+    path("plugins/<str:name>/toggle/", plugins.plugin_toggle, name="plugin-toggle"),
     path("streams/", streams.stream_list, name="stream-list"),
     path("streams/<str:aggregate_id>/", streams.stream_detail, name="stream-detail"),
     path(

@@ -1,15 +1,111 @@
-"""The panel's home page."""
+"""The panel's home page: counts, recent activity, projection health, links to every area."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.selectors import Count, recent_activity, table_count
+
+
+@dataclass(frozen=True)
+class Area:
+    """A card on the home page: an area of the panel with its figure."""
+
+    title: str
+    url: str
+    description: str
+    count: Count | None = None
+
+
+def _url(name: str, **kwargs: Any) -> str:
+    """The URL of ``name``, or "" when that area is not installed in this project."""
+    try:
+        return reverse(f"patterns_admin:{name}", kwargs=kwargs or None)
+    except NoReverseMatch:
+        return ""
+
+
+def _plugin_count() -> Count | None:
+    try:
+        from toolkit.patterns.plugin import get_plugin_registry
+    except ImportError:
+        return None
+    return Count(len(get_plugin_registry().list_plugins()), exact=True)
+
+
+def _projection_statuses() -> list[Any] | None:
+    """The projections' statuses, or None when the event-sourcing package has none to offer."""
+    try:
+        from toolkit.eventsourcing.projections import projection_statuses
+    except ImportError:
+        return None
+    return list(projection_statuses())
+
+
+def _areas() -> list[Area]:
+    from toolkit import registry
+    from toolkit.models import CommandAuditLog, DomainEvent, EventStream, StateTransitionAudit
+
+    areas = [
+        Area(
+            "Transitions",
+            _url("audit-list") + "?kind=transitions",
+            "State changes, who made them and why",
+            table_count(StateTransitionAudit),
+        ),
+        Area(
+            "Commands",
+            _url("command-list"),
+            "Executed commands; undo the ones that allow it",
+            table_count(CommandAuditLog),
+        ),
+        Area(
+            "Events",
+            _url("stream-list"),
+            "Every domain event in the event store",
+            table_count(DomainEvent),
+        ),
+        Area(
+            "Streams",
+            _url("stream-list"),
+            "Aggregates: replay to any version",
+            table_count(EventStream),
+        ),
+        Area("Plugins", _url("plugin-list"), "Enable, disable, see failures", _plugin_count()),
+        Area(
+            "State machines",
+            _url("diagram-list"),
+            "Diagrams of every registered machine",
+            Count(len(registry.machines), exact=True),
+        ),
+        Area("Projections", _url("projection-list"), "Position, lag, rebuilds"),
+        Area("CQRS", _url("cqrs-list"), "Replication, resync, dead letters"),
+    ]
+    return [area for area in areas if area.url and not area.url.startswith("?")]
 
 
 @require_GET
 @staff_member_required
-def index(request: HttpRequest) -> HttpResponse:
-    """Counts, recent activity and links to every area of the panel."""
-    return render(request, "patterns_admin/index.html", {})
+@vary_on_headers("HX-Request")
+def index(request: HtmxHttpRequest) -> HttpResponse:
+    """Counts, recent activity, projection health and links to every area of the panel.
+
+    An htmx request (the page polls it) gets only ``#activity``.
+    """
+    template_name = "patterns_admin/index.html"
+    context: dict[str, Any] = {"title": "Control panel", "activity": recent_activity()}
+    if wants_fragment(request):
+        return render(request, template_name + "#activity", context)
+    context["areas"] = _areas()
+    context["projections"] = _projection_statuses()
+    context["projections_url"] = _url("projection-list")
+    return render(request, template_name, context)

@@ -1,0 +1,121 @@
+"""Read-only queries of the panel (selectors): what the views show, nothing they decide.
+
+Each returns a lazy ``QuerySet`` (or plain values) ready for a table, with the joins the
+table needs (``select_related("user")``) so a page costs a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model, QuerySet
+
+#: Above this many rows (by the planner's estimate) the home page shows an estimate.
+EXACT_COUNT_LIMIT = 100_000
+
+
+def transition_audit_list() -> QuerySet[Any]:
+    """Every state transition audit row, newest first, with its user."""
+    from toolkit.models import StateTransitionAudit  # the toolkit app may not be ready at import
+
+    return StateTransitionAudit.objects.select_related("user").order_by("-created_at", "-id")
+
+
+def command_audit_list() -> QuerySet[Any]:
+    """Every command audit row, newest first, with its user, the original it undoes, and
+    ``is_undone`` / ``undo_row_id`` annotations (one subquery, no N+1)."""
+    from toolkit.models import CommandAuditLog
+    from toolkit.patterns.command import with_undo_status
+
+    rows = CommandAuditLog.objects.select_related("user", "undo_of").order_by("-created_at", "-id")
+    return with_undo_status(rows)
+
+
+@dataclass(frozen=True)
+class Count:
+    """A row count, exact or the database's estimate."""
+
+    value: int
+    exact: bool
+
+
+def table_count(model: type[Model]) -> Count:
+    """Count ``model``'s rows without scanning a big table.
+
+    On PostgreSQL a table the planner estimates above :data:`EXACT_COUNT_LIMIT` rows gets the
+    estimate (``pg_class.reltuples``, kept fresh by autovacuum); smaller tables and other
+    databases get an exact ``COUNT(*)``.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+                [model._meta.db_table],
+            )
+            row = cursor.fetchone()
+        estimate = int(row[0]) if row and row[0] is not None else -1
+        if estimate > EXACT_COUNT_LIMIT:
+            return Count(estimate, exact=False)
+    return Count(model._default_manager.count(), exact=True)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One line of the home page's recent activity."""
+
+    when: datetime
+    kind: str
+    text: str
+    user: str
+    url: str
+    success: bool = True
+
+
+def recent_activity(*, limit: int = 12) -> list[Activity]:
+    """The latest transitions, commands and panel actions, newest first (three queries)."""
+    from django.urls import reverse
+
+    from patterns_admin.models import PanelActionLog
+    from toolkit.models import CommandAuditLog, StateTransitionAudit
+
+    audit_url = reverse("patterns_admin:audit-list")
+    items: list[Activity] = []
+    for t in StateTransitionAudit.objects.select_related("user").order_by("-created_at", "-id")[
+        :limit
+    ]:
+        items.append(
+            Activity(
+                when=t.created_at,
+                kind="transition",
+                text=f"{t.model} #{t.object_id}: {t.transition} ({t.from_state} → {t.to_state})",
+                user=t.user.get_username() if t.user else "",
+                url=f"{audit_url}?kind=transitions&model={t.model}&object_id={t.object_id}",
+            )
+        )
+    for c in CommandAuditLog.objects.select_related("user").order_by("-created_at", "-id")[:limit]:
+        items.append(
+            Activity(
+                when=c.created_at,
+                kind="undo" if c.kind == "undo" else "command",
+                text=f"{c.kind} {c.command.rsplit('.', 1)[-1]}",
+                user=c.user.get_username() if c.user else "",
+                url=f"{audit_url}?kind=commands&command={c.command}",
+                success=c.success,
+            )
+        )
+    for a in PanelActionLog.objects.select_related("user").order_by("-created_at", "-id")[:limit]:
+        items.append(
+            Activity(
+                when=a.created_at,
+                kind="panel",
+                text=f"{a.action.replace('_', ' ')} {a.target}",
+                user=a.user.get_username() if a.user else "",
+                url="",
+                success=a.success,
+            )
+        )
+    items.sort(key=lambda item: item.when, reverse=True)
+    return items[:limit]

@@ -1,0 +1,127 @@
+"""The audit log: state transitions and commands, filtered, sorted, paged, exported as CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from patterns_admin.export import Column, csv_response
+from patterns_admin.filters import CommandAuditFilter, TransitionAuditFilter
+from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.selectors import command_audit_list, transition_audit_list
+from patterns_admin.tables import HtmxTable, build_table
+from patterns_admin.tables_audit import CommandAuditTable, TransitionAuditTable
+
+
+def _username(row: Any) -> str:
+    return str(row.user.get_username()) if row.user_id else ""
+
+
+@dataclass(frozen=True)
+class AuditKind:
+    """One tab of the audit log: its rows, filters, table and CSV columns."""
+
+    label: str
+    selector: Callable[[], QuerySet[Any]]
+    filter_class: type[Any]
+    table_class: type[HtmxTable]
+    csv_columns: Sequence[Column]
+    exclude: tuple[str, ...] = ()
+
+
+KINDS: dict[str, AuditKind] = {
+    "transitions": AuditKind(
+        label="Transitions",
+        selector=transition_audit_list,
+        filter_class=TransitionAuditFilter,
+        table_class=TransitionAuditTable,
+        csv_columns=[
+            ("id", lambda r: r.pk),
+            ("created_at", lambda r: r.created_at),
+            ("model", lambda r: r.model),
+            ("object_id", lambda r: r.object_id),
+            ("machine", lambda r: r.machine),
+            ("transition", lambda r: r.transition),
+            ("from_state", lambda r: r.from_state),
+            ("to_state", lambda r: r.to_state),
+            ("user", _username),
+            ("reason", lambda r: r.reason),
+            ("metadata", lambda r: r.metadata),
+        ],
+    ),
+    "commands": AuditKind(
+        label="Commands",
+        selector=command_audit_list,
+        filter_class=CommandAuditFilter,
+        table_class=CommandAuditTable,
+        exclude=("actions",),
+        csv_columns=[
+            ("id", lambda r: r.pk),
+            ("created_at", lambda r: r.created_at),
+            ("command", lambda r: r.command),
+            ("kind", lambda r: r.kind),
+            ("undo_of", lambda r: r.undo_of_id),
+            ("params", lambda r: r.params),
+            ("result", lambda r: r.result),
+            ("user", _username),
+            ("success", lambda r: r.success),
+            ("error", lambda r: r.error),
+            ("duration_ms", lambda r: r.duration_ms),
+        ],
+    ),
+}
+DEFAULT_KIND = "transitions"
+
+
+def _parse_kind(value: str | None) -> tuple[str, list[str]]:
+    if not value:
+        return DEFAULT_KIND, []
+    if value in KINDS:
+        return value, []
+    choices = ", ".join(repr(k) for k in sorted(KINDS))
+    return DEFAULT_KIND, [f"kind: {value!r} is not one of {choices}."]
+
+
+@require_GET
+@staff_member_required
+@vary_on_headers("HX-Request")
+def audit_list(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Transitions or commands (``?kind=``), filtered, sorted, paged; ``?export=csv`` streams
+    the filtered rows as CSV. Bad parameters give an empty table and the errors (status 400
+    on a full page, 200 for htmx so the fragment is swapped in)."""
+    kind_name, errors = _parse_kind(request.GET.get("kind"))
+    kind = KINDS[kind_name]
+    filterset = kind.filter_class(request.GET or None, queryset=kind.selector())
+    if filterset.is_bound and not filterset.is_valid():
+        errors += filterset.error_messages()
+    export = request.GET.get("export") or ""
+    if export and export != "csv":
+        errors.append(f"export: {export!r} is not a known format; choices: 'csv'.")
+    rows = filterset.queryset.none() if errors else filterset.qs
+    if export == "csv" and not errors:
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        return csv_response(rows, kind.csv_columns, filename=f"{kind_name}-{stamp}.csv")
+    table, table_errors = build_table(request, kind.table_class, rows, exclude=kind.exclude)
+    errors += table_errors
+    context = {
+        "title": "Audit log",
+        "kind": kind_name,
+        "kinds": [(name, k.label) for name, k in KINDS.items()],
+        "filter": filterset,
+        "filter_hidden": {"kind": kind_name},
+        "table": table,
+        "errors": errors,
+    }
+    fragment = wants_fragment(request)
+    template_name = "patterns_admin/audit/list.html" + ("#results" if fragment else "")
+    status = 400 if errors and not fragment else 200
+    return render(request, template_name, context, status=status)

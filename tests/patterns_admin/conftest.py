@@ -1,0 +1,52 @@
+"""Users for the panel's view tests: anonymous, staff without permissions, staff with them."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+
+def make_staff(username: str, *codenames: str) -> User:
+    """A staff user holding the given ``patterns_admin`` permissions (and nothing else)."""
+    user = User.objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
+    if codenames:
+        perms = Permission.objects.filter(
+            content_type__app_label="patterns_admin", codename__in=codenames
+        )
+        assert perms.count() == len(codenames), codenames
+        user.user_permissions.add(*perms)
+    return User.objects.get(pk=user.pk)  # fresh: no cached permissions
+
+
+@pytest.fixture
+def staff_client(db: None) -> Client:
+    """A client logged in as staff with no panel permission."""
+    client = Client()
+    client.force_login(make_staff("viewer"))
+    return client
+
+
+class max_queries:
+    """Context manager: fail if the block runs more than ``limit`` queries (an upper bound)."""
+
+    def __init__(self, limit: int) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        self.limit = limit
+        self.context = CaptureQueriesContext(connection)
+
+    def __enter__(self) -> max_queries:
+        self.context.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.context.__exit__(*exc)
+        if exc[0] is None:
+            count = len(self.context.captured_queries)
+            queries = "\n".join(q["sql"] for q in self.context.captured_queries)
+            assert count <= self.limit, f"{count} queries > {self.limit}:\n{queries}"
+
+    def __len__(self) -> int:
+        return len(self.context.captured_queries)

@@ -1,0 +1,109 @@
+"""The panel's home page: counts, recent activity, projection health, links."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+from django.contrib.auth.models import User
+from django.test import Client, TestCase
+from django.urls import reverse
+
+from patterns_admin.audit import record_action
+from tests.patterns_admin.conftest import make_staff, max_queries
+from toolkit.models import CommandAuditLog, StateTransitionAudit
+
+URL = reverse("patterns_admin:index")
+
+
+class HomeTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.staff = make_staff("viewer")
+        StateTransitionAudit.objects.create(
+            model="shop.order",
+            object_id="7",
+            machine="OrderMachine",
+            transition="pay",
+            from_state="new",
+            to_state="paid",
+            user=cls.staff,
+        )
+        CommandAuditLog.objects.create(command="demo.commands.Refund", user=cls.staff)
+
+    def setUp(self) -> None:
+        self.client.force_login(self.staff)
+
+    def test_anonymous_is_sent_to_the_admin_login(self) -> None:
+        response = Client().get(URL)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+    def test_non_staff_is_sent_to_the_admin_login(self) -> None:
+        user = User.objects.create_user("customer", password="pw")
+        client = Client()
+        client.force_login(user)
+        response = client.get(URL)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+    def test_full_page_has_counts_links_and_layout(self) -> None:
+        response = self.client.get(URL)
+        assert response.status_code == 200
+        assert "HX-Request" in response["Vary"]
+        html = response.content.decode()
+        assert "<html" in html
+        assert 'hx-headers=\'{"x-csrftoken": ' in html
+        assert "htmx" in html and "panel.css" in html
+        assert f'href="{reverse("patterns_admin:audit-list")}?kind=transitions"' in html
+        assert f'href="{reverse("patterns_admin:command-list")}"' in html
+        assert "shop.order #7: pay (new → paid)" in html
+        assert "execute Refund" in html
+
+    def test_htmx_request_gets_only_the_activity_fragment(self) -> None:
+        response = self.client.get(URL, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "<html" not in html
+        assert html.strip().startswith('<div id="activity"')
+        assert "shop.order #7: pay (new → paid)" in html
+
+    def test_boosted_request_gets_the_full_page(self) -> None:
+        response = self.client.get(URL, headers={"HX-Request": "true", "HX-Boosted": "true"})
+        assert "<html" in response.content.decode()
+
+    def test_panel_actions_appear_escaped_in_recent_activity(self) -> None:
+        record_action(user=self.staff, action="toggle_plugin", target="<script>alert(1)</script>")
+        html = self.client.get(URL).content.decode()
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+    def test_empty_projection_state_is_explained(self) -> None:
+        with mock.patch("patterns_admin.views.home._projection_statuses", return_value=[]):
+            html = self.client.get(URL).content.decode()
+        assert "No projections registered." in html
+
+    def test_admin_index_links_to_the_panel(self) -> None:
+        admin = User.objects.create_superuser("root", "root@example.com", "pw")
+        client = Client()
+        client.force_login(admin)
+        html = client.get(reverse("admin:index")).content.decode()
+        assert 'id="patterns-panel-module"' in html
+        assert f'href="{URL}"' in html
+
+    def test_home_page_query_count_is_bounded(self) -> None:
+        with max_queries(12):
+            self.client.get(URL)
+        StateTransitionAudit.objects.bulk_create(
+            StateTransitionAudit(
+                model="shop.order",
+                object_id=str(i),
+                machine="M",
+                transition="pay",
+                from_state="new",
+                to_state="paid",
+                user=self.staff,
+            )
+            for i in range(30)
+        )
+        with max_queries(12):
+            self.client.get(URL)
