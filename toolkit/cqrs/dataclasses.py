@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.cqrs.constants import SignalType
@@ -21,7 +21,7 @@ def _parse_expires(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise MalformedMessage(f"'expires' is not an ISO 8601 datetime: {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -108,7 +108,7 @@ class TransportPayload:
         """Whether ``expires`` is set and in the past (``now`` defaults to the current time)."""
         if self.expires is None:
             return False
-        return self.expires <= (now or datetime.now(timezone.utc))
+        return self.expires <= (now or datetime.now(UTC))
 
     @property
     def revision(self) -> int | None:

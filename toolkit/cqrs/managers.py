@@ -38,7 +38,8 @@ class MasterManager(models.Manager[Any]):
             self.model.call_post_bulk_create(created, using=using)
         return created
 
-    def bulk_update(self, queryset: models.QuerySet[Any], **kwargs: Any) -> int:
+    # django-cqrs' signature (a queryset and field values), not Django's (objs, fields).
+    def bulk_update(self, queryset: models.QuerySet[Any], **kwargs: Any) -> int:  # type: ignore[override]
         """Custom update method to support sending of update signals.
 
         ``Product.cqrs.bulk_update(Product.objects.filter(active=True), price=10)`` updates the
@@ -64,7 +65,7 @@ class MasterManager(models.Manager[Any]):
                     rows.filter(pk__in=bump).update(**{REVISION_FIELD: F(REVISION_FIELD) + 1})
             instances = list(model.relate_cqrs_serialization(rows.all()))
             model.call_post_update(instances, using=using)
-        return updated
+        return int(updated)
 
 
 class ReplicaManager(models.Manager[Any]):

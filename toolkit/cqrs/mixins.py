@@ -66,21 +66,6 @@ class RawMasterMixin(models.Model):
         self._cqrs_saves_count = 0
         self._save_tracked_fields()
 
-    # -- transaction bookkeeping ------------------------------------------------------------
-    @property
-    def cqrs_saves_count(self) -> int:
-        """Shows how many times this instance has been saved within the transaction."""
-        return getattr(self, "_cqrs_saves_count", 0)
-
-    @property
-    def is_initial_cqrs_save(self) -> bool:
-        """Whether the instance has not been registered for a CQRS update in this transaction."""
-        return self.cqrs_saves_count < 2
-
-    def reset_cqrs_saves_count(self) -> None:
-        """Reset the CQRS save counter (done automatically on commit)."""
-        self._cqrs_saves_count = 0
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save, bumping ``cqrs_revision`` atomically (``F() + 1``) once per transaction."""
         from toolkit.cqrs import producer
@@ -101,6 +86,21 @@ class RawMasterMixin(models.Model):
         finally:
             if bump:
                 self.refresh_from_db(fields=[REVISION_FIELD], using=using)
+
+    # -- transaction bookkeeping ------------------------------------------------------------
+    @property
+    def cqrs_saves_count(self) -> int:
+        """Shows how many times this instance has been saved within the transaction."""
+        return getattr(self, "_cqrs_saves_count", 0)
+
+    @property
+    def is_initial_cqrs_save(self) -> bool:
+        """Whether the instance has not been registered for a CQRS update in this transaction."""
+        return self.cqrs_saves_count < 2
+
+    def reset_cqrs_saves_count(self) -> None:
+        """Reset the CQRS save counter (done automatically on commit)."""
+        self._cqrs_saves_count = 0
 
     # -- serialisation ----------------------------------------------------------------------
     @classmethod
@@ -156,10 +156,14 @@ class RawMasterMixin(models.Model):
             return []
         if tracked == ALL_FIELDS:
             return [f.attname for f in self._meta.concrete_fields]
-        return list(tracked)
+        return [self._meta.get_field(name).attname for name in tracked]  # type: ignore[union-attr]
 
     def _save_tracked_fields(self) -> None:
-        self._cqrs_tracked = {name: getattr(self, name, None) for name in self._tracked_names()}
+        # Read __dict__, not getattr: a deferred field must not trigger a query (or recurse
+        # through refresh_from_db, which builds instances with deferred fields).
+        self._cqrs_tracked = {
+            name: self.__dict__[name] for name in self._tracked_names() if name in self.__dict__
+        }
 
     def get_tracked_fields_data(self) -> dict[str, Any] | None:
         """Previous values of the tracked fields that changed since load or the last save."""
@@ -168,9 +172,9 @@ class RawMasterMixin(models.Model):
             return None
         snapshot = getattr(self, "_cqrs_tracked", {})
         changed = {
-            name: snapshot.get(name)
+            name: snapshot[name]
             for name in names
-            if snapshot.get(name) != getattr(self, name, None)
+            if name in snapshot and snapshot[name] != self.__dict__.get(name)
         }
         result: dict[str, Any] = _json_ready(changed)
         return result

@@ -50,8 +50,10 @@ class _Buffer:
     using: str
     entries: dict[tuple[str, str], _Entry] = field(default_factory=dict)
     instances: list[weakref.ref[Any]] = field(default_factory=list)
+    flushed: bool = False
 
     def flush(self) -> None:
+        self.flushed = True
         for ref in self.instances:
             instance = ref()
             if instance is not None:
@@ -71,7 +73,9 @@ def _buffer(using: str) -> _Buffer | None:
     if not connection.in_atomic_block:
         return None
     buffer: _Buffer | None = getattr(connection, _BUFFER_ATTR, None)
-    if buffer is not None and not any(item[1] == buffer.flush for item in connection.run_on_commit):
+    if buffer is not None and (
+        buffer.flushed or not any(item[1] == buffer.flush for item in connection.run_on_commit)
+    ):
         buffer = None  # committed, rolled back, or its savepoint was rolled back
     if buffer is None:
         buffer = _Buffer(using)

@@ -47,7 +47,8 @@ def master_queryset(cqrs_id: str, filters: dict[str, Any] | None = None) -> Quer
             str(queryset.query)  # resolve lookups now, not mid-sync
         except (FieldError, ValidationError, ValueError, TypeError) as exc:
             raise CqrsError(f"bad filter {filters!r} for {model._meta.label}: {exc}") from exc
-    return queryset.order_by("pk")
+    result: QuerySet[Any] = queryset.order_by("pk")
+    return result
 
 
 def sync_queryset(

@@ -1,4 +1,6 @@
-"""Kombu transport: Redis, RabbitMQ or any broker kombu speaks (``pip install 'django-pattern-toolkit[kombu]'``).
+"""Kombu transport: Redis, RabbitMQ or any broker kombu speaks.
+
+Install it with ``pip install 'django-pattern-toolkit[kombu]'``.
 
 Masters publish to a durable topic exchange (``TOOLKIT["cqrs"]["exchange"]``) with the
 CQRS_ID as routing key; each replica service consumes its own durable queue
@@ -12,7 +14,6 @@ redelivers it; it survives broker restarts by reconnecting with a capped back-of
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
@@ -22,12 +23,15 @@ from toolkit.cqrs.exceptions import TransportError
 from toolkit.cqrs.transport.base import BaseTransport
 
 try:
-    import kombu
+    import kombu as _kombu
     from kombu.exceptions import OperationalError
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "toolkit.cqrs.transport.kombu needs kombu: pip install 'django-pattern-toolkit[kombu]'"
     ) from exc
+
+# kombu is untyped; treat it as such rather than scattering ignores.
+kombu: Any = _kombu
 
 logger = logging.getLogger("toolkit.cqrs.kombu")
 
@@ -55,18 +59,18 @@ def _url() -> str:
 class KombuTransport(BaseTransport):
     """Publish and consume CQRS messages through kombu."""
 
-    _connection: ClassVar[kombu.Connection | None] = None
+    _connection: ClassVar[Any] = None
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     @classmethod
-    def exchange(cls) -> kombu.Exchange:
+    def exchange(cls) -> Any:
         """The durable topic exchange the masters publish to."""
         from toolkit.cqrs.conf import cqrs_settings
 
         return kombu.Exchange(cqrs_settings().exchange, type="topic", durable=True)
 
     @classmethod
-    def queue(cls, cqrs_ids: Iterable[str] | None = None) -> kombu.Queue:
+    def queue(cls, cqrs_ids: Iterable[str] | None = None) -> Any:
         """This replica's durable queue, bound to ``cqrs_ids`` (all messages when None)."""
         from toolkit.cqrs.conf import cqrs_settings
 
@@ -184,7 +188,6 @@ class KombuTransport(BaseTransport):
             except (
                 OperationalError,
                 OSError,
-                socket.error,
                 *connection.connection_errors,
                 *connection.channel_errors,
             ) as exc:
