@@ -136,13 +136,15 @@ class DjangoRepository(Repository[M, ID]):
             return entity
 
     def update(self, entity: M) -> M:
-        from django.db import DatabaseError
+        from django.db import DatabaseError, router, transaction
 
         with span("repository.update", model=self.get_model().__name__, id=str(entity.pk)):
             if entity.pk is None:
                 raise self._not_found(None)
             try:
-                entity.save(force_update=True)
+                # A savepoint, so the failed forced update leaves an outer transaction usable.
+                with transaction.atomic(using=router.db_for_write(type(entity))):
+                    entity.save(force_update=True)
             except DatabaseError as exc:
                 # Django's message for a forced update that matched no row.
                 if "did not affect any rows" in str(exc):

@@ -329,4 +329,7 @@ def _constructor_signature(cls: type[Specification]) -> inspect.Signature:
     if init is object.__init__:
         return inspect.Signature()
     signature = inspect.signature(init)
-    return signature.replace(parameters=list(signature.parameters.values())[1:])
+    return signature.replace(
+        parameters=list(signature.parameters.values())[1:],
+        return_annotation=inspect.Signature.empty,
+    )

@@ -1,0 +1,141 @@
+"""DjangoRepository: subclasses only set ``model``; NotFound, specs, async, spans."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q
+
+from tests.seedapp.models import SeedOrder
+from toolkit.patterns.exceptions import NotFound
+from toolkit.patterns.repository import DjangoRepository, Repository
+from toolkit.patterns.specification import Specification
+from toolkit.testing.otel import capture_spans
+
+pytestmark = pytest.mark.django_db
+
+
+class OrderRepository(DjangoRepository[SeedOrder, int]):
+    model = SeedOrder
+
+
+class PremiumSpec(Specification):
+    def is_satisfied_by(self, entity) -> bool:
+        return entity.tier == "premium"
+
+    def to_query(self) -> Q:
+        return Q(tier="premium")
+
+
+class PaidSpec(Specification):
+    def is_satisfied_by(self, entity) -> bool:
+        return entity.status == "paid"
+
+    def to_query(self) -> Q:
+        return Q(status="paid")
+
+
+@pytest.fixture
+def repo() -> OrderRepository:
+    return OrderRepository()
+
+
+def test_get_returns_entity(repo) -> None:
+    order = SeedOrder.objects.create(user_id=1)
+    assert repo.get(order.pk) == order
+
+
+def test_get_missing_raises_not_found_with_model_and_id(repo) -> None:
+    with pytest.raises(NotFound) as excinfo:
+        repo.get(999)
+    assert repr(excinfo.value) == "NotFound(model='SeedOrder', id=999)"
+    assert (excinfo.value.model, excinfo.value.id) == ("SeedOrder", 999)
+
+
+def test_list_all_and_by_composed_spec(repo) -> None:
+    a = SeedOrder.objects.create(tier="premium", status="paid")
+    b = SeedOrder.objects.create(tier="premium", status="pending")
+    c = SeedOrder.objects.create(tier="standard", status="paid")
+    assert repo.list() == [a, b, c]
+    assert repo.list(PremiumSpec() & PaidSpec()) == [a]
+    assert repo.list(PremiumSpec() | PaidSpec()) == [a, b, c]
+    assert repo.list(~PremiumSpec()) == [c]
+
+
+def test_add_inserts_and_update_saves(repo) -> None:
+    order = repo.add(SeedOrder(user_id=7, total=10.0))
+    assert order.pk is not None
+    order.total = 12.5
+    repo.update(order)
+    assert SeedOrder.objects.get(pk=order.pk).total == 12.5
+
+
+def test_update_of_missing_row_raises_not_found(repo) -> None:
+    with pytest.raises(NotFound) as excinfo:
+        repo.update(SeedOrder(pk=4242, user_id=1))
+    assert repr(excinfo.value) == "NotFound(model='SeedOrder', id=4242)"
+    assert not SeedOrder.objects.exists()
+
+
+def test_remove_deletes_and_missing_raises(repo) -> None:
+    order = SeedOrder.objects.create()
+    repo.remove(order)
+    assert not SeedOrder.objects.exists()
+    with pytest.raises(NotFound):
+        repo.remove(order)
+
+
+def test_repository_without_model_names_the_class() -> None:
+    class Broken(DjangoRepository[SeedOrder, int]):
+        pass
+
+    with pytest.raises(ImproperlyConfigured) as excinfo:
+        Broken().get(1)
+    assert str(excinfo.value) == "Broken has no model; set `model = YourModel` on the class"
+
+
+def test_abstract_repository_cannot_be_instantiated_without_methods() -> None:
+    class Partial(Repository[SeedOrder, int]):
+        def get(self, id):
+            raise NotFound("SeedOrder", id)
+
+    with pytest.raises(TypeError, match="abstract"):
+        Partial()  # type: ignore[abstract]
+
+
+def test_async_variants(repo) -> None:
+    async_to_sync(check_async_variants)(repo)
+
+
+async def check_async_variants(repo) -> None:
+    order = await repo.aadd(SeedOrder(user_id=3, tier="premium"))
+    assert (await repo.aget(order.pk)).user_id == 3
+    assert [o.pk for o in await repo.alist(PremiumSpec())] == [order.pk]
+    order.status = "paid"
+    await repo.aupdate(order)
+    assert (await repo.aget(order.pk)).status == "paid"
+    await repo.aremove(order)
+    with pytest.raises(NotFound):
+        await repo.aget(order.pk)
+    with pytest.raises(NotFound):
+        await repo.aremove(order)
+
+
+def test_operations_emit_spans(repo) -> None:
+    with capture_spans() as exporter:
+        order = repo.add(SeedOrder())
+        repo.get(order.pk)
+        repo.list()
+        repo.update(order)
+        repo.remove(order)
+    names = [s.name for s in exporter.get_finished_spans()]
+    assert names == [
+        "repository.add",
+        "repository.get",
+        "repository.list",
+        "repository.update",
+        "repository.remove",
+    ]
+    get_span = exporter.get_finished_spans()[1]
+    assert dict(get_span.attributes or {}) == {"model": "SeedOrder", "id": str(order.pk)}
