@@ -1,0 +1,14 @@
+"""URLs of the allocation demo (included under ``/allocation/``)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from demo.allocation import views
+
+app_name = "allocation"
+
+urlpatterns = [
+    path("allocate/", views.allocate, name="allocate"),
+    path("orders/<str:orderid>/", views.order_allocations, name="order-allocations"),
+]

@@ -1,0 +1,66 @@
+"""HTTP entry points of the allocation demo, and ``/metrics`` for Prometheus.
+
+Thin views: parse input, call the service layer, render JSON.
+
+* ``GET  /allocation/orders/<orderid>/`` → the read model of the order;
+* ``POST /allocation/allocate/`` (form or JSON ``orderid``, ``sku``, ``qty``) → the batch;
+* ``GET  /metrics`` → ``prometheus_client``'s text exposition of the default registry.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import icontract
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from demo.allocation import services
+from demo.allocation.exceptions import InvalidSku, OutOfStockError
+
+
+@require_GET
+def order_allocations(request: HttpRequest, orderid: str) -> JsonResponse:
+    """The order's allocations from the read model."""
+    return JsonResponse({"orderid": orderid, "allocations": services.allocations(orderid)})
+
+
+def _payload(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+    return request.POST.dict()
+
+
+@csrf_exempt  # an API endpoint for scripts; the demo has no session-authenticated form here
+@require_POST
+def allocate(request: HttpRequest) -> JsonResponse:
+    """Allocate ``orderid``/``sku``/``qty``; 400 with the error message on bad input."""
+    data = _payload(request)
+    missing = [k for k in ("orderid", "sku", "qty") if not str(data.get(k, "")).strip()]
+    if missing:
+        return JsonResponse({"error": f"missing fields: {', '.join(missing)}"}, status=400)
+    try:
+        qty = int(data["qty"])
+    except (TypeError, ValueError):
+        return JsonResponse({"error": f"qty must be an integer, not {data['qty']!r}"}, status=400)
+    try:
+        batchref = services.allocate(str(data["orderid"]), str(data["sku"]), qty)
+    except (InvalidSku, OutOfStockError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    except icontract.ViolationError as exc:
+        return JsonResponse({"error": str(exc).splitlines()[1]}, status=400)
+    return JsonResponse({"batchref": batchref}, status=201)
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text exposition of ``prometheus_client.REGISTRY``."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
