@@ -12,6 +12,7 @@ warning, which ``mkdocs build --strict`` (``make docs``) turns into a failed bui
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -33,6 +34,16 @@ def on_startup(*, command: str, dirty: bool) -> None:
     django.setup()
 
 
+#: Sections whose keys and defaults live in their sub-package, not in ``toolkit/conf.py``.
+SUBPACKAGE_DEFAULTS: dict[str, tuple[str, str]] = {
+    "eventsourcing": ("toolkit.eventsourcing.config", "DEFAULTS"),
+    "cqrs": ("toolkit.cqrs.conf", "CQRS_DEFAULTS"),
+}
+
+
+SOURCES = "toolkit/conf.py and the sub-packages"
+
+
 def _documented_keys() -> list[tuple[str, str]]:
     """Every ``(section, key)`` pair of the ``TOOLKIT`` setting the code knows about."""
     from toolkit import conf
@@ -41,7 +52,11 @@ def _documented_keys() -> list[tuple[str, str]]:
     sections: dict[str, Any] = getattr(conf, "SECTION_DEFAULTS", {})
     for section, defaults in sections.items():
         pairs.append((section, ""))
-        pairs.extend((section, key) for key in defaults)
+        keys = dict(defaults)
+        if section in SUBPACKAGE_DEFAULTS:
+            module_name, attribute = SUBPACKAGE_DEFAULTS[section]
+            keys.update(getattr(importlib.import_module(module_name), attribute))
+        pairs.extend((section, key) for key in keys)
     return pairs
 
 
@@ -73,5 +88,8 @@ def on_page_markdown(markdown: str, *, page: Any, config: Any, files: Any) -> st
         needle = f"`{key}`" if key else f'"{section}"'
         if needle not in markdown:
             where = f"TOOLKIT[{section!r}][{key!r}]" if key else f"TOOLKIT[{section!r}]"
-            log.warning("docs/settings.md does not document %s (see toolkit/conf.py)", where)
+            log.warning(
+                "docs/settings.md does not document %s (see toolkit/conf.py and the sub-packages)",
+                where,
+            )
     return markdown
