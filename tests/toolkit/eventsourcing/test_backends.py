@@ -1,0 +1,110 @@
+"""Every backend, and the fake, passes :class:`EventStoreContract`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests import services
+from tests.toolkit.eventsourcing.contract import EventStoreContract
+from toolkit.eventsourcing.backends.django import DjangoEventStoreBackend
+from toolkit.eventsourcing.backends.memory import MemoryEventStoreBackend
+from toolkit.eventsourcing.backends.redis import RedisEventStoreBackend
+from toolkit.patterns.event_store import EventStore
+from toolkit.testing.event_store import FakeEventStore
+
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+class TestMemoryBackend(EventStoreContract):
+    def make_store(self, **options: Any) -> EventStore:
+        return EventStore(MemoryEventStoreBackend(), **options)
+
+
+class TestFakeEventStore(EventStoreContract):
+    def make_store(self, **options: Any) -> EventStore:
+        return FakeEventStore(**options)
+
+    def test_clear_forgets_everything(self) -> None:
+        store = FakeEventStore()
+        store.append("agg-1", "Order", "Created", {})
+        store.clear()
+        assert store.load("agg-1") == []
+
+
+@pytest.mark.django_db(transaction=True)
+class TestDjangoBackend(EventStoreContract):
+    """Runs on SQLite by default and on PostgreSQL with DATABASE_URL."""
+
+    def make_store(self, **options: Any) -> EventStore:
+        return EventStore(DjangoEventStoreBackend(), **options)
+
+    def test_every_append_keeps_the_stream_row_up_to_date(self) -> None:
+        from toolkit.models import EventStream
+
+        store = self.make_store()
+        store.append("order-1", "Order", "Created", {})
+        store.append_batch("order-1", "Order", [("Paid", {}), ("Shipped", {})])
+        stream = EventStream.objects.get(aggregate_id="order-1")
+        assert (stream.aggregate_type, stream.last_sequence) == ("Order", 3)
+        assert stream.updated_at >= stream.created_at
+
+    def test_an_append_inside_a_rolled_back_transaction_leaves_nothing(self) -> None:
+        from django.db import transaction
+
+        store = self.make_store()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            store.append("order-1", "Order", "Created", {})
+            raise RuntimeError("boom")
+        assert store.load("order-1") == []
+        assert store.stream_head("order-1") == 0
+
+    def test_handlers_run_after_commit(self) -> None:
+        from django.db import transaction
+
+        store = self.make_store()
+        seen: list[str] = []
+        store.project("Created", lambda e: seen.append(e.aggregate_id))
+        with transaction.atomic():
+            store.append("order-1", "Order", "Created", {})
+            assert seen == []
+        assert seen == ["order-1"]
+
+    def test_the_unique_sequence_constraint_backs_the_stream_check(self) -> None:
+        from django.db import IntegrityError, transaction
+
+        from toolkit.models import DomainEvent
+
+        self.make_store().append("order-1", "Order", "Created", {})
+        with pytest.raises(IntegrityError), transaction.atomic():
+            DomainEvent.objects.create(
+                aggregate_id="order-1", aggregate_type="Order", sequence=1, event_type="X"
+            )
+
+    def test_large_batches_are_split_into_several_statements(self) -> None:
+        backend = DjangoEventStoreBackend()
+        backend.insert_chunk = 7
+        store = EventStore(backend)
+        stored = store.append_batch("big", "T", [("E", {"i": i}) for i in range(20)])
+        assert [e.sequence for e in stored] == list(range(1, 21))
+        assert [e.payload["i"] for e in store.load("big")] == list(range(20))
+        assert [e.position for e in stored] == [e.position for e in store.load("big")]
+
+
+class TestRedisBackend(EventStoreContract):
+    @pytest.fixture(autouse=True)
+    def _redis(self) -> Iterator[None]:
+        services.require_redis()
+        self.prefix = f"test:es:{uuid.uuid4().hex}"
+        self.backends: list[RedisEventStoreBackend] = []
+        yield
+        for backend in self.backends:
+            backend.clear()
+
+    def make_store(self, **options: Any) -> EventStore:
+        backend = RedisEventStoreBackend.from_url(REDIS_URL, prefix=self.prefix)
+        self.backends.append(backend)
+        return EventStore(backend, **options)
