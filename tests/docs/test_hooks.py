@@ -33,7 +33,8 @@ def test_settings_page_missing_a_key_logs_a_warning_naming_it(
     with caplog.at_level(logging.WARNING, logger="mkdocs.hooks.toolkit"):
         hooks.on_page_markdown(broken, page=page("settings.md"), config=None, files=None)
     assert [r.getMessage() for r in caplog.records] == [
-        "docs/settings.md does not document TOOLKIT['patterns']['event_bus'] (see toolkit/conf.py)"
+        "docs/settings.md does not document TOOLKIT['patterns']['event_bus'] "
+        "(see toolkit/conf.py and the sub-packages)"
     ]
 
 
