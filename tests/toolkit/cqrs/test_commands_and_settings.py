@@ -1,0 +1,168 @@
+"""cqrs_sync, cqrs_consume, the outbox when the transport fails, the admin action, settings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.admin.sites import AdminSite
+from django.contrib.auth.models import User
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.core.management import CommandError, call_command
+from django.test import RequestFactory, TestCase, override_settings
+
+from demo.replication.admin import ProductAdmin
+from demo.replication.models import Product, ProductReplica
+from toolkit.cqrs.conf import CQRS_DEFAULTS, check_cqrs_settings, validate_cqrs
+from toolkit.cqrs.exceptions import TransportError
+from toolkit.cqrs.models import CqrsOutbox
+from toolkit.cqrs.transport.base import BaseTransport
+from toolkit.cqrs.transport.inprocess import InProcessTransport
+
+
+class FailingTransport(BaseTransport):
+    """Refuses every message, like a broker that is down."""
+
+    @classmethod
+    def produce(cls, payload):
+        raise TransportError("broker down")
+
+    @classmethod
+    def consume(cls, *args, **kwargs):
+        return 0
+
+    @classmethod
+    def clean_connection(cls, *args, **kwargs):
+        return None
+
+
+FAILING = {"cqrs": {"transport": f"{__name__}.FailingTransport"}}
+
+
+class SyncCommandTests(TestCase):
+    def setUp(self):
+        # Master rows are created and published in setUp: on_commit callbacks registered in
+        # setUpTestData's class-wide transaction would never run.
+        with InProcessTransport.hold(), self.captureOnCommitCallbacks(execute=True):
+            self.products = [
+                Product.objects.create(sku=f"S-{i}", name=f"P{i}", price=Decimal(i))
+                for i in range(3)
+            ]
+        InProcessTransport.clean_connection()
+
+    def test_sync_with_filter_resends_only_the_chosen_instances(self):
+        ids = [self.products[0].pk, self.products[2].pk]
+        out = StringIO()
+        with InProcessTransport.hold(), self.captureOnCommitCallbacks(execute=True):
+            call_command(
+                "cqrs_sync", "--cqrs-id", "product", "--filter", f'{{"id__in": {ids}}}', stdout=out
+            )
+        assert out.getvalue() == "Synced 2 of 2 'product' instance(s).\n"
+        messages = InProcessTransport.pending()
+        assert sorted(m["instance_pk"] for m in messages) == sorted(ids)
+        assert {m["signal_type"] for m in messages} == {"SYNC"}
+        InProcessTransport.consume()
+        assert sorted(ProductReplica.objects.values_list("pk", flat=True)) == sorted(ids)
+
+    def test_sync_rejects_bad_input(self):
+        cases = [
+            (
+                ["--cqrs-id", "invoice"],
+                "'invoice' is not a master CQRS_ID; available: 'customer', 'product'",
+            ),
+            (
+                ["--cqrs-id", "product", "--filter", "[1]"],
+                "filter '[1]' must be a JSON object of field lookups",
+            ),
+            ([], "--cqrs-id is required (or use --pending)"),
+        ]
+        for args, message in cases:
+            with pytest.raises(CommandError) as excinfo:
+                call_command("cqrs_sync", *args)
+            assert excinfo.value.args == (message,)
+        with pytest.raises(CommandError) as excinfo:
+            call_command("cqrs_sync", "--cqrs-id", "product", "--filter", '{"colour": 1}')
+        assert str(excinfo.value).startswith(
+            "bad filter {'colour': 1} for replication.Product: Cannot resolve keyword 'colour'"
+        )
+
+    def test_refused_messages_stay_pending_until_published(self):
+        with override_settings(TOOLKIT=FAILING), self.captureOnCommitCallbacks(execute=True):
+            product = Product.objects.create(sku="X", name="X", price=Decimal(1))
+        row = CqrsOutbox.objects.get()
+        assert (row.cqrs_id, row.instance_pk, row.attempts, row.last_error) == (
+            "product",
+            str(product.pk),
+            1,
+            "TransportError: broker down",
+        )
+        out = StringIO()
+        call_command("cqrs_sync", "--pending", stdout=out)
+        assert out.getvalue() == "Published 1 pending message(s).\n"
+        assert not CqrsOutbox.objects.exists()
+        assert ProductReplica.objects.filter(pk=product.pk).exists()
+
+    def test_pending_message_for_an_instance_deleted_without_signals_is_dropped(self):
+        with override_settings(TOOLKIT=FAILING), self.captureOnCommitCallbacks(execute=True):
+            product = Product.objects.create(sku="Y", name="Y", price=Decimal(1))
+        Product.objects.filter(pk=product.pk)._raw_delete(using="default")
+        call_command("cqrs_sync", "--pending", stdout=StringIO())
+        assert not CqrsOutbox.objects.exists()
+        assert not ProductReplica.objects.filter(pk=product.pk).exists()
+
+    def test_admin_action_synchronises_selected_items(self):
+        admin = ProductAdmin(Product, AdminSite())
+        request = RequestFactory().post("/")
+        request.user = User(username="staff", is_staff=True, is_superuser=True)
+        request.session = {}
+        request._messages = FallbackStorage(request)
+        assert admin.get_actions(request)["sync_items"][2] == "Synchronise selected via CQRS"
+        with self.captureOnCommitCallbacks(execute=True):
+            admin.sync_items(request, Product.objects.filter(pk=self.products[1].pk))
+        assert [str(m) for m in request._messages] == [
+            "1 of 1 products queued for CQRS synchronisation."
+        ]
+        assert list(ProductReplica.objects.values_list("pk", flat=True)) == [self.products[1].pk]
+
+
+def test_consume_command_refuses_the_in_process_transport():
+    with pytest.raises(CommandError) as excinfo:
+        call_command("cqrs_consume")
+    assert excinfo.value.args == (
+        "The in-process transport delivers messages inside the producing process; set "
+        "TOOLKIT['cqrs']['transport'] to 'toolkit.cqrs.transport.kombu.KombuTransport' to run "
+        "a consumer.",
+    )
+
+
+def test_validate_cqrs_names_each_bad_value():
+    assert validate_cqrs(CQRS_DEFAULTS) == []
+    assert validate_cqrs(
+        {
+            "brokr": "x",
+            "queue": "",
+            "max_retries": -1,
+            "retry_delay": "1",
+            "message_ttl": 0,
+            "transport": "nowhere.Transport",
+        }
+    ) == [
+        "Unknown key 'brokr' in TOOLKIT['cqrs']; valid keys are: 'broker_url', 'exchange', "
+        "'max_retries', 'message_ttl', 'queue', 'retry_delay', 'transport'.",
+        "TOOLKIT['cqrs']['queue'] is ''; it must be a non-empty string.",
+        "TOOLKIT['cqrs']['max_retries'] is -1; it must be an integer >= 0.",
+        "TOOLKIT['cqrs']['retry_delay'] is '1'; it must be a number of seconds >= 0.",
+        "TOOLKIT['cqrs']['message_ttl'] is 0; it must be a number of seconds > 0 or None.",
+        "TOOLKIT['cqrs']['transport'] is 'nowhere.Transport'; it cannot be imported "
+        "(No module named 'nowhere').",
+    ]
+
+
+def test_settings_check_reports_toolkit_e060():
+    with override_settings(TOOLKIT={"cqrs": {"max_retries": "3"}}):
+        (error,) = check_cqrs_settings()
+    assert (error.id, error.msg) == (
+        "toolkit.E060",
+        "TOOLKIT['cqrs']['max_retries'] is '3'; it must be an integer >= 0.",
+    )
