@@ -1,0 +1,191 @@
+"""UnitOfWork: one transaction, events after commit, dropped on rollback, savepoints, async."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import transaction
+
+from tests.testapp.models import Invoice, Ticket
+from toolkit.patterns.exceptions import EventDispatchError
+from toolkit.patterns.observer import EventBus, default_bus
+from toolkit.patterns.state_machine import StateMachine, Transition
+from toolkit.patterns.unit_of_work import UnitOfWork
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class UowTicketMachine(StateMachine):
+    class Meta:
+        name = "test-uow-tickets"
+        states = ["open", "closed"]
+        state_field = "status"
+        audit = False
+        transitions = [Transition("shut", source="open", target="closed")]
+
+
+@pytest.fixture
+def bus() -> EventBus:
+    return EventBus(backend="default")
+
+
+@pytest.fixture
+def seen(bus: EventBus) -> list:
+    received: list = []
+    bus.subscribe("*", lambda payload: received.append(payload))
+    return received
+
+
+def test_events_are_dispatched_after_commit(bus: EventBus, seen: list) -> None:
+    uow = UnitOfWork()
+    with uow:
+        invoice = Invoice.objects.create(number="A")
+        bus.emit("invoice.created", {"id": invoice.pk})
+        assert seen == []
+    assert seen == [{"id": invoice.pk}]
+    assert Invoice.objects.count() == 1
+
+
+def test_rollback_drops_events_and_writes(bus: EventBus, seen: list) -> None:
+    uow = UnitOfWork()
+    with pytest.raises(ValueError, match="something went wrong"), uow:
+        Invoice.objects.create(number="B")
+        bus.emit("invoice.created", {"n": "B"})
+        raise ValueError("something went wrong")
+    assert seen == []
+    assert Invoice.objects.count() == 0
+
+
+def test_events_of_every_bus_are_held_back(bus: EventBus, seen: list) -> None:
+    other = EventBus(backend="default")
+    other_seen: list = []
+    other.subscribe("x", other_seen.append)
+    with UnitOfWork():
+        other.emit("x", 1)
+        bus.emit("y", 2)
+        assert (other_seen, seen) == ([], [])
+    assert (other_seen, seen) == ([1], [2])
+
+
+def test_nested_failure_rolls_back_only_the_inner_block(bus: EventBus, seen: list) -> None:
+    uow = UnitOfWork()
+    with uow:
+        Invoice.objects.create(number="outer")
+        bus.emit("outer.before", 1)
+        try:
+            with uow:  # inner savepoint
+                Invoice.objects.create(number="inner")
+                bus.emit("inner", 2)
+                raise ValueError()
+        except ValueError:
+            pass
+        bus.emit("outer.after", 3)
+    assert seen == [1, 3]
+    assert list(Invoice.objects.values_list("number", flat=True)) == ["outer"]
+
+
+def test_nested_success_keeps_event_order(bus: EventBus, seen: list) -> None:
+    uow = UnitOfWork()
+    with uow:
+        bus.emit("a", 1)
+        with uow:
+            bus.emit("b", 2)
+        assert seen == []
+        bus.emit("c", 3)
+    assert seen == [1, 2, 3]
+
+
+def test_instance_is_reusable(bus: EventBus, seen: list) -> None:
+    uow = UnitOfWork()
+    for n in range(3):
+        with uow:
+            bus.emit("n", n)
+    assert seen == [0, 1, 2]
+
+
+def test_inside_a_plain_atomic_events_wait_for_its_commit(bus: EventBus, seen: list) -> None:
+    with transaction.atomic():
+        with UnitOfWork():
+            bus.emit("e", 1)
+        assert seen == []
+    assert seen == [1]
+
+
+def test_outer_atomic_rollback_drops_events(bus: EventBus, seen: list) -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with UnitOfWork():
+            bus.emit("e", 1)
+        raise RuntimeError
+    assert seen == []
+
+
+def test_state_machine_event_goes_out_after_the_unit_of_work_commits() -> None:
+    seen: list = []
+    default_bus.subscribe("ticket.shut", seen.append)
+    try:
+        ticket = Ticket.objects.create()
+        with UnitOfWork():
+            UowTicketMachine().trigger(ticket, "shut")
+            assert seen == []
+        assert [p["transition"] for p in seen] == ["shut"]
+        with pytest.raises(ValueError), UnitOfWork():
+            other = Ticket.objects.create()
+            UowTicketMachine().trigger(other, "shut")
+            raise ValueError
+        assert len(seen) == 1
+    finally:
+        default_bus.off("ticket.shut")
+
+
+def test_handler_errors_after_commit_raise_but_data_is_committed(bus: EventBus) -> None:
+    def broken(payload):
+        raise RuntimeError("mailer down")
+
+    bus.subscribe("invoice.created", broken)
+    with pytest.raises(EventDispatchError) as info, UnitOfWork():
+        Invoice.objects.create(number="C")
+        bus.emit("invoice.created", {})
+    assert [str(e) for e in info.value.exceptions] == ["mailer down"]
+    assert Invoice.objects.count() == 1
+
+
+def test_async_with_commits_and_dispatches(bus: EventBus, seen: list) -> None:
+    uow = UnitOfWork()
+
+    async def main() -> None:
+        async with uow:
+            invoice = await Invoice.objects.acreate(number="ASYNC")
+            await bus.aemit("invoice.created", {"id": invoice.pk})
+            bus.emit("invoice.sync", {"id": invoice.pk})
+            assert seen == []
+            # the ORM's async calls share the unit of work's connection and transaction
+            assert await sync_to_async(lambda: transaction.get_connection().in_atomic_block)()
+
+    async_to_sync(main)()
+    pk = Invoice.objects.get().pk
+    assert seen == [{"id": pk}, {"id": pk}]
+
+
+def test_async_with_rolls_back_on_error(bus: EventBus, seen: list) -> None:
+    uow = UnitOfWork()
+
+    async def main() -> None:
+        async with uow:
+            await Invoice.objects.acreate(number="GONE")
+            await bus.aemit("invoice.created", {})
+            async with uow:
+                await Invoice.objects.acreate(number="INNER")
+            raise ValueError("async failure")
+
+    with pytest.raises(ValueError, match="async failure"):
+        async_to_sync(main)()
+    assert seen == []
+    assert Invoice.objects.count() == 0
+
+
+def test_using_alias_is_kept() -> None:
+    uow = UnitOfWork(using="default")
+    with uow:
+        Invoice.objects.create()
+    assert uow.using == "default"
+    assert Invoice.objects.count() == 1
