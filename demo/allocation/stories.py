@@ -29,9 +29,9 @@ class AllocateState(State):
 class AllocateLine(Story):
     """Load the product of the line's SKU, allocate the line, save the product."""
 
-    I.find_product
-    I.allocate_line
-    I.save_product
+    I.find_product  # noqa: B018
+    I.allocate_line  # noqa: B018
+    I.save_product  # noqa: B018
 
     State = AllocateState
 
