@@ -23,7 +23,7 @@ urlpatterns = [
     path("commands/", commands.command_list, name="command-list"),
     path("commands/<int:pk>/undo/", commands.command_undo, name="command-undo"),
     path("plugins/", plugins.plugin_list, name="plugin-list"),
-    path("plugins/<str:name>/toggle/", plugins.plugin_toggle, name="plugin-toggle"),
+    path("plugins/<path:name>/toggle/", plugins.plugin_toggle, name="plugin-toggle"),
     path("streams/", streams.stream_list, name="stream-list"),
     path("streams/<str:aggregate_id>/", streams.stream_detail, name="stream-detail"),
     path(

@@ -24,10 +24,15 @@ logger = logging.getLogger("patterns_admin.plugins")
 TOGGLE_ACTIONS = ("disable", "enable")
 
 
-def _plugins() -> list[Any]:
+def plugin_registry() -> Any:
+    """The process's plugin registry (``toolkit.patterns.plugin.get_plugin_registry()``)."""
     from toolkit.patterns.plugin import get_plugin_registry
 
-    return sorted(get_plugin_registry().list_plugins(), key=lambda meta: meta.name)
+    return get_plugin_registry()
+
+
+def _plugins() -> list[Any]:
+    return sorted(plugin_registry().list_plugins(), key=lambda meta: meta.name)
 
 
 def _render_list(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse:
@@ -60,7 +65,6 @@ def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
     Persists the choice (``PluginState``), calls the plugin's ``activate()`` /
     ``deactivate()`` through the registry, and records the action with the user.
     """
-    from toolkit.patterns.plugin import get_plugin_registry
 
     from toolkit.patterns.exceptions import PatternError
 
@@ -71,7 +75,7 @@ def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
             request, f"Unknown action {action!r} for plugin {name!r}; choices: {choices}."
         )
         return _finish(request, status=400)
-    registry = get_plugin_registry()
+    registry = plugin_registry()
     try:
         if action == "enable":
             registry.enable(name, user=request.user)

@@ -1,0 +1,180 @@
+"""The plugins page and its toggle: permission, CSRF, persistence, activate/deactivate, audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+from django.contrib.auth.models import User
+from django.test import Client, TestCase
+from django.urls import reverse
+
+from patterns_admin.models import PanelActionLog
+from tests.patterns_admin.conftest import make_staff
+from toolkit.models import PluginState
+from toolkit.patterns.exceptions import PluginNotFound
+
+URL = reverse("patterns_admin:plugin-list")
+
+
+@dataclass
+class Meta:
+    name: str
+    version: str
+    status: str
+    error: str = ""
+
+
+class RecordingRegistry:
+    """The registry interface the panel relies on, persisting to ``PluginState`` like the
+    real one and recording activate/deactivate calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, Any]] = []
+        self.versions = {"loyalty_points": "1.2.0", "fraud_screening": "0.9.1", "<b>x</b>": "1"}
+
+    def list_plugins(self) -> list[Meta]:
+        states = dict(PluginState.objects.values_list("name", "enabled"))
+        metas = []
+        for name, version in sorted(self.versions.items()):
+            if name == "fraud_screening":
+                metas.append(Meta(name, version, "failed", "ImportError: <script>boom</script>"))
+            else:
+                metas.append(
+                    Meta(name, version, "active" if states.get(name, True) else "disabled")
+                )
+        return metas
+
+    def _set(self, name: str, enabled: bool, user: Any) -> None:
+        if name not in self.versions:
+            raise PluginNotFound(name, self.versions)
+        PluginState.objects.update_or_create(
+            name=name, defaults={"enabled": enabled, "updated_by": user}
+        )
+        self.calls.append(("activate" if enabled else "deactivate", name, user))
+
+    def enable(self, name: str, *, user: Any = None) -> None:
+        self._set(name, True, user)
+
+    def disable(self, name: str, *, user: Any = None) -> None:
+        self._set(name, False, user)
+
+
+def toggle_url(name: str) -> str:
+    return reverse("patterns_admin:plugin-toggle", args=[name])
+
+
+class PluginTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.viewer = make_staff("viewer")
+        cls.operator = make_staff("operator", "toggle_plugin")
+
+    def setUp(self) -> None:
+        self.registry = RecordingRegistry()
+        patcher = mock.patch(
+            "patterns_admin.views.plugins.plugin_registry", return_value=self.registry
+        )
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def login(self, user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    def test_list_shows_name_version_status_and_escaped_error(self) -> None:
+        response = self.login(self.viewer).get(URL)
+        assert response.status_code == 200
+        assert "HX-Request" in response["Vary"]
+        html = response.content.decode()
+        assert "loyalty_points" in html and "1.2.0" in html
+        assert '<span class="badge badge-failed">failed</span>' in html
+        assert "ImportError: &lt;script&gt;boom&lt;/script&gt;" in html
+        assert "<script>boom" not in html and "<b>x</b>" not in html
+        assert "needs permission" in html
+        fragment = self.login(self.viewer).get(URL, headers={"HX-Request": "true"})
+        assert fragment.content.decode().strip().startswith('<section id="results"')
+
+    def test_toggle_needs_the_permission(self) -> None:
+        response = self.login(self.viewer).post(toggle_url("loyalty_points"), {"action": "disable"})
+        assert response.status_code == 403
+        assert "patterns_admin.toggle_plugin" in response.content.decode()
+        assert not PluginState.objects.exists()
+        assert self.registry.calls == []
+        assert not PanelActionLog.objects.exists()
+
+    def test_anonymous_is_redirected(self) -> None:
+        response = Client().post(toggle_url("loyalty_points"), {"action": "disable"})
+        assert response.status_code == 302
+        assert self.registry.calls == []
+
+    def test_csrf_is_enforced(self) -> None:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(self.operator)
+        response = client.post(toggle_url("loyalty_points"), {"action": "disable"})
+        assert response.status_code == 403
+        assert self.registry.calls == []
+
+    def test_get_is_not_allowed(self) -> None:
+        assert self.login(self.operator).get(toggle_url("loyalty_points")).status_code == 405
+
+    def test_disable_then_enable_persists_calls_and_audits(self) -> None:
+        client = self.login(self.operator)
+        response = client.post(toggle_url("loyalty_points"), {"action": "disable"})
+        assert response.status_code == 302
+        assert response["Location"] == URL
+        assert PluginState.objects.get(name="loyalty_points").enabled is False
+        assert self.registry.calls == [("deactivate", "loyalty_points", self.operator)]
+        html = client.get(URL).content.decode()
+        assert "Plugin &#x27;loyalty_points&#x27; is now disabled." in html
+        assert '<span class="badge badge-disabled">disabled</span>' in html
+
+        response = client.post(
+            toggle_url("loyalty_points"), {"action": "enable"}, headers={"HX-Request": "true"}
+        )
+        assert response.status_code == 200
+        assert response["HX-Trigger"] == '{"auditChanged": {}}'
+        assert '<span class="badge badge-active">active</span>' in response.content.decode()
+        assert PluginState.objects.get(name="loyalty_points").enabled is True
+        actions = list(
+            PanelActionLog.objects.order_by("id").values_list("user", "action", "target", "detail")
+        )
+        assert actions == [
+            (
+                self.operator.pk,
+                "toggle_plugin",
+                "plugin:loyalty_points",
+                {"action": "disable", "status": "disabled"},
+            ),
+            (
+                self.operator.pk,
+                "toggle_plugin",
+                "plugin:loyalty_points",
+                {"action": "enable", "status": "active"},
+            ),
+        ]
+
+    def test_unknown_plugin_is_a_message(self) -> None:
+        response = self.login(self.operator).post(
+            toggle_url("nope"), {"action": "enable"}, headers={"HX-Request": "true"}
+        )
+        assert response.status_code == 404
+        assert "Could not enable &#x27;nope&#x27;: No plugin named &#x27;nope&#x27;" in (
+            response.content.decode()
+        )
+        log = PanelActionLog.objects.get()
+        assert (log.success, log.detail["error_type"]) == (False, "PluginNotFound")
+
+    def test_bad_action_is_400_and_changes_nothing(self) -> None:
+        response = self.login(self.operator).post(
+            toggle_url("loyalty_points"), {"action": "explode"}, headers={"HX-Request": "true"}
+        )
+        assert response.status_code == 400
+        assert (
+            "Unknown action &#x27;explode&#x27; for plugin &#x27;loyalty_points&#x27;; "
+            "choices: &#x27;disable&#x27;, &#x27;enable&#x27;." in response.content.decode()
+        )
+        assert self.registry.calls == []
+        assert not PluginState.objects.exists()
