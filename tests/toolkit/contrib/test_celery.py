@@ -1,0 +1,154 @@
+"""The celery EventBus backend: eager mode, and a real Redis broker (db 11) with a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+
+import pytest
+from celery import Celery
+from django.test import override_settings
+
+from tests import services
+from toolkit.contrib.celery import TASK_NAME, handler_path, resolve_handler, run_event_handler
+from toolkit.patterns.exceptions import EventDispatchError, ValidationError
+from toolkit.patterns.observer import EventBus
+
+REDIS_BROKER = "redis://127.0.0.1:6379/11"
+
+received: list[tuple[str, object]] = []
+arrived = threading.Event()
+
+
+def record_receipt(payload):
+    received.append(("receipt", payload))
+    arrived.set()
+
+
+async def record_async(payload):
+    await asyncio.sleep(0)
+    received.append(("async", payload))
+
+
+def explode(payload):
+    raise RuntimeError("handler failed in the worker")
+
+
+@pytest.fixture(autouse=True)
+def clean() -> None:
+    received.clear()
+    arrived.clear()
+
+
+@pytest.fixture
+def eager_app():
+    app = Celery("toolkit-core-eager", set_as_current=True)
+    app.conf.update(task_always_eager=True, task_eager_propagates=True, broker_url="memory://")
+    app.set_current()
+    yield app
+    app.close()
+
+
+def test_handler_path_round_trips() -> None:
+    path = handler_path(record_receipt)
+    assert path == f"{__name__}:record_receipt"
+    assert resolve_handler(path) is record_receipt
+
+
+def test_handler_path_rejects_local_functions_and_lambdas() -> None:
+    with pytest.raises(ValidationError) as info:
+        handler_path(lambda p: p)
+    assert str(info.value).endswith(
+        "cannot run as a Celery task: only module-level functions can be imported by the worker"
+    )
+
+
+def test_eager_mode_runs_every_handler_as_a_task(eager_app) -> None:
+    bus = EventBus(backend="celery")
+    bus.subscribe("order.paid", record_receipt)
+    bus.subscribe("order.*", record_async)
+
+    bus.emit("order.paid", {"id": 1})
+
+    assert received == [("receipt", {"id": 1}), ("async", {"id": 1})]
+    assert run_event_handler.name == TASK_NAME
+
+
+def test_setting_selects_the_celery_backend(eager_app) -> None:
+    bus = EventBus()  # follows TOOLKIT["patterns"]["event_bus"]
+    sent: list = []
+    bus.subscribe("ping", record_receipt)
+    with override_settings(TOOLKIT={"patterns": {"event_bus": "celery"}}):
+        original = run_event_handler.delay
+
+        def spy(*args):
+            sent.append(args)
+            return original(*args)
+
+        run_event_handler.delay = spy
+        try:
+            bus.emit("ping", {"n": 1})
+        finally:
+            del run_event_handler.delay
+    assert sent == [(f"{__name__}:record_receipt", "ping", {"n": 1})]
+    bus.emit("ping", {"n": 2})  # back to the in-process default
+    assert received == [("receipt", {"n": 1}), ("receipt", {"n": 2})]
+    assert len(sent) == 1
+
+
+def test_payload_not_json_serialisable_sends_nothing(eager_app) -> None:
+    bus = EventBus(backend="celery")
+    bus.subscribe("order.paid", record_receipt)
+    with pytest.raises(ValidationError) as info:
+        bus.emit("order.paid", {"when": object()})
+    assert info.value.field == "payload"
+    assert str(info.value).startswith("Payload of event 'order.paid' is not JSON-serialisable")
+    assert received == []
+
+
+def test_unimportable_handler_is_reported_and_the_others_still_sent(eager_app) -> None:
+    bus = EventBus(backend="celery")
+    bus.subscribe("evt", lambda p: None)
+    bus.subscribe("evt", record_receipt)
+    with pytest.raises(EventDispatchError) as info:
+        bus.emit("evt", {"x": 1})
+    assert [type(e) for e in info.value.exceptions] == [ValidationError]
+    assert received == [("receipt", {"x": 1})]
+
+
+def test_aemit_sends_tasks(eager_app) -> None:
+    from asgiref.sync import async_to_sync
+
+    bus = EventBus(backend="celery")
+    bus.subscribe("evt", record_receipt)
+    async_to_sync(bus.aemit)("evt", {"a": 1})
+    assert received == [("receipt", {"a": 1})]
+
+
+@pytest.mark.slow
+def test_real_broker_and_worker_run_the_handler() -> None:
+    from celery.contrib.testing.worker import start_worker
+
+    services.require_redis()
+    queue = f"toolkit-core-tests-{uuid.uuid4().hex[:8]}"
+    app = Celery("toolkit-core-redis", set_as_current=True)
+    app.conf.update(
+        broker_url=REDIS_BROKER,
+        result_backend=None,
+        task_default_queue=queue,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    app.set_current()
+    bus = EventBus(backend="celery")
+    bus.subscribe("order.paid", explode)  # a failing task does not stop the next one
+    bus.subscribe("order.paid", record_receipt)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+            results = bus.emit("order.paid", {"id": 42})
+            assert results is None
+            assert arrived.wait(30), "the worker did not run the handler"
+    finally:
+        app.close()
+    assert received == [("receipt", {"id": 42})]
