@@ -21,6 +21,11 @@ urlpatterns = [
     path("", home.index, name="index"),
     path("audit/", audit.audit_list, name="audit-list"),
     path("commands/", commands.command_list, name="command-list"),
+    path(
+        "commands/<int:pk>/undo/confirm/",
+        commands.command_undo_confirm,
+        name="command-undo-confirm",
+    ),
     path("commands/<int:pk>/undo/", commands.command_undo, name="command-undo"),
     path("plugins/", plugins.plugin_list, name="plugin-list"),
     path("plugins/<path:name>/toggle/", plugins.plugin_toggle, name="plugin-toggle"),

@@ -9,7 +9,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
@@ -49,12 +49,29 @@ def command_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template_name, context, status=400 if errors and not fragment else 200)
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
+@staff_member_required
+@permission_required_403("undo_command")
+@vary_on_headers("HX-Request")
+def command_undo_confirm(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The confirmation of an undo: what will be undone, and the POST form that does it."""
+    from toolkit.models import CommandAuditLog
+
+    entry = get_object_or_404(
+        CommandAuditLog.objects.select_related("user"), pk=pk, kind=CommandAuditLog.Kind.EXECUTE
+    )
+    template_name = "patterns_admin/commands/confirm.html"
+    if wants_fragment(request):
+        template_name += "#confirm"
+    return render(request, template_name, {"title": f"Undo command #{pk}", "entry": entry})
+
+
+@require_POST
 @staff_member_required
 @permission_required_403("undo_command")
 @vary_on_headers("HX-Request")
 def command_undo(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """GET: the confirmation. POST: undo the command through ``undo_from_audit``.
+    """Undo the command of entry ``pk`` through ``undo_from_audit``, as the acting user.
 
     The result is a fragment for htmx (plus the ``auditChanged`` event, which refreshes the
     list), a redirect to the command's entry otherwise. Refusals from the toolkit
@@ -68,10 +85,6 @@ def command_undo(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         CommandAuditLog.objects.select_related("user"), pk=pk, kind=CommandAuditLog.Kind.EXECUTE
     )
     fragment = wants_fragment(request)
-    if request.method == "GET":
-        template_name = "patterns_admin/commands/confirm.html" + ("#confirm" if fragment else "")
-        return render(request, template_name, {"title": f"Undo command #{pk}", "entry": entry})
-
     target = f"command#{pk}"
     undo = None
     try:

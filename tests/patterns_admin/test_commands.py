@@ -59,6 +59,10 @@ def undo_url(pk: int) -> str:
     return reverse("patterns_admin:command-undo", args=[pk])
 
 
+def confirm_url(pk: int) -> str:
+    return reverse("patterns_admin:command-undo-confirm", args=[pk])
+
+
 class CommandListTests(TestCase):
     @classmethod
     def setUpTestData(cls) -> None:
@@ -90,22 +94,22 @@ class CommandListTests(TestCase):
         email = SendEmail("a@example.com")
         email.execute()
         html = self.login(self.operator).get(URL).content.decode()
-        assert f'href="{undo_url(self.entry.pk)}"' in html
+        assert f'href="{confirm_url(self.entry.pk)}"' in html
         assert email.audit_log is not None
-        assert f'href="{undo_url(email.audit_log.pk)}"' not in html
+        assert f'href="{confirm_url(email.audit_log.pk)}"' not in html
         viewer_html = self.login(self.viewer).get(URL).content.decode()
-        assert f'href="{undo_url(self.entry.pk)}"' not in viewer_html
+        assert f'href="{confirm_url(self.entry.pk)}"' not in viewer_html
         assert "undoable" in viewer_html
 
     def test_confirmation_step_is_a_get_that_changes_nothing(self) -> None:
-        response = self.login(self.operator).get(undo_url(self.entry.pk))
+        response = self.login(self.operator).get(confirm_url(self.entry.pk))
         assert response.status_code == 200
         html = response.content.decode()
         assert f"Yes, undo #{self.entry.pk}" in html
         assert 'method="post"' in html and "csrfmiddlewaretoken" in html
         assert AddToCounter.counter["value"] == 5
         fragment = self.login(self.operator).get(
-            undo_url(self.entry.pk), headers={"HX-Request": "true"}
+            confirm_url(self.entry.pk), headers={"HX-Request": "true"}
         )
         assert fragment.content.decode().strip().startswith('<div class="panel-confirm"')
 
@@ -122,8 +126,9 @@ class CommandListTests(TestCase):
         assert AddToCounter.counter["value"] == 5
         assert not CommandAuditLog.objects.filter(undo_of=self.entry).exists()
         assert not PanelActionLog.objects.exists()
-        confirm = self.login(self.viewer).get(undo_url(self.entry.pk))
+        confirm = self.login(self.viewer).get(confirm_url(self.entry.pk))
         assert confirm.status_code == 403
+        assert self.login(self.operator).get(undo_url(self.entry.pk)).status_code == 405
 
     def test_csrf_is_enforced(self) -> None:
         client = Client(enforce_csrf_checks=True)
@@ -136,7 +141,7 @@ class CommandListTests(TestCase):
     def test_csrf_token_from_the_page_is_accepted(self) -> None:
         client = Client(enforce_csrf_checks=True)
         client.force_login(self.operator)
-        client.get(undo_url(self.entry.pk))
+        client.get(confirm_url(self.entry.pk))
         token = client.cookies["csrftoken"].value
         response = client.post(undo_url(self.entry.pk), headers={"X-CSRFToken": token})
         assert response.status_code == 302
