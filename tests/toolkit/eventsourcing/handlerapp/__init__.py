@@ -1,0 +1,1 @@
+"""A tiny app whose ``handlers.py`` the autodiscovery test imports."""
