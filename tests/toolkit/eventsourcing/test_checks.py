@@ -75,7 +75,7 @@ def test_the_check_runs_with_manage_py_check(tmp_path: Path) -> None:
     import pytest
     from django.core.management.base import SystemCheckError
 
-    with override_settings(TOOLKIT={"eventsourcing": {"schema_dirs": [str(tmp_path / "x")]}}):
-        with pytest.raises(SystemCheckError) as info:
-            call_command("check")
+    settings = {"eventsourcing": {"schema_dirs": [str(tmp_path / "x")]}}
+    with override_settings(TOOLKIT=settings), pytest.raises(SystemCheckError) as info:
+        call_command("check")
     assert "toolkit.E111" in str(info.value)
