@@ -68,15 +68,15 @@ class LoggingHook:
 
     def before(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
         if self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug("%s", context)
+            self.logger.debug("%s", str(context))  # rendered now: the context changes
 
     def after(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
         last = step_info.error is None and context.is_last(step_info)
         if last and self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug("%s", context)
+            self.logger.debug("%s", str(context))  # rendered now: the context changes
 
     def error(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
-        self.logger.error("%s", context, exc_info=step_info.error)
+        self.logger.error("%s", str(context), exc_info=step_info.error)
 
 
 def default_hooks() -> list[object]:
