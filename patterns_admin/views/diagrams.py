@@ -70,7 +70,7 @@ def diagram_list(request: HtmxHttpRequest) -> HttpResponse:
     template_name = "patterns_admin/diagrams/list.html"
     if wants_fragment(request):
         template_name += "#results"
-    return render(request, template_name, {"cards": cards})
+    return render(request, template_name, {"cards": cards, "title": "State machine diagrams"})
 
 
 @require_GET
@@ -104,6 +104,7 @@ def diagram_detail(request: HtmxHttpRequest, name: str) -> HttpResponse:
     svg, render_error = _svg(dot)
     context = {
         "name": name,
+        "title": f"Diagram of {name}",
         "machine": machine,
         "model": model_label(machine),
         "counts": state_counts(machine),

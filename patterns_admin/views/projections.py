@@ -35,6 +35,7 @@ def projection_rows() -> list[dict[str, Any]]:
 
 def _context(request: HtmxHttpRequest, result: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
+        "title": "Projections",
         "rows": projection_rows(),
         "can_rebuild": request.user.has_perm(REPLAY_EVENTS),
         "result": result,
@@ -58,7 +59,6 @@ def projection_list(request: HtmxHttpRequest) -> HttpResponse:
 def projection_rebuild(request: HtmxHttpRequest, name: str) -> HttpResponse:
     """Rebuild the projection ``name`` from the first event; report how many were replayed."""
     from toolkit.eventsourcing.projections import events_to_replay, rebuild_projection
-
     from toolkit.registry import projections
 
     if name not in projections:

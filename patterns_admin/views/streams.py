@@ -53,7 +53,7 @@ def stream_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(
         request,
         template_name,
-        {"filter": filterset, "table": table, "errors": errors},
+        {"filter": filterset, "table": table, "errors": errors, "title": "Event streams"},
         status=status,
     )
 
@@ -74,6 +74,7 @@ def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
     new_events = [] if tail_after is None else event_rows(aggregate_id, after=tail_after)
     context = {
         "stream": stream,
+        "title": f"{stream.aggregate_type} {stream.aggregate_id}",
         "stream_url": reverse("patterns_admin:stream-detail", args=[aggregate_id]),
         "events": events,
         "events_error": events_error,

@@ -47,6 +47,7 @@ def transitions_context(
     """Template context of ``patterns_admin/transitions/panel.html`` (page and admin)."""
     return {
         "target": target,
+        "title": f"Transitions of {target.obj}",
         "object": target.obj,
         "machine": target.machine,
         "state": target.state,

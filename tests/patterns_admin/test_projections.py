@@ -1,0 +1,84 @@
+"""The projections page and its rebuild action."""
+
+from __future__ import annotations
+
+from django.test import Client, TestCase
+from django.urls import reverse
+
+from demo.shop.carts import ShoppingCart, cart_repository
+from demo.shop.models import DailyRevenue
+from patterns_admin.models import PanelActionLog
+from tests.patterns_admin.conftest import make_staff
+
+LIST_URL = reverse("patterns_admin:projection-list")
+REBUILD_URL = reverse("patterns_admin:projection-rebuild", args=["revenue_per_day"])
+
+
+class ProjectionPagesTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.viewer = make_staff("viewer")
+        cls.operator = make_staff("operator", "replay_events")
+        repo = cart_repository()
+        for i in range(3):
+            cart = ShoppingCart.open(f"cart-{i}", "Ada")
+            cart.add_item("KB-101", 2, "10.00")
+            cart.check_out()
+            repo.save(cart)
+
+    def test_list_shows_position_lag_and_rebuild_confirmation(self) -> None:
+        self.client.force_login(self.operator)
+        response = self.client.get(LIST_URL)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert 'data-projection="revenue_per_day"' in html
+        assert "replays <strong>3</strong> events from the start" in html
+        assert "Rebuild and replay 3 events" in html
+
+    def test_list_htmx_gets_only_results(self) -> None:
+        self.client.force_login(self.viewer)
+        html = self.client.get(LIST_URL, headers={"HX-Request": "true"}).content.decode()
+        assert html.lstrip().startswith('<section id="results"')
+        assert "needs permission" in html
+
+    def test_rebuild_replays_and_is_recorded(self) -> None:
+        self.client.force_login(self.operator)
+        response = self.client.post(REBUILD_URL, headers={"HX-Request": "true"})
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "Rebuilt &#x27;revenue_per_day&#x27;: replayed 3 events." in html
+        row = DailyRevenue.objects.get()
+        assert (row.carts, str(row.revenue)) == (3, "60.00")
+        log = PanelActionLog.objects.get()
+        assert (log.action, log.target, log.user, log.detail) == (
+            "rebuild_projection",
+            "projection:revenue_per_day",
+            self.operator,
+            {"events": 3},
+        )
+
+    def test_rebuild_without_js_redirects(self) -> None:
+        self.client.force_login(self.operator)
+        response = self.client.post(REBUILD_URL)
+        assert response.status_code == 302
+        assert response["Location"] == LIST_URL
+
+    def test_rebuild_needs_the_replay_permission(self) -> None:
+        self.client.force_login(self.viewer)
+        response = self.client.post(REBUILD_URL)
+        assert response.status_code == 403
+        assert not DailyRevenue.objects.exists()
+        assert not PanelActionLog.objects.exists()
+
+    def test_rebuild_needs_csrf_and_post(self) -> None:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(self.operator)
+        assert client.post(REBUILD_URL).status_code == 403
+        assert not DailyRevenue.objects.exists()
+        self.client.force_login(self.operator)
+        assert self.client.get(REBUILD_URL).status_code == 405
+
+    def test_unknown_projection_is_404(self) -> None:
+        self.client.force_login(self.operator)
+        url = reverse("patterns_admin:projection-rebuild", args=["nope"])
+        assert self.client.post(url).status_code == 404
