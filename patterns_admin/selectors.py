@@ -42,24 +42,39 @@ class Count:
     exact: bool
 
 
-def table_count(model: type[Model]) -> Count:
-    """Count ``model``'s rows without scanning a big table.
+def table_counts(*models: type[Model]) -> list[Count]:
+    """Count each model's rows without scanning a big table (two queries at most).
 
     On PostgreSQL a table the planner estimates above :data:`EXACT_COUNT_LIMIT` rows gets the
     estimate (``pg_class.reltuples``, kept fresh by autovacuum); smaller tables and other
-    databases get an exact ``COUNT(*)``.
+    databases get an exact ``COUNT(*)``, all of them in one statement.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    quote = connection.ops.quote_name
+    tables = [model._meta.db_table for model in models]
+    estimates: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(
-                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
-                [model._meta.db_table],
+                "SELECT relname, reltuples::bigint FROM pg_class WHERE oid = ANY(%s::regclass[])",
+                [tables],
             )
-            row = cursor.fetchone()
-        estimate = int(row[0]) if row and row[0] is not None else -1
-        if estimate > EXACT_COUNT_LIMIT:
-            return Count(estimate, exact=False)
-    return Count(model._default_manager.count(), exact=True)
+            estimates = {
+                name: int(value)
+                for name, value in cursor.fetchall()
+                if value is not None and int(value) > EXACT_COUNT_LIMIT
+            }
+        exact = [table for table in tables if table not in estimates]
+        counted: dict[str, int] = {}
+        if exact:
+            selects = ", ".join(f"(SELECT COUNT(*) FROM {quote(table)})" for table in exact)
+            cursor.execute(f"SELECT {selects}")
+            counted = dict(zip(exact, cursor.fetchone() or (), strict=True))
+    return [
+        Count(estimates[table], exact=False)
+        if table in estimates
+        else Count(int(counted[table]), exact=True)
+        for table in tables
+    ]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
-from patterns_admin.selectors import Count, recent_activity, table_count
+from patterns_admin.selectors import Count, recent_activity, table_counts
 
 
 @dataclass(frozen=True)
@@ -55,30 +55,33 @@ def _areas() -> list[Area]:
     from toolkit import registry
     from toolkit.models import CommandAuditLog, DomainEvent, EventStream, StateTransitionAudit
 
+    transitions, commands, events, streams = table_counts(
+        StateTransitionAudit, CommandAuditLog, DomainEvent, EventStream
+    )
     areas = [
         Area(
             "Transitions",
             _url("audit-list") + "?kind=transitions",
             "State changes, who made them and why",
-            table_count(StateTransitionAudit),
+            transitions,
         ),
         Area(
             "Commands",
             _url("command-list"),
             "Executed commands; undo the ones that allow it",
-            table_count(CommandAuditLog),
+            commands,
         ),
         Area(
             "Events",
             _url("stream-list"),
             "Every domain event in the event store",
-            table_count(DomainEvent),
+            events,
         ),
         Area(
             "Streams",
             _url("stream-list"),
             "Aggregates: replay to any version",
-            table_count(EventStream),
+            streams,
         ),
         Area("Plugins", _url("plugin-list"), "Enable, disable, see failures", _plugin_count()),
         Area(
