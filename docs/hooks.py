@@ -78,10 +78,108 @@ def readme_performance() -> str:
     return "\n".join(lines).strip() + "\n"
 
 
+COMMANDS_MARKER = "<!-- management-commands -->"
+
+#: Apps whose management commands the commands page documents, in this order.
+COMMAND_APPS = (
+    "toolkit",
+    "toolkit.cqrs",
+    "patterns_admin",
+    "demo.shop",
+    "demo.allocation",
+    "demo.replication",
+)
+
+
+#: Options every Django command has; the page lists only a command's own.
+BASE_OPTIONS = {
+    "help",
+    "version",
+    "verbosity",
+    "settings",
+    "pythonpath",
+    "traceback",
+    "no_color",
+    "force_color",
+    "skip_checks",
+}
+
+
+def _option_name(action: Any) -> str:
+    name = ", ".join(action.option_strings) or action.dest
+    if action.option_strings and action.nargs != 0:
+        name += f" {action.metavar or action.dest.upper()}"
+    return name
+
+
+def _option_rows(parser: Any, prefix: str = "") -> list[str]:
+    rows = []
+    for action in parser._actions:
+        if action.dest in BASE_OPTIONS:
+            continue
+        if isinstance(action.choices, dict):  # sub-commands: document each one's options
+            helps = {a.dest: a.help for a in getattr(action, "_choices_actions", [])}
+            for sub_name, sub_parser in action.choices.items():
+                about = " ".join(str(helps.get(sub_name) or sub_parser.description or "").split())
+                rows.append(f"| `{prefix}{sub_name}` | Sub-command. {about} | |")
+                rows.extend(_option_rows(sub_parser, prefix=f"{prefix}{sub_name} "))
+            continue
+        helptext = " ".join(str(action.help or "").split()).replace("|", "\\|")
+        if action.choices:
+            helptext += " Choices: " + ", ".join(f"`{c}`" for c in action.choices) + "."
+        default = action.default
+        shown = "" if default in (None, False, [], "==SUPPRESS==") else f"`{default!r}`"
+        rows.append(f"| `{prefix}{_option_name(action)}` | {helptext} | {shown} |")
+    return rows
+
+
+def _usage(name: str, parser: Any) -> str:
+    parts = [f"manage.py {name}"]
+    for action in parser._actions:
+        if action.dest in BASE_OPTIONS:
+            continue
+        if isinstance(action.choices, dict):
+            parts.append("{" + ",".join(action.choices) + "} ...")
+        elif action.option_strings:
+            parts.append(f"[{_option_name(action).split(', ')[-1]}]")
+        else:
+            parts.append(f"[{action.dest} ...]" if action.nargs in ("*", "?") else action.dest)
+    return " ".join(parts)
+
+
+def management_commands() -> str:
+    """A section per management command of our apps: its help text and its own options."""
+    from django.apps import apps
+    from django.core.management import find_commands, load_command_class
+
+    sections: list[str] = []
+    for label in COMMAND_APPS:
+        config = next((c for c in apps.get_app_configs() if c.name == label), None)
+        if config is None:
+            continue
+        for name in sorted(find_commands(str(Path(config.path) / "management"))):
+            command = load_command_class(config.name, name)
+            parser = command.create_parser("manage.py", name)
+            summary = " ".join(str(command.help).split()) or f"The {name} command."
+            rows = _option_rows(parser)
+            options = (
+                "| argument / option | meaning | default |\n| --- | --- | --- |\n" + "\n".join(rows)
+                if rows
+                else "No options of its own."
+            )
+            sections.append(
+                f"## `{name}`\n\n{summary}\n\n```text\n{_usage(name, parser)}\n```\n\n"
+                f"{options}\n\nDefined in `{config.name}`.\n"
+            )
+    return "\n".join(sections)
+
+
 def on_page_markdown(markdown: str, *, page: Any, config: Any, files: Any) -> str:
-    """Fill the benchmarks page; warn (so ``--strict`` fails) on undocumented settings."""
+    """Fill generated sections; warn (so ``--strict`` fails) on undocumented settings."""
     if PERFORMANCE_MARKER in markdown:
         markdown = markdown.replace(PERFORMANCE_MARKER, readme_performance())
+    if COMMANDS_MARKER in markdown:
+        markdown = markdown.replace(COMMANDS_MARKER, management_commands())
     if page.file.src_uri != "settings.md":
         return markdown
     for section, key in _documented_keys():

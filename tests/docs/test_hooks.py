@@ -62,3 +62,27 @@ def test_benchmarks_marker_is_replaced_by_the_readme_performance_section(
     first_paragraph = section.split("\n\n", 1)[0]
     assert first_paragraph in out
     assert "\n## Development" not in out
+
+
+def test_commands_page_lists_each_command_with_only_its_own_options(
+    hooks: ModuleType,
+) -> None:
+    on_disk = sorted(
+        path.stem
+        for path in ROOT.glob("**/management/commands/*.py")
+        if ".venv" not in path.parts and path.stem != "__init__" and not path.stem.startswith("_")
+    )
+    out = hooks.on_page_markdown(
+        "# Commands\n\n<!-- management-commands -->\n",
+        page=page("commands.md"),
+        config=None,
+        files=None,
+    )
+    headings = [
+        line.removeprefix("## `").rstrip("`")
+        for line in out.splitlines()
+        if line.startswith("## `")
+    ]
+    assert sorted(headings) == on_disk
+    assert "--settings" not in out
+    assert "--skip-checks" not in out
