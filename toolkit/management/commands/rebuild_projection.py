@@ -34,7 +34,10 @@ class Command(BaseCommand):
             except ImportError:  # pragma: no cover - the demo extra is missing
                 tqdm = None
             if tqdm is not None:
-                bar = tqdm(total=0, unit="event", desc=name, file=sys.stderr)
+                # The bar redraws with "\r", so it writes to the raw stream, not the wrapper
+                # that appends a newline to every write.
+                stream = getattr(self.stderr, "_out", sys.stderr)
+                bar = tqdm(total=0, unit="event", desc=name, file=stream)
 
         def progress(done: int, total: int) -> None:
             if bar is not None:
