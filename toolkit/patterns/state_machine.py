@@ -101,7 +101,7 @@ class Transition:
     ``(entity, user) -> bool``; ``label`` is the human name (default: ``name``).
     """
 
-    __slots__ = ("guards", "label", "name", "permission", "sources", "target")
+    __slots__ = ("guard_calls", "guards", "label", "name", "permission", "sources", "target")
 
     def __init__(
         self,
@@ -117,6 +117,10 @@ class Transition:
         self.sources: tuple[str, ...] = (source,) if isinstance(source, str) else tuple(source)
         self.target = target
         self.guards: tuple[Guard, ...] = tuple(_as_guard(g) for g in guards)
+        #: ``(function, guard)`` pairs, so trigger calls the function without a wrapper.
+        self.guard_calls: tuple[tuple[GuardFunc, Guard], ...] = tuple(
+            (g.func, g) for g in self.guards
+        )
         self.permission = permission
         self.label = label or name.replace("_", " ")
 
@@ -290,19 +294,40 @@ class StateMachine:
         meanwhile), :class:`TransitionNotPermitted` or :class:`GuardFailed`; nothing is
         written then.
         """
+        state = getattr(entity, self.state_field)
         try:
-            transition = self._by_name[name]
-        except KeyError:
-            transition = self.get_transition(name)  # raises InvalidTransition
+            transition: Transition | None = self._move[(name, state)]
+        except (KeyError, TypeError):  # unknown name, wrong source, unhashable state
+            transition = None
         kind = type(entity)
         is_model = self._is_model.get(kind)
         if is_model is None:
             is_model = self._is_model[kind] = _is_django_model(kind)
-        state = getattr(entity, self.state_field)
-        if not is_model or entity.pk is None or entity._state.adding:
-            self._check(transition, state, entity, user)
-            setattr(entity, self.state_field, transition.target)
-            return transition.target
+        if is_model and not entity._state.adding:
+            return self._trigger_model(entity, name, transition, state, user, reason, metadata)
+        # Plain object or unsaved instance: the hot path, inlined.
+        if transition is None:
+            raise self._not_allowed(name, state)
+        if transition.permission is not None and not _has_permission(
+            transition.permission, entity, user
+        ):
+            raise TransitionNotPermitted(name, transition.permission_name, user)
+        for func, g in transition.guard_calls:
+            if not func(entity, user):
+                raise GuardFailed(name, g.name, g.explanation)
+        setattr(entity, self.state_field, transition.target)
+        return transition.target
+
+    def _trigger_model(
+        self,
+        entity: Any,
+        name: str,
+        transition: Transition | None,
+        state: Any,
+        user: Any,
+        reason: str,
+        metadata: dict[str, Any] | None,
+    ) -> Any:
         with span(
             "state_machine.trigger",
             machine=self.name,
@@ -310,11 +335,22 @@ class StateMachine:
             model=entity._meta.label_lower,
             object_id=str(entity.pk),
         ):
+            if transition is None:
+                raise self._not_allowed(name, state)
             self._check(transition, state, entity, user)
             from toolkit.patterns.state_persistence import apply_to_model
 
             apply_to_model(self, transition, entity, state, user, reason, metadata or {})
         return transition.target
+
+    def _not_allowed(self, name: str, state: Any) -> InvalidTransition:
+        """The error for a name that is unknown or not allowed from ``state``."""
+        if name not in self._by_name:
+            try:
+                self.get_transition(name)
+            except InvalidTransition as exc:
+                return exc
+        return self._wrong_source(name, state)
 
     async def atrigger(
         self,
