@@ -58,6 +58,9 @@ def build() -> tuple[Callable[[], None], Callable[[], None], Callable[[], None]]
             app_label = "bench"
             managed = False
 
+        def __str__(self) -> str:
+            return f"bench order ({self.state})"
+
         @transition(field=state, source="pending", target="paid", conditions=[_has_items])
         def pay(self) -> None:
             pass
