@@ -26,10 +26,9 @@ class ReplicationTests(TestCase):
         return self.captureOnCommitCallbacks(execute=True)
 
     def test_create_replicates_after_commit_with_mapping(self):
-        with self.commit():
-            with transaction.atomic():
-                product = _product()
-                assert not ProductReplica.objects.exists()
+        with self.commit(), transaction.atomic():
+            product = _product()
+            assert not ProductReplica.objects.exists()
         replica = ProductReplica.objects.get(pk=product.pk)
         assert (replica.sku, replica.title, replica.price, replica.stock) == (
             "P-1",

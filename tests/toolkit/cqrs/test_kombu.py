@@ -1,0 +1,199 @@
+"""The Kombu transport against the real Redis (db 14) and RabbitMQ servers.
+
+Each test uses its own exchange and queue names and deletes them afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from decimal import Decimal
+
+import kombu
+import pytest
+from django.test import TestCase, override_settings
+
+from demo.replication.models import Product, ProductReplica
+from tests import services
+from tests.toolkit.cqrs.proxy import TcpProxy
+from toolkit.cqrs.constants import Outcome
+from toolkit.cqrs.consumer import stats
+from toolkit.cqrs.models import CqrsDeadLetter
+from toolkit.cqrs.transport.kombu import KombuTransport
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+BROKERS = {
+    "redis": (REDIS_URL, 6379, services.require_redis),
+    "rabbitmq": (services.RABBITMQ_URL, 5672, services.require_rabbitmq),
+}
+
+
+def _settings(url: str, name: str) -> dict:
+    return {
+        "cqrs": {
+            "transport": "toolkit.cqrs.transport.kombu.KombuTransport",
+            "broker_url": url,
+            "exchange": name,
+            "queue": name,
+            "retry_delay": 0,
+        }
+    }
+
+
+def _save_body(pk: int, revision: int, stock: int) -> dict:
+    return {
+        "signal_type": "SAVE",
+        "cqrs_id": "product",
+        "instance_pk": pk,
+        "instance_data": {
+            "id": pk,
+            "sku": f"K-{pk}",
+            "name": "Kettle",
+            "price": "20.00",
+            "stock": stock,
+            "is_active": True,
+            "cqrs_revision": revision,
+            "cqrs_updated": "2026-01-01T00:00:00+00:00",
+        },
+    }
+
+
+class KombuBrokerMixin:
+    broker: str
+
+    def setUp(self):
+        url, self.broker_port, require = BROKERS[self.broker]
+        require()
+        self.broker_url = url
+        self.name = f"cqrs_test_{uuid.uuid4().hex[:10]}"
+        self.settings_override = override_settings(TOOLKIT=_settings(url, self.name))
+        self.settings_override.enable()
+        self.addCleanup(self.settings_override.disable)
+        self.addCleanup(self._delete_broker_objects)
+        self.addCleanup(KombuTransport.clean_connection)
+        with kombu.Connection(url) as connection:
+            KombuTransport.queue()(connection.channel()).declare()
+
+    def _delete_broker_objects(self):
+        with override_settings(TOOLKIT=_settings(self.broker_url, self.name)):
+            with kombu.Connection(self.broker_url) as connection:
+                channel = connection.channel()
+                KombuTransport.queue()(channel).delete()
+                KombuTransport.exchange()(channel).delete()
+        if self.broker == "redis":
+            import redis
+
+            client = redis.Redis.from_url(REDIS_URL)
+            client.delete(f"_kombu.binding.{self.name}", self.name)
+
+    def publish_raw(self, body: dict | bytes, routing_key: str = "product"):
+        with kombu.Connection(self.broker_url) as connection:
+            connection.Producer().publish(
+                body,
+                exchange=KombuTransport.exchange(),
+                routing_key=routing_key,
+                declare=[KombuTransport.exchange()],
+                serializer="json" if isinstance(body, dict) else None,
+                content_type=None if isinstance(body, dict) else "application/json",
+                content_encoding=None if isinstance(body, dict) else "utf-8",
+            )
+
+    def consume(self, max_messages, timeout=30, **kwargs):
+        stop = threading.Event()
+        timer = threading.Timer(timeout, stop.set)
+        timer.start()
+        try:
+            handled = KombuTransport.consume(stop=stop, max_messages=max_messages, **kwargs)
+        finally:
+            timer.cancel()
+        assert handled == max_messages, f"timed out after {handled} of {max_messages} messages"
+        return handled
+
+    def test_master_changes_replicate_through_the_broker(self):
+        with self.captureOnCommitCallbacks(execute=True):
+            products = Product.cqrs.bulk_create(
+                [Product(sku=f"K-{i}", name=f"K{i}", price=Decimal(i)) for i in range(3)]
+            )
+        with self.captureOnCommitCallbacks(execute=True):
+            Product.cqrs.bulk_update(Product.objects.filter(sku__in=["K-0", "K-1"]), stock=5)
+        with self.captureOnCommitCallbacks(execute=True):
+            products[2].delete()
+        self.consume(max_messages=6)
+        assert {r.sku: (r.stock, r.cqrs_revision) for r in ProductReplica.objects.all()} == {
+            "K-0": (5, 1),
+            "K-1": (5, 1),
+        }
+
+    def test_duplicate_and_out_of_order_deliveries_through_the_broker(self):
+        for revision, stock in ((1, 10), (0, 1), (1, 10)):
+            self.publish_raw(_save_body(900, revision, stock))
+        self.consume(max_messages=3)
+        replica = ProductReplica.objects.get(pk=900)
+        assert (replica.stock, replica.cqrs_revision) == (10, 1)
+        assert (stats[Outcome.APPLIED], stats[Outcome.STALE], stats[Outcome.DUPLICATE]) == (
+            1,
+            1,
+            1,
+        )
+
+    def test_bad_messages_are_dead_lettered_and_the_consumer_goes_on(self):
+        self.publish_raw(b"{broken")
+        self.publish_raw({**_save_body(901, 0, 1), "cqrs_id": "invoice"}, routing_key="invoice")
+        self.publish_raw(_save_body(902, 0, 2))
+        self.consume(max_messages=3)
+        assert sorted(CqrsDeadLetter.objects.values_list("reason", flat=True)) == [
+            "malformed",
+            "unknown_cqrs_id",
+        ]
+        assert ProductReplica.objects.get(pk=902).stock == 2
+
+    def test_consumer_reconnects_after_the_broker_restarts(self):
+        proxy = TcpProxy("127.0.0.1", self.broker_port)
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        proxied = self.broker_url.replace(f":{self.broker_port}", f":{proxy.port}")
+        connected = []
+        steps: list[str] = []
+
+        def outage():
+            deadline = time.monotonic() + 20
+            while not connected and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.publish_raw(_save_body(903, 0, 1))
+            while stats[Outcome.APPLIED] < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            proxy.stop()
+            steps.append("broker down")
+            self.publish_raw(_save_body(903, 1, 2))  # queued on the broker meanwhile
+            time.sleep(1.5)
+            steps.append(f"connections while down: {len(connected)}")
+            proxy.start()
+            steps.append("broker up")
+
+        thread = threading.Thread(target=outage)
+        with override_settings(TOOLKIT=_settings(proxied, self.name)):
+            thread.start()
+            with self.assertLogs("toolkit.cqrs.kombu", "WARNING") as logs:
+                self.consume(
+                    max_messages=2,
+                    on_connected=lambda: connected.append(time.monotonic()),
+                    reconnect_delay=0.2,
+                    reconnect_delay_max=0.5,
+                )
+        thread.join()
+        assert steps == ["broker down", "connections while down: 1", "broker up"]
+        assert len(connected) == 2
+        assert any("CQRS consumer lost the broker" in line for line in logs.output)
+        replica = ProductReplica.objects.get(pk=903)
+        assert (replica.stock, replica.cqrs_revision) == (2, 1)
+
+
+@pytest.mark.redis
+class RedisKombuTests(KombuBrokerMixin, TestCase):
+    broker = "redis"
+
+
+@pytest.mark.rabbitmq
+class RabbitMQKombuTests(KombuBrokerMixin, TestCase):
+    broker = "rabbitmq"
