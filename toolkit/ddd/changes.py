@@ -4,8 +4,11 @@
 
 1. ``repository.persist(aggregate)`` writes the state (an error leaves the events pending);
 2. the aggregate's pending events are collected (each event is handed over once);
-3. for an event-sourced aggregate, the events are appended to the event store with the
-   expected sequence (the stream head the aggregate was loaded at), in the same transaction;
+3. for an event-sourced aggregate (a :class:`toolkit.eventsourcing.Aggregate`, or any
+   aggregate with ``aggregate_id`` and ``persisted_sequence``, see :class:`EventSourced`), the
+   events are appended to the event store in one batch with the expected sequence (the stream
+   head the aggregate was loaded at), in the same transaction: a concurrent writer gets
+   ``ConcurrencyConflict`` and nothing is written;
 4. the events are dispatched to the :class:`~toolkit.ddd.broker.EventBroker` when the
    transaction commits: inside a :class:`toolkit.patterns.UnitOfWork` (or any ``atomic``
    block) that is after the outermost commit, and a rollback drops them, savepoints included
@@ -23,7 +26,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from toolkit.patterns.exceptions import ValidationError
@@ -48,18 +51,23 @@ class EventSourced(Protocol):
 
 
 class EventStoreLike(Protocol):
-    """What the changes handler needs from an event store."""
+    """What the changes handler needs from an event store (``toolkit.patterns.EventStore``)."""
 
-    def append(
+    def append_batch(
         self,
         aggregate_id: str,
         aggregate_type: str,
-        event_type: str,
-        payload: dict[str, Any],
-        *,
-        expected_seq: int | None = ...,
+        events: Iterable[tuple[str, Mapping[str, Any]]],
+        expected_seq: int | None = None,
     ) -> Any:
-        """Append one event; raise ``ConcurrencyConflict`` if the head is not ``expected_seq``."""
+        """Append all events or none; raise ``ConcurrencyConflict`` unless the head is
+        ``expected_seq``."""
+
+
+def _is_toolkit_es_aggregate(aggregate: Any) -> bool:
+    from toolkit.eventsourcing.aggregate import Aggregate
+
+    return isinstance(aggregate, Aggregate)
 
 
 def _default_serializer(event: Any) -> dict[str, Any]:
@@ -104,15 +112,26 @@ class ChangesHandler:
         self.serializer = serializer or _default_serializer
         self.using = using
 
-    def save(self, aggregate: Any, repository: Repository[Any, Any]) -> list[Any]:
-        """Persist ``aggregate`` through ``repository`` and schedule its events; return them."""
-        repository.persist(aggregate)
-        events: list[Any] = aggregate.collect_events()
-        if not events:
-            return []
-        if self.event_store is not None and isinstance(aggregate, EventSourced):
-            self.append_to_store(aggregate, events)
-        if self.broker is not None:
+    def save(self, aggregate: Any, repository: Repository[Any, Any] | None = None) -> list[Any]:
+        """Persist ``aggregate`` (through ``repository`` when given), append its events when
+        it is event-sourced, schedule their dispatch after commit; return the events."""
+        if repository is not None:
+            repository.persist(aggregate)
+        if _is_toolkit_es_aggregate(aggregate):
+            # toolkit.eventsourcing.Aggregate: ``version`` already counts the pending events.
+            events: list[Any] = aggregate.collect_pending()
+            if events and self.event_store is not None:
+                self.event_store.append_batch(
+                    str(aggregate.id),
+                    aggregate.aggregate_type,
+                    [(event.event_type, dict(event.data)) for event in events],
+                    aggregate.version - len(events),
+                )
+        else:
+            events = aggregate.collect_events()
+            if events and self.event_store is not None and isinstance(aggregate, EventSourced):
+                self.append_to_store(aggregate, events)
+        if events and self.broker is not None:
             self.on_commit(lambda: self.publish(events))
         return events
 
@@ -120,15 +139,12 @@ class ChangesHandler:
         """Append ``events`` to the event store, expecting the head the aggregate was read at."""
         assert self.event_store is not None
         expected = aggregate.persisted_sequence
-        aggregate_type = type(aggregate).__name__
-        for offset, event in enumerate(events):
-            self.event_store.append(
-                str(aggregate.aggregate_id),
-                aggregate_type,
-                type(event).__name__,
-                self.serializer(event),
-                expected_seq=expected + offset,
-            )
+        self.event_store.append_batch(
+            str(aggregate.aggregate_id),
+            type(aggregate).__name__,
+            [(type(event).__name__, self.serializer(event)) for event in events],
+            expected,
+        )
         aggregate.persisted_sequence = expected + len(events)
 
     def publish(self, events: Sequence[Any]) -> None:

@@ -70,8 +70,8 @@ def _drop_frozen_setters(cls: type[Any]) -> None:
 class DomainEvent:
     """A fact that happened in the domain: an id and the time it occurred on."""
 
-    event_id: uuid.UUID = dataclasses.field(default_factory=uuid.uuid4, compare=False)
-    occurred_on: datetime = dataclasses.field(default_factory=_now, compare=False)
+    event_id: uuid.UUID = dataclasses.field(default_factory=uuid.uuid4, compare=False, repr=False)
+    occurred_on: datetime = dataclasses.field(default_factory=_now, compare=False, repr=False)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
