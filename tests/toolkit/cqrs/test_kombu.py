@@ -76,16 +76,19 @@ class KombuBrokerMixin:
             KombuTransport.queue()(connection.channel()).declare()
 
     def _delete_broker_objects(self):
-        with override_settings(TOOLKIT=_settings(self.broker_url, self.name)):
-            with kombu.Connection(self.broker_url) as connection:
-                channel = connection.channel()
-                KombuTransport.queue()(channel).delete()
-                KombuTransport.exchange()(channel).delete()
+        with (
+            override_settings(TOOLKIT=_settings(self.broker_url, self.name)),
+            kombu.Connection(self.broker_url) as connection,
+        ):
+            channel = connection.channel()
+            KombuTransport.queue()(channel).delete()
+            KombuTransport.exchange()(channel).delete()
         if self.broker == "redis":
             import redis
 
             client = redis.Redis.from_url(REDIS_URL)
-            client.delete(f"_kombu.binding.{self.name}", self.name)
+            for key in list(client.scan_iter(match=f"*{self.name}*")):
+                client.delete(key)
 
     def publish_raw(self, body: dict | bytes, routing_key: str = "product"):
         with kombu.Connection(self.broker_url) as connection:
