@@ -7,6 +7,7 @@ from django.urls import path
 from patterns_admin.views import (
     audit,
     commands,
+    cqrs,
     diagrams,
     home,
     plugins,
@@ -49,4 +50,7 @@ urlpatterns = [
         projections.projection_rebuild,
         name="projection-rebuild",
     ),
+    path("cqrs/", cqrs.cqrs_list, name="cqrs-list"),
+    path("cqrs/resync/", cqrs.cqrs_resync, name="cqrs-resync"),
+    path("cqrs/replay/", cqrs.cqrs_replay, name="cqrs-replay"),
 ]

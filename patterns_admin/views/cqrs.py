@@ -1,0 +1,149 @@
+"""CQRS: master and replica models, their last revision, pending and dead-letter counts.
+
+Actions (POST, permission ``patterns_admin.manage_cqrs``, audited): resync a master model
+(every instance, or only the messages pending in the outbox) and replay dead letters.
+They call the same toolkit services as ``cqrs_sync`` and ``cqrs_dead_letters``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from patterns_admin.audit import record_action
+from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.permissions import has_panel_permission, permission_required_403
+
+logger = logging.getLogger("patterns_admin.cqrs")
+
+#: The values ``scope`` may take in a resync POST.
+RESYNC_SCOPES = ("all", "pending")
+#: How many dead letters the page lists.
+DEAD_LETTER_LIMIT = 50
+
+
+def _context(request: HtmxHttpRequest) -> dict[str, Any]:
+    from toolkit.cqrs.dead_letters import dead_letter_list
+    from toolkit.cqrs.status import cqrs_model_statuses, unrouted_dead_letters
+
+    statuses = cqrs_model_statuses()
+    return {
+        "title": "CQRS replication",
+        "masters": [s for s in statuses if s.role == "master"],
+        "replicas": [s for s in statuses if s.role == "replica"],
+        "dead_letters": list(dead_letter_list()[:DEAD_LETTER_LIMIT]),
+        "unrouted": unrouted_dead_letters(),
+        "may_manage": has_panel_permission(request, "manage_cqrs"),
+    }
+
+
+def _render_list(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse:
+    template_name = "patterns_admin/cqrs/list.html"
+    if wants_fragment(request):
+        template_name += "#results"
+    return render(request, template_name, _context(request), status=status)
+
+
+def _finish(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse:
+    """The fragment for htmx (with ``auditChanged``), else a redirect to the page."""
+    if not wants_fragment(request):
+        return redirect(reverse("patterns_admin:cqrs-list"))
+    return trigger_client_event(_render_list(request, status=status), "auditChanged")
+
+
+@require_GET
+@staff_member_required
+@vary_on_headers("HX-Request")
+def cqrs_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Master and replica models with their counts, and the dead letters not replayed."""
+    return _render_list(request)
+
+
+@require_POST
+@staff_member_required
+@permission_required_403("manage_cqrs")
+@vary_on_headers("HX-Request")
+def cqrs_resync(request: HtmxHttpRequest) -> HttpResponse:
+    """Resend a master model: ``scope=all`` syncs every instance, ``pending`` the outbox."""
+    from toolkit.cqrs.exceptions import CqrsError
+    from toolkit.cqrs.producer import publish_pending
+    from toolkit.cqrs.registries import MasterRegistry
+    from toolkit.cqrs.sync import master_queryset, sync_queryset
+
+    cqrs_id = request.POST.get("cqrs_id", "")
+    scope = request.POST.get("scope", "")
+    target = f"cqrs:{cqrs_id}"
+    if scope not in RESYNC_SCOPES:
+        choices = ", ".join(repr(s) for s in RESYNC_SCOPES)
+        messages.error(request, f"Unknown resync scope {scope!r}; choices: {choices}.")
+        return _finish(request, status=400)
+    if MasterRegistry.get_model_by_cqrs_id(cqrs_id) is None:
+        known = ", ".join(repr(i) for i in MasterRegistry.cqrs_ids()) or "none"
+        messages.error(request, f"{cqrs_id!r} is not a master CQRS_ID; available: {known}.")
+        return _finish(request, status=400)
+    try:
+        if scope == "pending":
+            count = publish_pending(cqrs_id=cqrs_id)
+            detail: dict[str, Any] = {"scope": scope, "published": count}
+            messages.success(request, f"Published {count} pending {cqrs_id!r} message(s).")
+        else:
+            result = sync_queryset(master_queryset(cqrs_id))
+            detail = {"scope": scope, "synced": result.synced, "total": result.total}
+            messages.success(
+                request, f"Queued {result.synced} of {result.total} {cqrs_id!r} instance(s)."
+            )
+    except (CqrsError, Exception) as exc:
+        logger.exception("CQRS resync of %r failed", cqrs_id)
+        messages.error(request, f"Resync of {cqrs_id!r} failed: {type(exc).__name__}: {exc}")
+        record_action(
+            user=request.user,
+            action="cqrs_resync",
+            target=target,
+            detail={"scope": scope, "error": f"{type(exc).__name__}: {exc}"},
+            success=False,
+        )
+        return _finish(request)
+    record_action(user=request.user, action="cqrs_resync", target=target, detail=detail)
+    return _finish(request)
+
+
+@require_POST
+@staff_member_required
+@permission_required_403("manage_cqrs")
+@vary_on_headers("HX-Request")
+def cqrs_replay(request: HtmxHttpRequest) -> HttpResponse:
+    """Replay one dead letter (``dead_letter`` = its id) or all of them (``dead_letter=all``)."""
+    from toolkit.cqrs.constants import Outcome
+    from toolkit.cqrs.dead_letters import dead_letter_list, replay_dead_letters
+
+    raw = request.POST.get("dead_letter", "")
+    letters = dead_letter_list()
+    if raw != "all":
+        if not raw.isdigit() or not letters.filter(pk=int(raw)).exists():
+            messages.error(request, f"No dead letter to replay with id {raw!r}.")
+            return _finish(request, status=404)
+        letters = letters.filter(pk=int(raw))
+    counts = replay_dead_letters(letters)
+    failed = counts.get(Outcome.DEAD_LETTER, 0)
+    summary = ", ".join(f"{o.value}={n}" for o, n in sorted(counts.items())) or "nothing"
+    if failed:
+        messages.error(request, f"Replayed dead letters: {summary}.")
+    else:
+        messages.success(request, f"Replayed dead letters: {summary}.")
+    record_action(
+        user=request.user,
+        action="cqrs_replay",
+        target=f"dead_letter:{raw}",
+        detail={o.value: n for o, n in counts.items()},
+        success=not failed,
+    )
+    return _finish(request)
