@@ -1,0 +1,192 @@
+"""The Story DSL: steps, state, sync and async runs, hooks and their order."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from toolkit.patterns.exceptions import ValidationError
+from toolkit.stories import (
+    I,
+    State,
+    StepExecutionInfo,
+    Story,
+    StoryDefinitionError,
+    StoryExecutionContext,
+)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def before(self, context: StoryExecutionContext, step: StepExecutionInfo) -> None:
+        self.calls.append(f"before {step.step_name}")
+
+    def after(self, context: StoryExecutionContext, step: StepExecutionInfo) -> None:
+        self.calls.append(f"after {step.step_name}")
+
+    def error(self, context: StoryExecutionContext, step: StepExecutionInfo) -> None:
+        self.calls.append(f"error {step.step_name}: {step.error!r}")
+
+
+def make_story() -> type[Story]:
+    @dataclass(frozen=True, slots=True)
+    class Checkout(Story):
+        I.reserve
+        I.charge
+        I.ship
+
+        def reserve(self, state: Any) -> None:
+            state.log.append("reserve")
+
+        def charge(self, state: Any) -> None:
+            if state.fail_at == "charge":
+                raise RuntimeError("card declined")
+            state.log.append("charge")
+
+        def ship(self, state: Any) -> None:
+            state.log.append("ship")
+
+    return Checkout
+
+
+def test_steps_run_in_declaration_order() -> None:
+    story_cls = make_story()
+    state = State(log=[], fail_at=None)
+    assert story_cls()(state) is None
+    assert state.log == ["reserve", "charge", "ship"]
+    assert story_cls.steps() == ("reserve", "charge", "ship")
+
+
+def test_unknown_step_fails_at_class_creation_naming_it() -> None:
+    with pytest.raises(StoryDefinitionError) as excinfo:
+
+        class Broken(Story):
+            I.reserve
+            I.chrage
+
+            def reserve(self, state: Any) -> None: ...
+
+            def charge(self, state: Any) -> None: ...
+
+    assert excinfo.value.args == (
+        "Broken declares step I.chrage but has no method 'chrage'; methods: 'charge', 'reserve'",
+    )
+    assert (excinfo.value.story, excinfo.value.step) == ("Broken", "chrage")
+
+
+def test_hooks_run_before_after_and_error_in_order_after_runs_even_on_error() -> None:
+    story_cls = make_story()
+    recorder = Recorder()
+    for name in ("before", "after", "error"):
+        story_cls.register_hook(name, getattr(recorder, name))  # type: ignore[arg-type]
+    state = State(log=[], fail_at="charge")
+    with pytest.raises(RuntimeError, match="card declined"):
+        story_cls()(state)
+    assert recorder.calls == [
+        "before reserve",
+        "after reserve",
+        "before charge",
+        "error charge: RuntimeError('card declined')",
+        "after charge",
+    ]
+    assert state.log == ["reserve"]
+
+
+def test_hooks_belong_to_one_story_class() -> None:
+    first, second = make_story(), make_story()
+    recorder = Recorder()
+    first.register_hook("before", recorder.before)
+    second()(State(log=[], fail_at=None))
+    assert recorder.calls == []
+
+
+def test_register_unknown_hook_type_lists_choices() -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        make_story().register_hook("around", lambda c, s: None)  # type: ignore[arg-type]
+    assert excinfo.value.args == (
+        "Unknown hook type 'around'; valid hook types are: 'after', 'before', 'error'",
+    )
+
+
+def test_story_with_an_async_step_returns_a_coroutine() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Fetch(Story):
+        I.load
+        I.transform
+        I.store
+
+        async def load(self, state: Any) -> None:
+            await asyncio.sleep(0)
+            state.data = "raw"
+
+        def transform(self, state: Any) -> None:
+            state.data = state.data.upper()
+
+        async def store(self, state: Any) -> None:
+            state.saved = True
+
+    recorder = Recorder()
+    Fetch.register_hook("after", recorder.after)
+    state = State()
+    result = Fetch()(state)
+    assert inspect.iscoroutine(result)
+    assert not hasattr(state, "data")
+    asyncio.run(result)
+    assert (state.data, state.saved) == ("RAW", True)
+    assert recorder.calls == ["after load", "after transform", "after store"]
+
+
+def test_async_story_error_runs_error_and_after_hooks() -> None:
+    class Failing(Story):
+        I.boom
+
+        async def boom(self, state: Any) -> None:
+            raise KeyError("x")
+
+    recorder = Recorder()
+    for name in ("before", "after", "error"):
+        Failing.register_hook(name, getattr(recorder, name))  # type: ignore[arg-type]
+    with pytest.raises(KeyError):
+        asyncio.run(Failing()(State()))  # type: ignore[arg-type]
+    assert recorder.calls == ["before boom", "error boom: KeyError('x')", "after boom"]
+
+
+def test_state_copies_mutable_class_defaults() -> None:
+    class CartState(State):
+        items: list[str] = []
+        total: float = 0.0
+
+    first, second = CartState(), CartState(total=3.0)
+    first.items.append("lamp")
+    assert second.items == []
+    assert second.total == 3.0
+    assert CartState.items == []
+
+
+def test_subclass_without_steps_inherits_them() -> None:
+    base = make_story()
+
+    class Audited(base):  # type: ignore[valid-type,misc]
+        def ship(self, state: Any) -> None:
+            state.log.append("ship audited")
+
+    state = State(log=[], fail_at=None)
+    Audited()(state)
+    assert state.log == ["reserve", "charge", "ship audited"]
+
+
+def test_context_renders_the_step_tree() -> None:
+    story = make_story()()
+    context = StoryExecutionContext(story=story)
+    context.steps[0].meta.update(status="✓", duration=0.0123)
+    context.steps[0].finished = True
+    context.steps[1].meta["status"] = "⟳"
+    assert str(context) == "Checkout:\n    ✓I.reserve [0.012s]\n    ⟳I.charge\n    I.ship"
+    assert context[2].step_name == "ship"
+    assert context.is_last(context[2])
