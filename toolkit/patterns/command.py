@@ -155,6 +155,10 @@ class Command(Generic[T]):
         """``audit`` if set on the class, else the ``TOOLKIT["patterns"]["audit"]`` setting."""
         if self.audit is not None:
             return bool(self.audit)
+        from django.conf import settings
+
+        if not settings.configured:  # plain Python use, no Django project: nothing to audit
+            return False
         from toolkit.conf import toolkit_settings
 
         return bool(toolkit_settings.patterns["audit"])

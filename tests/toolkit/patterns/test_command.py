@@ -464,3 +464,10 @@ def test_two_concurrent_undos_exactly_one_commits() -> None:
     assert CommandAuditLog.objects.filter(kind="undo", success=True).count() == 1
     assert CommandAuditLog.objects.filter(kind="undo").count() == 1
     assert list(Invoice.objects.values_list("number", flat=True)) == ["undo-marker"]
+
+
+def test_docs_page_examples_run() -> None:
+    from tests.toolkit.patterns.docs_examples import run_page
+
+    namespace = run_page("command.md")
+    assert namespace["undo_row"].kind == "undo"

@@ -241,3 +241,10 @@ def test_unknown_backend_lists_the_choices() -> None:
 def test_default_bus_is_shared() -> None:
     assert get_default_bus() is default_bus
     assert isinstance(default_bus, EventBus)
+
+
+def test_docs_page_examples_run() -> None:
+    from tests.toolkit.patterns.docs_examples import run_page
+
+    namespace = run_page("observer.md")
+    assert namespace["bus"].handlers("order.refunded") == [namespace["log_order_event"]]

@@ -527,3 +527,10 @@ def test_two_concurrent_triggers_exactly_one_succeeds() -> None:
         assert StateTransitionAudit.objects.filter(object_id=str(ticket.pk)).count() == 1
         assert Ticket.objects.get(pk=ticket.pk).status == "in_progress"
     assert connection.vendor == "postgresql"
+
+
+def test_docs_page_examples_run() -> None:
+    from tests.toolkit.patterns.docs_examples import run_page
+
+    namespace = run_page("state_machine.md")
+    assert namespace["order"].status == "paid"

@@ -189,3 +189,10 @@ def test_using_alias_is_kept() -> None:
         Invoice.objects.create()
     assert uow.using == "default"
     assert Invoice.objects.count() == 1
+
+
+def test_docs_page_examples_run() -> None:
+    from tests.toolkit.patterns.docs_examples import run_page
+
+    namespace = run_page("unit_of_work.md")
+    assert len(namespace["sent"]) == 2
