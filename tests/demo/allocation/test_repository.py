@@ -38,9 +38,8 @@ class RepositoryTests(TestCase):
         a.allocate(OrderLine(orderid="o1", sku="LAMP", qty=3))
         b.allocate(OrderLine(orderid="o2", sku="LAMP", qty=3))
         first.save(a)
-        with self.assertRaises(ConcurrencyConflict) as ctx:
-            with UnitOfWork():
-                second.save(b)
+        with self.assertRaises(ConcurrencyConflict) as ctx, UnitOfWork():
+            second.save(b)
         assert ctx.exception.args == ("Aggregate 'LAMP': expected sequence 1, found 2",)
         assert models.Product.objects.get(sku="LAMP").version_number == 2
         assert list(models.Allocation.objects.values_list("orderid", flat=True)) == ["o1"]

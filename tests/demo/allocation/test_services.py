@@ -91,9 +91,9 @@ class AllocateTests(TestCase):
         assert not models.Allocation.objects.exists()
 
     def test_events_are_dropped_when_the_unit_of_work_rolls_back(self) -> None:
-        from demo.allocation.repository import ProductRepository
         from demo.allocation.handlers import changes
         from demo.allocation.logic import OrderLine
+        from demo.allocation.repository import ProductRepository
         from toolkit.patterns.unit_of_work import UnitOfWork
 
         services.add_batch("b1", "LAMP", 10)

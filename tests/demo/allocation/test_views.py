@@ -1,0 +1,61 @@
+"""The demo's HTTP entry points: allocate, the read model, and /metrics."""
+
+from __future__ import annotations
+
+import json
+
+from django.test import TestCase
+
+from demo.allocation import services
+
+
+class AllocationViewTests(TestCase):
+    def test_allocate_then_read_the_order(self) -> None:
+        services.add_batch("b1", "LAMP", 10)
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(
+                "/allocation/allocate/",
+                data=json.dumps({"orderid": "o1", "sku": "LAMP", "qty": 2}),
+                content_type="application/json",
+            )
+        assert (response.status_code, response.json()) == (201, {"batchref": "b1"})
+        response = self.client.get("/allocation/orders/o1/")
+        assert response.json() == {
+            "orderid": "o1",
+            "allocations": [{"sku": "LAMP", "batchref": "b1"}],
+        }
+
+    def test_bad_input_is_a_400_naming_the_problem_and_writes_nothing(self) -> None:
+        services.add_batch("b1", "LAMP", 10)
+        cases = [
+            ({"orderid": "o1", "sku": "LAMP"}, "missing fields: qty"),
+            ({"orderid": "o1", "sku": "LAMP", "qty": "two"}, "qty must be an integer, not 'two'"),
+            (
+                {"orderid": "o1", "sku": "NOPE", "qty": 1},
+                "Invalid sku 'NOPE': no product has this SKU",
+            ),
+            (
+                {"orderid": "o1", "sku": "LAMP", "qty": 0},
+                "order line quantity must be positive: qty > 0:",
+            ),
+            ({"orderid": "o1", "sku": "LAMP", "qty": 11}, "Out of stock for sku 'LAMP'"),
+        ]
+        for data, error in cases:
+            response = self.client.post("/allocation/allocate/", data=data)
+            assert (response.status_code, response.json()) == (400, {"error": error}), data
+        assert services.allocations("o1") == []
+
+
+class MetricsViewTests(TestCase):
+    def test_metrics_exposes_the_allocation_story_histograms(self) -> None:
+        services.add_batch("b1", "LAMP", 10)
+        services.allocate("o1", "LAMP", 1)
+        response = self.client.get("/metrics")
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/plain; version=")
+        body = response.content.decode()
+        assert "# TYPE toolkit_stories_executions_latency_ms histogram" in body
+        assert (
+            'toolkit_stories_step_executions_latency_ms_count{service="allocation",'
+            'status="completed",step_name="allocate_line",story_name="AllocateLine"}'
+        ) in body
