@@ -54,8 +54,14 @@ def _render_list(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse
 
 
 def _finish(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse:
-    """The fragment for htmx (with ``auditChanged``), else a redirect to the page."""
+    """The fragment for htmx (with ``auditChanged``), else a redirect to the page.
+
+    Refused input (``status`` >= 400) renders the page with its message and status instead of
+    redirecting, so a client sees the error code.
+    """
     if not wants_fragment(request):
+        if status >= 400:
+            return _render_list(request, status=status)
         return redirect(reverse("patterns_admin:cqrs-list"))
     return trigger_client_event(_render_list(request, status=status), "auditChanged")
 
