@@ -7,26 +7,26 @@ from django.contrib import admin
 from demo.allocation import models
 
 
-class BatchInline(admin.TabularInline[models.Batch, models.Product]):
+class BatchInline(admin.TabularInline):
     model = models.Batch
     extra = 0
 
 
 @admin.register(models.Product)
-class ProductAdmin(admin.ModelAdmin[models.Product]):
+class ProductAdmin(admin.ModelAdmin):
     list_display = ("sku", "version_number")
     search_fields = ("sku",)
     inlines = [BatchInline]
 
 
 @admin.register(models.Allocation)
-class AllocationAdmin(admin.ModelAdmin[models.Allocation]):
+class AllocationAdmin(admin.ModelAdmin):
     list_display = ("orderid", "sku", "qty", "batch")
     search_fields = ("orderid", "sku")
     list_select_related = ("batch",)
 
 
 @admin.register(models.AllocationView)
-class AllocationViewAdmin(admin.ModelAdmin[models.AllocationView]):
+class AllocationViewAdmin(admin.ModelAdmin):
     list_display = ("orderid", "sku", "batchref")
     search_fields = ("orderid",)
