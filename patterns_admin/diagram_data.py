@@ -25,6 +25,24 @@ class ObjectPath:
         return [(source, target) for _, source, target in self.steps]
 
 
+def transition_rows(machine: Any) -> list[dict[str, Any]]:
+    """The machine's transitions as plain data for templates.
+
+    Guards are callables, and Django templates call callables, so their names and
+    explanations are copied out here.
+    """
+    return [
+        {
+            "name": t.name,
+            "sources": ", ".join(t.sources),
+            "target": t.target,
+            "guards": [(g.name, g.explanation or "") for g in t.guards],
+            "permission": t.permission_name or "",
+        }
+        for t in machine.transitions
+    ]
+
+
 def get_machine(name: str) -> Any:
     """The registered machine ``name`` or :class:`Http404` listing the registered names."""
     try:

@@ -20,6 +20,7 @@ from patterns_admin.diagram_data import (
     model_label,
     object_path,
     state_counts,
+    transition_rows,
 )
 from patterns_admin.diagrams import DiagramRenderError, render_svg
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
@@ -108,6 +109,7 @@ def diagram_detail(request: HtmxHttpRequest, name: str) -> HttpResponse:
         "machine": machine,
         "model": model_label(machine),
         "counts": state_counts(machine),
+        "transitions": transition_rows(machine),
         "path": path,
         "object_pk": pk if path else "",
         "errors": [e for e in (object_error, download_error) if e],

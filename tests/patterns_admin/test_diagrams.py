@@ -135,3 +135,12 @@ class RenderSvgTests(TestCase):
             diagrams.render_svg("this is not dot {")
         assert "exited with status" in str(ctx.exception)
         assert ctx.exception.command is not None
+
+
+class TransitionTableTests(TestCase):
+    def test_guard_names_and_explanations_are_listed(self) -> None:
+        client = Client()
+        client.force_login(make_staff("viewer"))
+        html = client.get(DETAIL_URL).content.decode()
+        assert '<span title="cannot ship an order without an address">has_address</span>' in html
+        assert "<td>shop.refund_order</td>" in html
