@@ -92,7 +92,7 @@ class TransitionAdminMixin:
                 outcome = trigger_transition(
                     MachineObject(model=self.model, machine=machine, obj=obj),
                     transition,
-                    user=request.user,  # type: ignore[arg-type]
+                    user=request.user,
                 )
                 if outcome.ok:
                     done += 1

@@ -9,7 +9,7 @@ from patterns_admin.admin_transitions import TransitionAdminMixin
 
 
 @admin.register(Order)
-class OrderAdmin(TransitionAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class OrderAdmin(TransitionAdminMixin, admin.ModelAdmin):  # type: ignore[misc, type-arg]
     list_display = ["id", "customer", "email", "total", "pricing", "status", "created_at"]
     list_filter = ["status", "pricing"]
     search_fields = ["customer", "email"]

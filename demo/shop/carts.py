@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from toolkit.eventsourcing import Aggregate, AggregateRepository, upcaster
+from toolkit.eventsourcing import Aggregate, AggregateEvent, AggregateRepository, upcaster
 from toolkit.patterns.exceptions import ValidationError
 
 ITEM_ADDED = "ShoppingCart.ItemAdded"
@@ -34,14 +34,14 @@ class ShoppingCart(Aggregate):
     items: dict[str, dict[str, Any]]
     total: str
 
-    class Opened(Aggregate.Event):
+    class Opened(AggregateEvent):
         def apply(self, cart: Any) -> None:
             cart.customer = self.customer
             cart.status = "open"
             cart.items = {}
             cart.total = "0.00"
 
-    class ItemAdded(Aggregate.Event):
+    class ItemAdded(AggregateEvent):
         def apply(self, cart: Any) -> None:
             items = dict(cart.items)
             line = dict(items.get(self.sku, {"quantity": 0, "unit_price": self.unit_price}))
@@ -51,18 +51,18 @@ class ShoppingCart(Aggregate):
             cart.items = items
             cart.total = _total(items)
 
-    class ItemRemoved(Aggregate.Event):
+    class ItemRemoved(AggregateEvent):
         def apply(self, cart: Any) -> None:
             items = {sku: line for sku, line in cart.items.items() if sku != self.sku}
             cart.items = items
             cart.total = _total(items)
 
-    class CheckedOut(Aggregate.Event):
+    class CheckedOut(AggregateEvent):
         def apply(self, cart: Any) -> None:
             cart.status = "checked_out"
             cart.total = self.total
 
-    class Abandoned(Aggregate.Event):
+    class Abandoned(AggregateEvent):
         def apply(self, cart: Any) -> None:
             cart.status = "abandoned"
 

@@ -81,6 +81,8 @@ class CreateOrderCommand(Command[Order]):
         return order
 
     def undo(self) -> None:
+        if self.order_id is None:
+            raise UndoNotSupported(self.command_path(), "the order was never created")
         deleted, _ = Order.objects.filter(pk=self.order_id, status=Order.Status.PENDING).delete()
         if not deleted:
             raise UndoNotSupported(

@@ -49,6 +49,8 @@ def award_points(payload: Any) -> None:
     if not is_active(LOYALTY) or not isinstance(payload, dict):
         return
     order_id = payload.get("object_id") or payload.get("pk") or payload.get("id")
+    if order_id is None:
+        return
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         return

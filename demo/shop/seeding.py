@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import Permission, User
@@ -189,6 +190,11 @@ class Seeder:
         self.report.counts[kind] += 1
         return result
 
+    @staticmethod
+    def _execute(command: Any, user: User) -> Any:
+        # execute(user=...) is added by Command's wrapper, not by each subclass's signature.
+        return command.execute(user=user)
+
     def seed_orders(self, count: int, *, chunk: int = 25) -> None:
         """Create ``count`` orders and walk each through its lifecycle."""
         for start in range(0, count, chunk):
@@ -211,21 +217,24 @@ class Seeder:
             pricing=rng.choice(PRICING),
             placed_at=placed.isoformat(),
         )
-        order = self._try(lambda: create.execute(user=actor), "commands")
+        order = self._try(lambda: self._execute(create, actor), "commands")
         if order is None:
             return
         self.report.counts["orders"] += 1
         if rng.random() < 0.2:
             discount = ApplyDiscountCommand(order_id=order.pk, percent=rng.choice([5, 10, 15, 20]))
-            if self._try(lambda: discount.execute(user=actor), "commands") and rng.random() < 0.3:
+            if self._try(lambda: self._execute(discount, actor), "commands") and rng.random() < 0.3:
                 log = discount.audit_log
+                assert log is not None
                 self._try(lambda: undo_from_audit(log.pk, user=self.admin), "undos")
         if rng.random() < 0.03:
             bad = ApplyDiscountCommand(order_id=order.pk, percent=rng.choice([75, 90]))
-            self._try(lambda: bad.execute(user=actor), "commands")
+            self._try(lambda: self._execute(bad, actor), "commands")
         path = rng.choices([p for p, _ in PATHS], weights=[w for _, w in PATHS])[0]
         if not path and rng.random() < 0.1:
-            self._try(lambda: undo_from_audit(create.audit_log.pk, user=self.admin), "undos")
+            created = create.audit_log
+            assert created is not None
+            self._try(lambda: undo_from_audit(created.pk, user=self.admin), "undos")
             return
         order.refresh_from_db()
         for name in path:
@@ -234,16 +243,13 @@ class Seeder:
             user = rng.choice(staff or [self.admin, self.operator])
             reason = rng.choice(["", "", "customer called", "warehouse confirmed", "per policy"])
             moved = self._try(
-                lambda name=name, user=user, reason=reason: self.machine.trigger(
-                    order, name, user=user, reason=reason
-                ),
-                "transitions",
+                partial(self.machine.trigger, order, name, user=user, reason=reason), "transitions"
             )
             if moved is None:
                 break
         if order.status in ("paid", "shipped", "delivered") and rng.random() < 0.3:
             invoice = SendInvoiceCommand(order_id=order.pk)
-            self._try(lambda: invoice.execute(user=actor), "commands")
+            self._try(lambda: self._execute(invoice, actor), "commands")
 
     # -- carts -------------------------------------------------------------------------
 

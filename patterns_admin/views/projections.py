@@ -65,8 +65,9 @@ def projection_rebuild(request: HtmxHttpRequest, name: str) -> HttpResponse:
         registered = ", ".join(repr(n) for n in projections) or "none"
         raise Http404(f"No projection named {name!r}; registered: {registered}")
     expected = events_to_replay(name)
+    result: dict[str, Any]
     try:
-        rebuild_projection(name)
+        replayed = rebuild_projection(name)
     except Exception as exc:  # reported to the operator and logged as a failed action
         result = {"ok": False, "message": f"Rebuilding {name!r} failed: {exc}"}
         record_action(
@@ -77,12 +78,12 @@ def projection_rebuild(request: HtmxHttpRequest, name: str) -> HttpResponse:
             success=False,
         )
     else:
-        result = {"ok": True, "message": f"Rebuilt {name!r}: replayed {expected} events."}
+        result = {"ok": True, "message": f"Rebuilt {name!r}: replayed {replayed} events."}
         record_action(
             user=request.user,
             action="rebuild_projection",
             target=f"projection:{name}",
-            detail={"events": expected},
+            detail={"events": replayed},
         )
     if request.htmx:
         response = render(
@@ -90,6 +91,6 @@ def projection_rebuild(request: HtmxHttpRequest, name: str) -> HttpResponse:
         )
         return trigger_client_event(response, "auditChanged")
     messages.add_message(
-        request, messages.SUCCESS if result["ok"] else messages.ERROR, result["message"]
+        request, messages.SUCCESS if result["ok"] else messages.ERROR, str(result["message"])
     )
     return HttpResponseRedirect(reverse("patterns_admin:projection-list"))
