@@ -33,6 +33,7 @@ def can_cancel(entity, user):
 
 class OrderMachine(StateMachine):
     class Meta:
+        name = "test-sm-orders"  # unique: the registry is process-wide
         states = ["pending", "paid", "shipped", "cancelled"]
         state_field = "status"
         audit = True
@@ -48,7 +49,7 @@ class OrderMachine(StateMachine):
 class TicketMachine(StateMachine):
     class Meta:
         model = Ticket
-        name = "tickets"
+        name = "test-sm-tickets"
         states = ["open", "in_progress", "closed"]
         state_field = "status"
         audit = True
@@ -60,6 +61,7 @@ class TicketMachine(StateMachine):
 
 class InvoiceMachine(StateMachine):
     class Meta:
+        name = "test-sm-invoices"
         model = Invoice
         states = ["draft", "sent", "paid", "void"]
         state_field = "status"
@@ -131,7 +133,8 @@ def test_unknown_transition_lists_the_valid_names() -> None:
     with pytest.raises(InvalidTransition) as info:
         OrderMachine().trigger(order(), "refund")
     assert info.value.args == (
-        "Unknown transition 'refund' for OrderMachine; valid transitions: 'cancel', 'pay', 'ship'",
+        "Unknown transition 'refund' for test-sm-orders; "
+        "valid transitions: 'cancel', 'pay', 'ship'",
     )
     assert info.value.allowed == ("cancel", "pay", "ship")
 
@@ -247,12 +250,12 @@ def test_bad_configuration_names_the_state_and_lists_states() -> None:
 
 
 def test_machines_are_registered_by_name_and_model() -> None:
-    assert isinstance(registry.machines.get("OrderMachine"), OrderMachine)
-    assert isinstance(registry.machines.get("tickets"), TicketMachine)
-    assert registry.machine_for_model(Ticket) is registry.machines.get("tickets")
-    machine = registry.machines.get("tickets")
+    assert isinstance(registry.machines.get("test-sm-orders"), OrderMachine)
+    assert isinstance(registry.machines.get("test-sm-tickets"), TicketMachine)
+    assert registry.machine_for_model(Ticket) is registry.machines.get("test-sm-tickets")
+    machine = registry.machines.get("test-sm-tickets")
     assert (machine.name, machine.model, machine.states, machine.state_field) == (
-        "tickets",
+        "test-sm-tickets",
         Ticket,
         ("open", "in_progress", "closed"),
         "status",
@@ -275,7 +278,7 @@ def test_diagram_is_mermaid_state_diagram() -> None:
 
 def test_to_dot_has_guards_on_edges_current_state_and_path() -> None:
     dot = OrderMachine().to_dot(current="paid", path=["pay"])
-    assert dot.startswith('digraph "OrderMachine" {\n    rankdir=LR;\n')
+    assert dot.startswith('digraph "test-sm-orders" {\n    rankdir=LR;\n')
     assert '    "paid" [style="rounded,filled,bold", fillcolor="#ffe08a"];\n' in dot
     assert '    "pending" -> "paid" [label="pay", penwidth=2.5, color="#1f6feb"];\n' in dot
     assert '    "paid" -> "shipped" [label="ship\\nperm: testapp.ship"];\n' in dot
@@ -335,7 +338,7 @@ class TestModelTrigger:
         ) == (
             "testapp.ticket",
             str(ticket.pk),
-            "tickets",
+            "test-sm-tickets",
             "start",
             "open",
             "in_progress",
@@ -350,7 +353,7 @@ class TestModelTrigger:
         InvoiceMachine().trigger(inv, "send")
         audit = StateTransitionAudit.objects.get()
         assert audit.object_id == str(inv.pk)
-        assert audit.machine == "InvoiceMachine"
+        assert audit.machine == "test-sm-invoices"
         assert audit.user is None
 
     def test_audit_follows_setting_when_meta_audit_is_unset(self) -> None:
@@ -375,7 +378,7 @@ class TestModelTrigger:
             {
                 "model": "testapp.ticket",
                 "object_id": str(ticket.pk),
-                "machine": "tickets",
+                "machine": "test-sm-tickets",
                 "transition": "close",
                 "from_state": "open",
                 "to_state": "closed",
@@ -485,7 +488,7 @@ def test_trigger_records_an_otel_span(spans) -> None:
     done = [s for s in spans.get_finished_spans() if s.name == "state_machine.trigger"]
     assert len(done) == 1
     assert dict(done[0].attributes) == {
-        "machine": "tickets",
+        "machine": "test-sm-tickets",
         "transition": "start",
         "model": "testapp.ticket",
         "object_id": str(ticket.pk),
