@@ -38,7 +38,7 @@ import asyncio
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from toolkit.patterns.exceptions import EventDispatchError
@@ -62,14 +62,19 @@ def _event_name(event: object) -> str:
 
 @dataclass
 class Dispatched:
-    """What a sync dispatch did: the event and the names of the handlers that ran.
+    """What a dispatch did: the event and the handlers that ran.
 
     Awaiting it returns itself, so ``await broker(event)`` also works where the broker ran
     synchronously.
     """
 
     event: Any
-    handlers: list[str] = field(default_factory=list)
+    handler_functions: tuple[Handler, ...] = ()
+
+    @property
+    def handlers(self) -> list[str]:
+        """``module.qualname`` of each handler that ran, in order."""
+        return [handler_name(h) for h in self.handler_functions]
 
     def __await__(self) -> Generator[Any, None, Dispatched]:
         return self
@@ -88,6 +93,9 @@ class EventBroker:
         self.parallel = parallel
         self._handlers: list[tuple[tuple[type[Any], ...], Handler]] = []
         self._lock = threading.Lock()
+        # Per event class: its handlers and whether each is ``async def``. Dispatch is then a
+        # dictionary lookup and a loop; (un)subscribing clears it.
+        self._cache: dict[type[Any], tuple[tuple[Handler, bool], ...]] = {}
 
     # -- registration -------------------------------------------------------------------
     def handle(self, *event_types: type[Any]) -> Callable[[H], H]:
@@ -109,15 +117,30 @@ class EventBroker:
         types = (event_types,) if isinstance(event_types, type) else tuple(event_types)
         with self._lock:
             self._handlers.append((types, handler))
+            self._cache = {}
 
     def unsubscribe(self, handler: Handler) -> None:
         """Remove every registration of ``handler``; unknown handlers are ignored."""
         with self._lock:
             self._handlers = [(t, h) for t, h in self._handlers if h is not handler]
+            self._cache = {}
 
     def handlers_for(self, event: object) -> list[Handler]:
         """The handlers ``event`` goes to, in registration order."""
-        return [h for types, h in list(self._handlers) if isinstance(event, types)]
+        return [handler for handler, _ in self._resolve(type(event))]
+
+    def _resolve(self, event_type: type[Any]) -> tuple[tuple[Handler, bool], ...]:
+        try:
+            return self._cache[event_type]
+        except KeyError:
+            pass
+        entries = tuple(
+            (h, inspect.iscoroutinefunction(h))
+            for types, h in list(self._handlers)
+            if issubclass(event_type, types)
+        )
+        self._cache[event_type] = entries
+        return entries
 
     # -- dispatch -----------------------------------------------------------------------
     def __call__(self, event: object) -> Dispatched | Coroutine[Any, Any, Dispatched]:
@@ -134,55 +157,57 @@ class EventBroker:
         Async handlers run on a private event loop (in a helper thread when the calling
         thread already runs a loop).
         """
-        handlers = self.handlers_for(event)
+        entries = self._resolve(type(event))
         errors: list[tuple[int, BaseException]] = []
         pending: list[int] = []
-        for index, handler in enumerate(handlers):
-            if inspect.iscoroutinefunction(handler) and self.parallel:
+        for index, (handler, is_async) in enumerate(entries):
+            if is_async and self.parallel:
                 pending.append(index)
                 continue
             try:
                 result = handler(event)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     _run_coroutine(_await(result))
             except Exception as exc:
                 errors.append((index, exc))
         if pending:
-            results = _run_coroutine(_gather([handlers[i] for i in pending], event))
+            results = _run_coroutine(_gather([entries[i][0] for i in pending], event))
             errors.extend((i, exc) for i, exc in zip(pending, results, strict=True) if exc)
-        return _finish(event, handlers, errors)
+        return _finish(event, entries, errors)
 
     async def adispatch(self, event: object) -> Dispatched:
         """Run every handler of ``event``, awaiting async ones; raise their errors together."""
-        handlers = self.handlers_for(event)
+        entries = self._resolve(type(event))
         errors: list[tuple[int, BaseException]] = []
         pending: list[int] = []
-        for index, handler in enumerate(handlers):
-            if inspect.iscoroutinefunction(handler) and self.parallel:
+        for index, (handler, is_async) in enumerate(entries):
+            if is_async and self.parallel:
                 pending.append(index)
                 continue
             try:
                 result = handler(event)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     await result
             except Exception as exc:
                 errors.append((index, exc))
         if pending:
-            results = await _gather([handlers[i] for i in pending], event)
+            results = await _gather([entries[i][0] for i in pending], event)
             errors.extend((i, exc) for i, exc in zip(pending, results, strict=True) if exc)
-        return _finish(event, handlers, errors)
+        return _finish(event, entries, errors)
 
 
 def _finish(
-    event: object, handlers: list[Handler], errors: list[tuple[int, BaseException]]
+    event: object,
+    entries: tuple[tuple[Handler, bool], ...],
+    errors: list[tuple[int, BaseException]],
 ) -> Dispatched:
     """Raise the gathered errors in registration order, or report what ran."""
     if errors:
         errors.sort(key=lambda item: item[0])
         raise EventDispatchError(
-            _event_name(event), [(handler_name(handlers[i]), exc) for i, exc in errors]
+            _event_name(event), [(handler_name(entries[i][0]), exc) for i, exc in errors]
         )
-    return Dispatched(event, [handler_name(h) for h in handlers])
+    return Dispatched(event, tuple(h for h, _ in entries))
 
 
 async def _await(awaitable: Awaitable[Any]) -> None:

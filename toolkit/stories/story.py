@@ -295,52 +295,46 @@ class Story(metaclass=_StoryType):
         self._run_sync(state)
         return None
 
-    def _hooks(self, hook_name: str) -> list[Callback]:
-        return type(self).__story_hooks__[hook_name]
-
     def _run_sync(self, state: Any) -> None:
-        hooked = any(type(self).__story_hooks__.values())
-        if not hooked:
+        hooks = type(self).__story_hooks__
+        befores, afters, errors = hooks["before"], hooks["after"], hooks["error"]
+        if not (befores or afters or errors):
             for step in type(self).__steps__:
                 getattr(self, step)(state)
             return
         context = self.context_class(story=self, state=state)
         for info in context.steps:
-            self._before(context, info)
+            for hook in befores:
+                hook(context, info)
             try:
                 getattr(self, info.step_name)(state)
             except Exception as exc:
-                self._error(context, info, exc)
+                info.error = exc
+                for hook in errors:
+                    hook(context, info)
                 raise
             finally:
-                self._after(context, info)
+                info.finished = True
+                for hook in afters:
+                    hook(context, info)
 
     async def _run_async(self, state: Any) -> None:
+        hooks = type(self).__story_hooks__
+        befores, afters, errors = hooks["before"], hooks["after"], hooks["error"]
         context = self.context_class(story=self, state=state)
         for info in context.steps:
-            self._before(context, info)
+            for hook in befores:
+                hook(context, info)
             try:
                 result = getattr(self, info.step_name)(state)
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:
-                self._error(context, info, exc)
+                info.error = exc
+                for hook in errors:
+                    hook(context, info)
                 raise
             finally:
-                self._after(context, info)
-
-    def _before(self, context: StoryExecutionContext, info: StepExecutionInfo) -> None:
-        for hook in self._hooks("before"):
-            hook(context, info)
-
-    def _error(
-        self, context: StoryExecutionContext, info: StepExecutionInfo, exc: BaseException
-    ) -> None:
-        info.error = exc
-        for hook in self._hooks("error"):
-            hook(context, info)
-
-    def _after(self, context: StoryExecutionContext, info: StepExecutionInfo) -> None:
-        info.finished = True
-        for hook in self._hooks("after"):
-            hook(context, info)
+                info.finished = True
+                for hook in afters:
+                    hook(context, info)
