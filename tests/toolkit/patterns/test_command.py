@@ -220,6 +220,20 @@ def test_undo_is_recorded_linked_and_only_once() -> None:
     assert CommandAuditLog.objects.filter(kind="undo").count() == 1
 
 
+def test_undo_of_an_audited_execution_is_recorded_even_with_audit_off_now(settings) -> None:
+    class LaterUnaudited(CreateInvoiceCommand):
+        audit = None
+
+    settings.TOOLKIT = {"patterns": {"audit": True}}
+    LaterUnaudited("INV-L").execute()
+    row = CommandAuditLog.objects.get()
+    settings.TOOLKIT = {"patterns": {"audit": False}}
+    undo_from_audit(row.pk)
+    assert CommandAuditLog.objects.filter(kind="undo", undo_of=row).count() == 1
+    with pytest.raises(AlreadyUndone):
+        undo_from_audit(row.pk)
+
+
 def test_command_without_undo_says_so() -> None:
     cmd = TotalCommand(1)
     cmd.execute()
