@@ -110,6 +110,10 @@ class CommandAuditLog(models.Model):
             models.Index(fields=["user", "-created_at"], name="tk_cal_user"),
         ]
 
+    def __str__(self) -> str:
+        status = "ok" if self.success else "failed"
+        return f"{self.kind} {self.command} ({status})"
+
     @property
     def can_undo(self) -> bool:
         """True for a successful, undoable execution that has not been undone yet.
@@ -124,7 +128,3 @@ class CommandAuditLog(models.Model):
             return not annotated
         undos = CommandAuditLog.objects.using(self._state.db or "default")
         return not undos.filter(undo_of_id=self.pk, success=True).exists()
-
-    def __str__(self) -> str:
-        status = "ok" if self.success else "failed"
-        return f"{self.kind} {self.command} ({status})"
