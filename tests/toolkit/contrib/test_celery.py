@@ -151,4 +151,17 @@ def test_real_broker_and_worker_run_the_handler() -> None:
             assert arrived.wait(30), "the worker did not run the handler"
     finally:
         app.close()
+        _forget_queue(queue)
     assert received == [("receipt", {"id": 42})]
+
+
+def _forget_queue(queue: str) -> None:
+    """Delete the keys kombu left for this run's queue (our own Redis db, 11)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_BROKER)
+    try:
+        for key in client.scan_iter(match=f"*{queue}*"):
+            client.delete(key)
+    finally:
+        client.close()
