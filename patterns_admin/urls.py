@@ -31,7 +31,7 @@ urlpatterns = [
     path("plugins/", plugins.plugin_list, name="plugin-list"),
     path("plugins/<path:name>/toggle/", plugins.plugin_toggle, name="plugin-toggle"),
     path("streams/", streams.stream_list, name="stream-list"),
-    path("streams/<str:aggregate_id>/", streams.stream_detail, name="stream-detail"),
+    path("streams/<path:aggregate_id>/", streams.stream_detail, name="stream-detail"),
     path(
         "objects/<str:app_label>/<str:model_name>/<str:pk>/transitions/",
         transitions.object_transitions,

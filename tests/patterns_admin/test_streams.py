@@ -193,3 +193,15 @@ class StreamPagesTests(TestCase):
         bad = self.client.get(detail_url("cart-1"), {"after": "x"})
         assert bad.status_code == 400
         assert "after: &#x27;x&#x27; is not a whole number" in bad.content.decode()
+
+
+class StreamIdsWithSlashesTests(TestCase):
+    def test_aggregate_id_with_a_slash_opens(self) -> None:
+        EventStore().append("order/42", "Ledger", "Opened", {"owner": "x"})
+        client = Client()
+        client.force_login(make_staff("viewer"))
+        url = detail_url("order/42")
+        assert url.endswith("/streams/order/42/")
+        response = client.get(url, {"at": "1"})
+        assert response.status_code == 200
+        assert "&quot;owner&quot;: &quot;x&quot;" in response.content.decode()
