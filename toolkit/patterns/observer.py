@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +43,6 @@ from toolkit.patterns.exceptions import EventDispatchError, ValidationError
 
 __all__ = ["BACKENDS", "EventBus", "Handler", "default_bus", "get_default_bus", "pending_events"]
 
-logger = logging.getLogger("toolkit.patterns.observer")
 
 Handler = Callable[[Any], Any]
 H = TypeVar("H", bound=Handler)
@@ -60,11 +58,17 @@ pending_events: ContextVar[list[tuple[EventBus, str, Any]] | None] = ContextVar(
 _UNRESOLVED = "unresolved"
 #: The ``event_bus`` setting, read once and forgotten when ``TOOLKIT`` changes.
 _settings_backend: str = _UNRESOLVED
+_reload_hooked = False
+
+
+def _forget_settings_backend() -> None:
+    global _settings_backend
+    _settings_backend = _UNRESOLVED
 
 
 def _configured_backend() -> str:
     """The ``event_bus`` setting, or ``"default"`` when Django settings are not configured."""
-    global _settings_backend
+    global _settings_backend, _reload_hooked
     if _settings_backend == _UNRESOLVED:
         from django.conf import settings
 
@@ -73,23 +77,10 @@ def _configured_backend() -> str:
         from toolkit.conf import on_reload, toolkit_settings
 
         if not _reload_hooked:
-            _hook_reload(on_reload)
+            on_reload(_forget_settings_backend)
+            _reload_hooked = True
         _settings_backend = str(toolkit_settings.patterns["event_bus"])
     return _settings_backend
-
-
-_reload_hooked = False
-
-
-def _hook_reload(on_reload: Callable[[Callable[[], None]], Callable[[], None]]) -> None:
-    global _reload_hooked
-    _reload_hooked = True
-
-    def forget() -> None:
-        global _settings_backend
-        _settings_backend = _UNRESOLVED
-
-    on_reload(forget)
 
 
 def handler_name(handler: Callable[..., Any]) -> str:

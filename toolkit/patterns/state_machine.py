@@ -31,7 +31,6 @@ entity in memory. Then one seam applies it:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -44,7 +43,6 @@ from toolkit.patterns.state_graphs import render_dot, render_mermaid
 
 __all__ = ["Guard", "StateMachine", "Transition", "TransitionCheck", "guard"]
 
-logger = logging.getLogger("toolkit.patterns.state_machine")
 
 GuardFunc = Callable[[Any, Any], bool]
 PermissionCheck = str | Callable[[Any, Any], bool]

@@ -6,7 +6,6 @@ instance: conditional UPDATE, audit row and after-commit event, all in one trans
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from toolkit.patterns.exceptions import InvalidTransition
@@ -17,8 +16,6 @@ if TYPE_CHECKING:
     from toolkit.patterns.state_machine import StateMachine, Transition
 
 __all__ = ["apply_to_model", "audit_user_id", "transition_event_name"]
-
-logger = logging.getLogger("toolkit.patterns.state_machine")
 
 
 def transition_event_name(entity: Model, transition: Transition) -> str:

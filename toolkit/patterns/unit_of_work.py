@@ -24,7 +24,6 @@ a plain ``transaction.atomic()`` block, its events wait for that block's commit 
 
 from __future__ import annotations
 
-import logging
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = ["UnitOfWork"]
 
-logger = logging.getLogger("toolkit.patterns.unit_of_work")
 
 Pending = list[tuple["EventBus", str, Any]]
 
