@@ -31,6 +31,7 @@ def test_open_a_stream_and_replay_to_n(staff_page: Any, carts: None) -> None:
 
     page = staff_page
     page.goto("/panel/streams/")
+    screenshot(page, "stream-list")
     page.click("#results a:has-text('cart-00042')")
     page.wait_for_url(re.compile(r"/panel/streams/cart-00042/$"))
     assert page.locator(".pa-events li.pa-event").count() >= 6
@@ -109,3 +110,27 @@ def test_open_a_diagram(staff_page: Any, staff_user: Any) -> None:
         page.click("a:has-text('Download .gv')")
     assert download.value.suggested_filename == f"OrderMachine-{order.pk}.gv"
     screenshot(page, "diagram")
+
+
+def test_trigger_a_transition_from_the_admin_change_page(staff_page: Any, staff_user: Any) -> None:
+    from django.contrib.auth.models import Permission
+
+    from demo.shop.models import Order
+
+    staff_user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="shop", codename__in=["view_order", "change_order"]
+        )
+    )
+    order = Order.objects.create(
+        customer="Grace Hopper", email="grace@example.com", total=Decimal("42.00"), address=""
+    )
+    page = staff_page
+    page.goto(f"/admin/shop/order/{order.pk}/change/")
+    page.click(".pa-admin-transitions summary[data-transition=pay]")
+    page.click(".pa-admin-transitions details[open] button:has-text('Confirm pay')")
+    page.wait_for_selector(".pa-admin-transitions .pa-result-ok:has-text('pay: pending → paid')")
+    assert "cannot ship an order without an address" in page.locator(".pa-blocked").inner_text()
+    order.refresh_from_db()
+    assert order.status == "paid"
+    screenshot(page, "admin-transitions")
