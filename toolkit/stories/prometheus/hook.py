@@ -75,6 +75,9 @@ class PrometheusMetricsHook(MetricsHookBase):
     ) -> None:
         super().__init__(app_name=app_name, prefix=prefix, labels=labels, buckets=buckets)
         self.registry = registry if registry is not None else REGISTRY
+        # labels() validates and locks on every call; the children are cached per label set.
+        self._story_children: dict[tuple[str, ...], Any] = {}
+        self._step_children: dict[tuple[str, ...], Any] = {}
         custom = list(self.labels)
         self.story_histogram = _histogram(
             self.registry,
@@ -92,20 +95,28 @@ class PrometheusMetricsHook(MetricsHookBase):
         )
 
     def observe_step(self, story_name: str, step_name: str, status: str, ms: float) -> None:
-        labels: dict[str, Any] = {
-            "service": self.app_name,
-            "story_name": story_name,
-            "step_name": step_name,
-            "status": status,
-            **self.labels,
-        }
-        self.step_histogram.labels(**labels).observe(ms)
+        key = (story_name, step_name, status)
+        child = self._step_children.get(key)
+        if child is None:
+            labels: dict[str, Any] = {
+                "service": self.app_name,
+                "story_name": story_name,
+                "step_name": step_name,
+                "status": status,
+                **self.labels,
+            }
+            child = self._step_children[key] = self.step_histogram.labels(**labels)
+        child.observe(ms)
 
     def observe_story(self, story_name: str, status: str, ms: float) -> None:
-        labels: dict[str, Any] = {
-            "service": self.app_name,
-            "story_name": story_name,
-            "status": status,
-            **self.labels,
-        }
-        self.story_histogram.labels(**labels).observe(ms)
+        key = (story_name, status)
+        child = self._story_children.get(key)
+        if child is None:
+            labels: dict[str, Any] = {
+                "service": self.app_name,
+                "story_name": story_name,
+                "status": status,
+                **self.labels,
+            }
+            child = self._story_children[key] = self.story_histogram.labels(**labels)
+        child.observe(ms)
