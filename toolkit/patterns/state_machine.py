@@ -335,10 +335,21 @@ class StateMachine:
         ):
             if transition is None:
                 raise self._not_allowed(name, state)
-            self._check(transition, state, entity, user)
             from toolkit.patterns.state_persistence import apply_to_model
 
-            apply_to_model(self, transition, entity, state, user, reason, metadata or {})
+            decided = transition
+            apply_to_model(
+                self,
+                decided,
+                entity,
+                state,
+                user,
+                reason,
+                metadata or {},
+                # Permission and guards run inside the transaction, so what they read and
+                # the UPDATE belong to the same unit.
+                check=lambda: self._check(decided, state, entity, user),
+            )
         return transition.target
 
     def _not_allowed(self, name: str, state: Any) -> InvalidTransition:

@@ -6,6 +6,7 @@ instance: conditional UPDATE, audit row and after-commit event, all in one trans
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from toolkit.patterns.exceptions import InvalidTransition
@@ -38,8 +39,11 @@ def apply_to_model(
     user: Any,
     reason: str,
     metadata: dict[str, Any],
+    *,
+    check: Callable[[], None],
 ) -> None:
-    """Move the row from ``from_state`` to the target, audit it, emit after commit.
+    """Run ``check`` (permission, guards), move the row from ``from_state`` to the target,
+    audit it and emit after commit, in one transaction.
 
     The UPDATE matches only a row still in ``from_state``, so of two concurrent triggers
     from the same state exactly one changes it; the other finds 0 rows, writes nothing and
@@ -53,6 +57,7 @@ def apply_to_model(
     field = machine.state_field
     manager = model._default_manager.db_manager(using)
     with transaction.atomic(using=using):
+        check()
         updated = manager.filter(pk=entity.pk, **{field: from_state}).update(
             **{field: transition.target}
         )

@@ -459,6 +459,28 @@ class TestModelTrigger:
         assert StateTransitionAudit.objects.get().transition == "start"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_guards_of_a_model_trigger_run_inside_its_transaction() -> None:
+    seen = []
+
+    def record(entity, user):
+        seen.append(connection.in_atomic_block)
+        return True
+
+    class InTx(StateMachine):
+        class Meta:
+            name = "test-sm-guard-in-transaction"
+            states = ["open", "closed"]
+            state_field = "status"
+            audit = False
+            transitions = [Transition("shut", source="open", target="closed", guards=[record])]
+
+    ticket = Ticket.objects.create()
+    InTx().trigger(ticket, "shut")
+    InTx().check_transitions(ticket)
+    assert seen == [True, False]
+
+
 @pytest.fixture
 def spans():
     from opentelemetry import trace
