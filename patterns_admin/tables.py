@@ -38,6 +38,11 @@ class HtmxTable(tables.Table):  # type: ignore[misc]
     htmx_target: str = "#results"
     per_page_choices: Sequence[int] = PER_PAGE_CHOICES
     keyset: KeysetPage[Any] | None = None
+    #: A template that renders the ``<tr>`` of every record of the page at once (context:
+    #: ``table``, ``records``, ``shown``), instead of django-tables2's cell-by-cell rendering,
+    #: which costs ~0.1 ms per cell. Set it on big tables; the columns still define the
+    #: headers, sorting and exports, and the template must follow their order.
+    row_template_name: str | None = None
 
     class Meta:
         template_name = "patterns_admin/partials/table.html"
@@ -47,6 +52,25 @@ class HtmxTable(tables.Table):  # type: ignore[misc]
     def get_htmx_target(self) -> str:
         """The CSS selector that the table's links swap."""
         return self.htmx_target
+
+    @property
+    def page_records(self) -> list[Any]:
+        """The records of the current page (keyset page, paginator page, or every row)."""
+        if self.keyset is not None:
+            records = list(self.keyset.rows)
+        else:
+            rows = self.page.object_list if hasattr(self, "page") else self.rows
+            records = [row.record for row in rows]
+        self.prepare_records(records)
+        return records
+
+    def prepare_records(self, records: list[Any]) -> None:
+        """Attach what ``row_template_name`` shows but a template cannot compute (URLs, …)."""
+
+    @property
+    def shown(self) -> set[str]:
+        """Names of the visible columns (``exclude`` removed), for ``row_template_name``."""
+        return {column.name for column in self.columns}
 
 
 def _parse_positive(params: Any, name: str, default: int, errors: list[str]) -> int:

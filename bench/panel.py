@@ -1,0 +1,372 @@
+"""Server time and query count of the control panel's list pages at 10,000 and 1,000,000 rows.
+
+Run: ``python -m bench.panel`` (PostgreSQL on 127.0.0.1:5432; ``BENCH_PG_URL`` overrides the
+server, the database is always ``bench_panel``, created, migrated and seeded here).
+Options: ``--rows 1000000`` (the large size), ``--requests 30``, ``--keep`` (reuse a database
+already seeded to that size instead of dropping it).
+
+Goal (issue 4): p95 ≤ 100 ms and ≤ 15 queries per page, and p95 at 1M within 1.5× of p95 at
+10k. Seeding is server-side ``INSERT … SELECT FROM generate_series`` (no Python loop), in two
+steps: 10,000 rows of each table, measure, then grow to the large size, ``ANALYZE``, measure.
+
+Each page is requested through Django's test ``Client`` (middleware, session, rendering: the
+whole server side) as a logged-in superuser, three warm-up requests then ``--requests`` timed
+ones. The floor, measured in the same run, is the page's own SQL replayed raw on a cursor:
+``page/sql`` shows what Django adds (rendering, middleware) on top of the database's work.
+Pages: ``first`` (no parameters), ``filtered`` (an indexed filter), ``deep`` (a keyset cursor
+90 % into the table; for a stream, its last page of events).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+SMALL = 10_000
+EVENTS_PER_STREAM = 10
+#: The stream that grows with the table, for the deep page of stream-detail.
+HOT_STREAM = "cart-hot"
+
+
+def _configure(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
+    os.environ["DJANGO_DEBUG"] = "0"
+    import django
+
+    django.setup()
+
+
+def _create_database(server_url: str, name: str, *, keep: bool) -> str:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and not keep:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _seed(start: int, stop: int, user_ids: list[int]) -> None:
+    """Rows ``start`` < g ≤ ``stop`` of each table; row g is g seconds old (bigger = older)."""
+    from django.db import connection
+
+    users = f"(ARRAY{user_ids}::bigint[])[1 + g %% {len(user_ids)}]"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO toolkit_statetransitionaudit
+              (model, object_id, machine, transition, from_state, to_state, user_id, reason,
+               metadata, created_at)
+            SELECT 'shop.order', (g / 3)::text, 'order',
+                   (ARRAY['pay', 'ship', 'deliver'])[1 + g %% 3],
+                   (ARRAY['pending', 'paid', 'shipped'])[1 + g %% 3],
+                   (ARRAY['paid', 'shipped', 'delivered'])[1 + g %% 3],
+                   {users}, '', '{{}}'::jsonb,
+                   now() - make_interval(secs => g)
+            FROM generate_series(%s, %s) AS g
+            """,
+            [start + 1, stop],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO toolkit_commandauditlog
+              (command, kind, params, result, user_id, success, error, undoable, undo_state,
+               duration_ms, created_at)
+            SELECT (ARRAY['demo.shop.commands.CreateOrderCommand',
+                          'demo.shop.commands.SendInvoiceCommand',
+                          'demo.shop.commands.ApplyDiscountCommand'])[1 + g %% 3],
+                   'execute', jsonb_build_object('order_id', g), NULL, {users},
+                   g %% 25 <> 0, CASE WHEN g %% 25 = 0 THEN 'ValidationError: bad' ELSE '' END,
+                   g %% 3 = 0, NULL, 0.5, now() - make_interval(secs => g)
+            FROM generate_series(%s, %s) AS g
+            """,
+            [start + 1, stop],
+        )
+        # Events: the hot stream takes one event in ten, the rest go ten per stream.
+        hot_before, hot_after = start // 10, stop // 10
+        rest_before, rest_after = start - hot_before, stop - hot_after
+        cursor.execute(
+            """
+            INSERT INTO toolkit_domainevent
+              (event_id, aggregate_id, aggregate_type, sequence, event_type, schema_version,
+               payload, metadata, correlation_id, causation_id, user_id, created_at)
+            SELECT gen_random_uuid(), 'cart-' || lpad((1 + (g - 1) / %s)::text, 7, '0'),
+                   'ShoppingCart', 1 + (g - 1) %% %s,
+                   CASE WHEN (g - 1) %% %s = 0 THEN 'ShoppingCart.Opened'
+                        ELSE 'ShoppingCart.ItemAdded' END,
+                   CASE WHEN (g - 1) %% %s = 0 THEN 1 ELSE 2 END,
+                   CASE WHEN (g - 1) %% %s = 0
+                        THEN jsonb_build_object('customer', 'Customer ' || g)
+                        ELSE jsonb_build_object('sku', 'SKU-' || (g %% 97), 'quantity', 1,
+                                                'unit_price', '9.99') END,
+                   '{}'::jsonb, '', '', '', now() - make_interval(secs => g)
+            FROM generate_series(%s, %s) AS g
+            """,
+            [EVENTS_PER_STREAM] * 5 + [rest_before + 1, rest_after],
+        )
+        cursor.execute(
+            """
+            INSERT INTO toolkit_domainevent
+              (event_id, aggregate_id, aggregate_type, sequence, event_type, schema_version,
+               payload, metadata, correlation_id, causation_id, user_id, created_at)
+            SELECT gen_random_uuid(), %s, 'ShoppingCart', s,
+                   CASE WHEN s = 1 THEN 'ShoppingCart.Opened' ELSE 'ShoppingCart.ItemAdded' END,
+                   CASE WHEN s = 1 THEN 1 ELSE 2 END,
+                   CASE WHEN s = 1 THEN jsonb_build_object('customer', 'Hot customer')
+                        ELSE jsonb_build_object('sku', 'SKU-' || (s %% 97), 'quantity', 1,
+                                                'unit_price', '9.99') END,
+                   '{}'::jsonb, '', '', '', now() - make_interval(secs => %s - s)
+            FROM generate_series(%s, %s) AS s
+            """,
+            [HOT_STREAM, hot_after, hot_before + 1, hot_after],
+        )
+        streams_before = rest_before // EVENTS_PER_STREAM
+        streams_after = rest_after // EVENTS_PER_STREAM
+        cursor.execute(
+            """
+            INSERT INTO toolkit_eventstream
+              (aggregate_id, aggregate_type, last_sequence, created_at, updated_at)
+            SELECT 'cart-' || lpad(s::text, 7, '0'), 'ShoppingCart', %s,
+                   now() - make_interval(secs => s * %s),
+                   now() - make_interval(secs => s * %s - 1)
+            FROM generate_series(%s, %s) AS s
+            """,
+            [*[EVENTS_PER_STREAM] * 3, streams_before + 1, streams_after],
+        )
+        cursor.execute(
+            """
+            INSERT INTO toolkit_eventstream
+              (aggregate_id, aggregate_type, last_sequence, created_at, updated_at)
+            VALUES (%s, 'ShoppingCart', %s, now(), now())
+            ON CONFLICT (aggregate_id) DO UPDATE SET last_sequence = EXCLUDED.last_sequence
+            """,
+            [HOT_STREAM, hot_after],
+        )
+        for table in (
+            "toolkit_statetransitionaudit",
+            "toolkit_commandauditlog",
+            "toolkit_domainevent",
+            "toolkit_eventstream",
+        ):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+def _row_count() -> int:
+    from toolkit.models import StateTransitionAudit
+
+    return StateTransitionAudit.objects.count()
+
+
+def _deep_cursor(model: Any, field: str, depth: int) -> str:
+    """The keyset cursor of the row ``depth`` rows down the ``(-field, -id)`` order."""
+    from patterns_admin.pagination import Cursor
+
+    row = model.objects.order_by(f"-{field}", "-id")[depth : depth + 1].get()
+    return Cursor.of(row, field).encode()
+
+
+def _pages(rows: int) -> list[tuple[str, str, str]]:
+    """``(page, variant, url)`` for every page measured at this size."""
+    from django.urls import reverse
+
+    from toolkit.models import CommandAuditLog, EventStream, StateTransitionAudit
+
+    audit = reverse("patterns_admin:audit-list")
+    commands = reverse("patterns_admin:command-list")
+    streams = reverse("patterns_admin:stream-list")
+    detail = reverse("patterns_admin:stream-detail", args=["cart-0000001"])
+    hot = reverse("patterns_admin:stream-detail", args=[HOT_STREAM])
+    hot_last = EventStream.objects.get(aggregate_id=HOT_STREAM).last_sequence
+    depth = int(rows * 0.9)
+    stream_depth = int(EventStream.objects.count() * 0.9)
+    return [
+        ("audit-list", "first", audit),
+        ("audit-list", "filtered", f"{audit}?transition=ship&user=bench_b"),
+        (
+            "audit-list",
+            "deep",
+            f"{audit}?before={_deep_cursor(StateTransitionAudit, 'created_at', depth)}",
+        ),
+        ("command-list", "first", commands),
+        ("command-list", "filtered", f"{commands}?success=false"),
+        (
+            "command-list",
+            "deep",
+            f"{commands}?before={_deep_cursor(CommandAuditLog, 'created_at', depth)}",
+        ),
+        ("stream-list", "first", streams),
+        (
+            "stream-list",
+            "filtered",
+            f"{streams}?aggregate_type=ShoppingCart&aggregate_id=cart-00001",
+        ),
+        (
+            "stream-list",
+            "deep",
+            f"{streams}?before={_deep_cursor(EventStream, 'updated_at', stream_depth)}",
+        ),
+        ("stream-detail", "first", detail),
+        ("stream-detail", "filtered", f"{detail}?at=5"),
+        ("stream-detail", "deep", f"{hot}?after={max(hot_last - 100, 0)}"),
+    ]
+
+
+@dataclass(frozen=True)
+class Figure:
+    page: str
+    variant: str
+    rows: int
+    p50_ms: float
+    p95_ms: float
+    queries: int
+    sql_p50_ms: float
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _measure(client: Any, page: str, variant: str, url: str, rows: int, n: int) -> Figure:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    sql = [q["sql"] for q in captured.captured_queries]
+    timings = []
+    for _ in range(n):
+        start = time.perf_counter()
+        client.get(url)
+        timings.append((time.perf_counter() - start) * 1000)
+    sql_timings = []
+    with connection.cursor() as cursor:
+        for _ in range(n):
+            start = time.perf_counter()
+            for statement in sql:
+                cursor.execute(statement)
+                if cursor.description is not None:
+                    cursor.fetchall()
+            sql_timings.append((time.perf_counter() - start) * 1000)
+    return Figure(
+        page=page,
+        variant=variant,
+        rows=rows,
+        p50_ms=statistics.median(timings),
+        p95_ms=_percentile(timings, 0.95),
+        queries=len(sql),
+        sql_p50_ms=statistics.median(sql_timings),
+    )
+
+
+def _client() -> Any:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    admin = User.objects.filter(username="bench_admin").first()
+    if admin is None:
+        admin = User.objects.create_superuser("bench_admin", "bench@example.com", None)
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+def _users() -> list[int]:
+    from django.contrib.auth.models import User
+
+    return [
+        User.objects.get_or_create(username=f"bench_{name}")[0].pk for name in ("a", "b", "c", "d")
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="the large size")
+    parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--keep", action="store_true", help="reuse a seeded bench_panel")
+    args = parser.parse_args(argv)
+
+    server = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    url = _create_database(server, "bench_panel", keep=args.keep)
+    _configure(url)
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # the test Client's ALLOWED_HOSTS and template signals
+    call_command("migrate", verbosity=0)
+    user_ids = _users()
+    client = _client()
+
+    figures: list[Figure] = []
+    for size in (SMALL, args.rows):
+        have = _row_count()
+        if have < size:
+            started = time.perf_counter()
+            _seed(have, size, user_ids)
+            elapsed = time.perf_counter() - started
+            print(f"seeded {have:,} → {size:,} rows per table in {elapsed:.0f} s", file=sys.stderr)
+        elif have > size:
+            raise SystemExit(f"bench_panel holds {have:,} rows, more than {size:,}: drop --keep")
+        for page, variant, page_url in _pages(size):
+            figure = _measure(client, page, variant, page_url, size, args.requests)
+            figures.append(figure)
+            print(
+                f"{page:14} {variant:9} {size:>9,} p50 {figure.p50_ms:6.1f} ms  "
+                f"p95 {figure.p95_ms:6.1f} ms  {figure.queries:2} queries  "
+                f"sql {figure.sql_p50_ms:5.1f} ms",
+                file=sys.stderr,
+            )
+    _report(figures, args.rows)
+    return 0
+
+
+def _report(figures: list[Figure], large: int) -> None:
+    by_key = {(f.page, f.variant, f.rows): f for f in figures}
+    print()
+    print(
+        f"| page | variant | p50 10k | p95 10k | p50 {large // 1000:,}k | p95 {large // 1000:,}k "
+        "| p95 ratio | queries | page/sql (large) |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    worst_p95 = 0.0
+    worst_ratio = 0.0
+    most_queries = 0
+    for (page, variant, rows), small in by_key.items():
+        if rows != SMALL:
+            continue
+        big = by_key[(page, variant, large)]
+        ratio = big.p95_ms / small.p95_ms
+        worst_p95 = max(worst_p95, big.p95_ms, small.p95_ms)
+        worst_ratio = max(worst_ratio, ratio)
+        most_queries = max(most_queries, big.queries, small.queries)
+        print(
+            f"| {page} | {variant} | {small.p50_ms:.1f} ms | {small.p95_ms:.1f} ms "
+            f"| {big.p50_ms:.1f} ms | {big.p95_ms:.1f} ms | {ratio:.2f}× "
+            f"| {small.queries} / {big.queries} | {big.p50_ms / big.sql_p50_ms:.1f}× |"
+        )
+    print()
+    verdict = "met" if worst_p95 <= 100 and worst_ratio <= 1.5 and most_queries <= 15 else "MISSED"
+    print(
+        f"Goal {verdict}: worst p95 {worst_p95:.1f} ms (≤ 100), worst 1M/10k p95 ratio "
+        f"{worst_ratio:.2f}× (≤ 1.5), most queries {most_queries} (≤ 15)."
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
