@@ -38,7 +38,7 @@ import functools
 import inspect
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from toolkit.contrib.otel import span
 from toolkit.patterns.command_state import decode_state, encode_value, to_json
@@ -84,7 +84,8 @@ class Command(Generic[T]):
 
     Class attributes: ``undoable`` (``False`` forbids undo even with an ``undo`` method),
     ``audit`` (``None`` follows the ``audit`` setting) and ``using`` (database alias).
-    The acting user is ``execute(user=...)``, else the instance's ``user`` attribute.
+    The acting user is ``execute(user=...)``, else the instance's ``user`` attribute (set it
+    in ``__init__``, directly, or with :meth:`as_user`), else none.
     Subclasses register themselves in ``toolkit.registry.commands`` by dotted path.
     """
 
@@ -138,6 +139,12 @@ class Command(Generic[T]):
         from asgiref.sync import sync_to_async
 
         await sync_to_async(self.undo, thread_sensitive=True)(user=user)  # type: ignore[call-arg]
+
+    def as_user(self, user: Any) -> Self:
+        """Set the acting user and return the command: ``cmd.as_user(request.user).execute()``
+        (the typed spelling of ``execute(user=...)``)."""
+        self.user = user
+        return self
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -463,6 +470,4 @@ def with_undo_status(queryset: Q) -> Q:
     from toolkit.models import CommandAuditLog
 
     undos = CommandAuditLog.objects.filter(undo_of=OuterRef("pk"), success=True)
-    return queryset.annotate(
-        is_undone=Exists(undos), undo_row_id=Subquery(undos.values("pk")[:1])
-    )
+    return queryset.annotate(is_undone=Exists(undos), undo_row_id=Subquery(undos.values("pk")[:1]))

@@ -138,6 +138,14 @@ def test_user_attribute_is_used_when_execute_gets_none() -> None:
     assert CommandAuditLog.objects.get().user == user
 
 
+def test_as_user_sets_the_acting_user() -> None:
+    user = User.objects.create_user("dora")
+    cmd = CreateInvoiceCommand("INV-U")
+    assert cmd.as_user(user) is cmd
+    cmd.execute()
+    assert CommandAuditLog.objects.get().user == user
+
+
 def test_params_include_defaults_varargs_and_kwargs() -> None:
     cmd = TotalCommand(1, 2, 3, note="x")
     assert cmd.execute() == 6
