@@ -124,7 +124,8 @@ class ProductRepository(Repository[logic.Product, str]):
                 purchased_quantity=batch.purchased_quantity,
                 eta=batch.eta,
             )
-            old_quantity, old_lines = batch.purchased_quantity, set()
+            old_quantity = batch.purchased_quantity
+            old_lines: set[logic.OrderLine] = set()
             batch_id = row.id
         else:
             old_quantity, old_lines = before

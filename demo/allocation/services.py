@@ -79,8 +79,5 @@ def change_batch_quantity(ref: str, qty: int) -> None:
 
 def allocations(orderid: str) -> list[dict[str, Any]]:
     """The read model: ``[{"sku": ..., "batchref": ...}]`` of an order, with ``values()``."""
-    return list(
-        models.AllocationView.objects.filter(orderid=orderid)
-        .order_by("sku")
-        .values("sku", "batchref")
-    )
+    rows = models.AllocationView.objects.filter(orderid=orderid).order_by("sku")
+    return [dict(row) for row in rows.values("sku", "batchref")]

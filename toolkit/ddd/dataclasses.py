@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, dataclass_transform
 
 from toolkit.ddd.broker import EventBroker
 from toolkit.ddd.changes import ChangesHandler
@@ -66,6 +66,9 @@ def _drop_frozen_setters(cls: type[Any]) -> None:
             delattr(cls, name)
 
 
+@dataclass_transform(
+    kw_only_default=True, frozen_default=True, field_specifiers=(dataclasses.field,)
+)
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DomainEvent:
     """A fact that happened in the domain: an id and the time it occurred on."""
@@ -99,6 +102,9 @@ class AggregateEvent(DomainEvent):
     """An event recorded by an aggregate (usually a nested class of the aggregate)."""
 
 
+@dataclass_transform(
+    kw_only_default=True, frozen_default=True, field_specifiers=(dataclasses.field,)
+)
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ValueObject:
     """A value without identity: equal by value, hashable, immutable."""
@@ -122,6 +128,7 @@ ValueObject.__setattr__ = _value_setattr  # type: ignore[method-assign,assignmen
 ValueObject.__delattr__ = _value_delattr  # type: ignore[method-assign,assignment]
 
 
+@dataclass_transform(kw_only_default=True, field_specifiers=(dataclasses.field,))
 @dataclasses.dataclass(kw_only=True, eq=False)
 class Entity:
     """An object with identity: two entities are equal when their identity fields are.
