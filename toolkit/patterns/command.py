@@ -36,20 +36,17 @@ from __future__ import annotations
 
 import functools
 import inspect
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from toolkit.contrib.otel import span
 from toolkit.patterns.command_state import decode_state, encode_value, to_json
 from toolkit.patterns.exceptions import (
-    AlreadyUndone,
     CommandNotRebuildable,
     NotFound,
     UndoNotSupported,
     ValidationError,
 )
-from toolkit.patterns.state_persistence import audit_user_id
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -296,54 +293,11 @@ class Command(Generic[T]):
             with span("command.execute", command=path):
                 if not self.audit_enabled():
                     return raw(self, *args, **kwargs)
-                return self._audited_execute(raw, args, kwargs, path, params, acting)
+                from toolkit.patterns.command_audit import audited_execute
+
+                return audited_execute(self, raw, args, kwargs, path, params, acting)
         finally:
             self._toolkit_depth -= 1
-
-    def _audited_execute(
-        self,
-        raw: Callable[..., T],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        path: str,
-        params: dict[str, Any],
-        acting: Any,
-    ) -> T:
-        from django.db import transaction
-
-        from toolkit.models import CommandAuditLog
-
-        using = self._db()
-        undoable = self.is_undoable()
-        started = time.perf_counter()
-        try:
-            with transaction.atomic(using=using):
-                result = raw(self, *args, **kwargs)
-                row = CommandAuditLog.objects.using(using).create(
-                    command=path,
-                    kind=CommandAuditLog.Kind.EXECUTE,
-                    params=params,
-                    result=to_json(self.audit_result(result)),
-                    undo_state=to_json(self.undo_state()) if undoable else None,
-                    user_id=audit_user_id(acting),
-                    success=True,
-                    undoable=undoable,
-                    duration_ms=(time.perf_counter() - started) * 1000,
-                )
-        except Exception as exc:
-            _write_failure(
-                using,
-                command=path,
-                kind=CommandAuditLog.Kind.EXECUTE,
-                params=params,
-                user_id=audit_user_id(acting),
-                undoable=undoable,
-                error=exc,
-                started=started,
-            )
-            raise
-        self.audit_log = row
-        return result
 
     def _run_undo(
         self, raw: Callable[..., None], args: tuple[Any, ...], kwargs: dict[str, Any], user: Any
@@ -360,84 +314,11 @@ class Command(Generic[T]):
                 if self.audit_log is None:
                     raw(self, *args, **kwargs)
                     return
-                self._audited_undo(raw, args, kwargs, path, acting)
+                from toolkit.patterns.command_audit import audited_undo
+
+                audited_undo(self, raw, args, kwargs, path, acting)
         finally:
             self._toolkit_depth -= 1
-
-    def _audited_undo(
-        self,
-        raw: Callable[..., None],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        path: str,
-        acting: Any,
-    ) -> None:
-        from django.db import IntegrityError, transaction
-
-        from toolkit.models import CommandAuditLog
-
-        original = self.audit_log
-        assert original is not None
-        using = self._db()
-        rows = CommandAuditLog.objects.using(using)
-        if rows.filter(undo_of_id=original.pk, success=True).exists():
-            raise AlreadyUndone(path, original.pk)
-        started = time.perf_counter()
-        try:
-            with transaction.atomic(using=using):
-                raw(self, *args, **kwargs)
-                try:
-                    # A savepoint, so the constraint violation leaves a usable transaction
-                    # to roll back with AlreadyUndone (PostgreSQL aborts it otherwise).
-                    with transaction.atomic(using=using):
-                        row = rows.create(
-                            command=path,
-                            kind=CommandAuditLog.Kind.UNDO,
-                            params=original.params,
-                            user_id=audit_user_id(acting),
-                            success=True,
-                            undoable=False,
-                            undo_of_id=original.pk,
-                            duration_ms=(time.perf_counter() - started) * 1000,
-                        )
-                except IntegrityError as exc:
-                    # tk_cal_one_successful_undo: another undo of this row committed first.
-                    raise AlreadyUndone(path, original.pk) from exc
-        except AlreadyUndone:
-            raise
-        except Exception as exc:
-            _write_failure(
-                using,
-                command=path,
-                kind=CommandAuditLog.Kind.UNDO,
-                params=original.params,
-                user_id=audit_user_id(acting),
-                undoable=False,
-                error=exc,
-                started=started,
-                undo_of_id=original.pk,
-            )
-            raise
-        self.undo_log = row
-
-
-def _write_failure(using: str, *, error: BaseException, started: float, **fields: Any) -> None:
-    """Record a failed execute/undo after its transaction rolled back."""
-    import logging
-
-    from toolkit.models import CommandAuditLog
-
-    try:
-        CommandAuditLog.objects.using(using).create(
-            success=False,
-            error=f"{type(error).__name__}: {error}",
-            duration_ms=(time.perf_counter() - started) * 1000,
-            **fields,
-        )
-    except Exception:  # the caller re-raises the command's own error, which matters more
-        logging.getLogger("toolkit.patterns.command").exception(
-            "Could not record the failure of %s", fields.get("command")
-        )
 
 
 def undo_from_audit(audit_id: Any, *, user: Any = None) -> CommandAuditLog:
