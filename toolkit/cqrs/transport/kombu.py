@@ -44,6 +44,19 @@ PUBLISH_RETRY_POLICY: dict[str, float] = {
 }
 
 
+def _close_old_connections() -> None:
+    """Drop broken or expired database connections between messages (long-running process).
+
+    Connections inside an atomic block are left alone: closing them would break the
+    surrounding transaction (tests run the consumer inside one).
+    """
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+
+
 def _url() -> str:
     from toolkit.cqrs.conf import cqrs_settings
 
@@ -137,8 +150,6 @@ class KombuTransport(BaseTransport):
         Broker connection losses are logged and retried with a back-off starting at
         ``reconnect_delay`` seconds and doubling up to ``reconnect_delay_max``.
         """
-        from django.db import close_old_connections
-
         from toolkit.cqrs.consumer import ConsumeInterrupted, consume_body
 
         stop = stop or threading.Event()
@@ -148,7 +159,7 @@ class KombuTransport(BaseTransport):
 
         def on_message(message: Any) -> None:
             nonlocal handled
-            close_old_connections()
+            _close_old_connections()
             try:
                 consume_body(message.body, stop=stop)
             except ConsumeInterrupted:
@@ -162,7 +173,7 @@ class KombuTransport(BaseTransport):
                 stop.wait(reconnect_delay)
                 return
             finally:
-                close_old_connections()
+                _close_old_connections()
             message.ack()
             handled += 1
             if max_messages is not None and handled >= max_messages:
