@@ -78,7 +78,8 @@ def projection_rebuild(request: HtmxHttpRequest, name: str) -> HttpResponse:
             success=False,
         )
     else:
-        result = {"ok": True, "message": f"Rebuilt {name!r}: replayed {replayed} events."}
+        noun = "event" if replayed == 1 else "events"
+        result = {"ok": True, "message": f"Rebuilt {name!r}: replayed {replayed} {noun}."}
         record_action(
             user=request.user,
             action="rebuild_projection",

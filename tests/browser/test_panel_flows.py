@@ -38,6 +38,7 @@ def test_open_a_stream_and_replay_to_n(staff_page: Any, carts: None) -> None:
     page.fill("#replay-at", "3")
     page.click("button:has-text('Replay')")
     page.wait_for_selector("#replay h3:has-text('At sequence 3: ShoppingCart.ItemAdded (v2)')")
+    assert page.url.endswith("/panel/streams/cart-00042/?at=3")  # bookmarkable
     state = page.locator("#replay [data-role=state]").inner_text()
     assert '"MS-220"' in state and '"HD-512"' not in state
     assert page.locator("#replay tr.pa-changed th", has_text="total").count() == 1
@@ -134,3 +135,22 @@ def test_trigger_a_transition_from_the_admin_change_page(staff_page: Any, staff_
     order.refresh_from_db()
     assert order.status == "paid"
     screenshot(page, "admin-transitions")
+
+
+def test_rebuild_a_projection(staff_page: Any, carts: None) -> None:
+    from demo.shop.carts import cart_repository
+    from demo.shop.models import DailyRevenue
+
+    repo = cart_repository()
+    cart = repo.get("cart-00042")
+    cart.check_out()
+    repo.save(cart)
+    page = staff_page
+    page.goto("/panel/projections/")
+    row = page.locator("tr[data-projection=revenue_per_day]")
+    row.locator("summary:has-text('Rebuild')").click()
+    assert "replays 1 event from the start" in row.inner_text()
+    row.locator("button:has-text('Rebuild and replay 1 event')").click()
+    page.wait_for_selector(".pa-result-ok:has-text('replayed 1 event.')")
+    assert DailyRevenue.objects.get().carts == 1
+    screenshot(page, "projection-rebuild")
