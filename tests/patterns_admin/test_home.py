@@ -5,11 +5,14 @@ from __future__ import annotations
 from unittest import mock
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client, TestCase
 from django.urls import reverse
 
 from patterns_admin.audit import record_action
+from patterns_admin.selectors import Count, table_counts
 from tests.patterns_admin.conftest import make_staff, max_queries
+from tests.services import require_postgres_db
 from toolkit.models import CommandAuditLog, StateTransitionAudit
 
 URL = reverse("patterns_admin:index")
@@ -89,6 +92,33 @@ class HomeTests(TestCase):
         html = client.get(reverse("admin:index")).content.decode()
         assert 'id="patterns-panel-module"' in html
         assert f'href="{URL}"' in html
+
+    def test_big_tables_show_the_planner_estimate_on_postgresql(self) -> None:
+        require_postgres_db()
+        StateTransitionAudit.objects.bulk_create(
+            StateTransitionAudit(
+                model="shop.order",
+                object_id=str(i),
+                machine="M",
+                transition="pay",
+                from_state="new",
+                to_state="paid",
+            )
+            for i in range(30)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE toolkit_statetransitionaudit")
+        with mock.patch("patterns_admin.selectors.EXACT_COUNT_LIMIT", 5):
+            counts = table_counts(StateTransitionAudit, CommandAuditLog)
+            html = self.client.get(URL).content.decode()
+        assert counts == [Count(31, exact=False), Count(1, exact=True)]
+        assert '<div class="value">≈ 31</div>' in html
+
+    def test_counts_are_exact_on_small_tables(self) -> None:
+        assert table_counts(StateTransitionAudit, CommandAuditLog) == [
+            Count(1, exact=True),
+            Count(1, exact=True),
+        ]
 
     def test_home_page_query_count_is_bounded(self) -> None:
         with max_queries(12):
