@@ -8,6 +8,7 @@ labels are the histograms' constant labels. ``registry`` defaults to ``aiopromet
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,21 +22,22 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 
 __all__ = ["PrometheusMetricsHook"]
 
-_histograms: dict[tuple[int, str], Any] = {}
+# Per registry (weakly: a dropped registry takes its histograms along), per metric name.
+_histograms: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
 def _histogram(
     registry: Any, name: str, documentation: str, const_labels: dict[str, str], buckets: list[float]
 ) -> Any:
-    key = (id(registry), name)
     with _lock:
-        existing = _histograms.get(key)
+        by_name = _histograms.setdefault(registry, {})
+        existing = by_name.get(name)
         if existing is None:
             existing = Histogram(
                 name, documentation, const_labels=const_labels, registry=registry, buckets=buckets
             )
-            _histograms[key] = existing
+            by_name[name] = existing
         return existing
 
 

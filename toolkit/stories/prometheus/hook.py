@@ -12,6 +12,7 @@ Histograms are created once per (registry, name) and shared by every hook using 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,7 +27,8 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 
 __all__ = ["PrometheusMetricsHook"]
 
-_histograms: dict[tuple[int, str], Histogram] = {}
+# Per registry (weakly: a dropped registry takes its histograms along), per metric name.
+_histograms: weakref.WeakKeyDictionary[Any, dict[str, Histogram]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -37,9 +39,9 @@ def _histogram(
     labelnames: list[str],
     buckets: list[float],
 ) -> Histogram:
-    key = (id(registry), name)
     with _lock:
-        existing = _histograms.get(key)
+        by_name = _histograms.setdefault(registry, {})
+        existing = by_name.get(name)
         if existing is not None:
             if list(existing._labelnames) != labelnames:
                 raise ValidationError(
@@ -51,7 +53,7 @@ def _histogram(
         histogram = Histogram(
             name, documentation, labelnames=labelnames, buckets=buckets, registry=registry
         )
-        _histograms[key] = histogram
+        by_name[name] = histogram
         return histogram
 
 
