@@ -125,8 +125,9 @@ def trigger_transition(
     """Trigger ``name`` on the object for ``user`` and record the attempt in the action log.
 
     The caller has checked ``patterns_admin.trigger_transition``; the machine checks the
-    source state, the guards and the transition's own permission. Toolkit errors become a failed outcome
-    with their message; nothing is written when it fails, except the action-log row.
+    source state, the guards and the transition's own permission. Toolkit errors become a
+    failed outcome with their message; nothing is written when it fails, except the
+    action-log row.
     """
     from_state = target.state
     action_target = f"{target.label}#{target.obj.pk}"
