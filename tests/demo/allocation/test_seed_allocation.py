@@ -1,0 +1,39 @@
+"""``manage.py seed_allocation`` fills the demo through the service layer."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+from django.core.management import call_command
+from django.test import TestCase
+from django.utils import timezone
+
+from demo.allocation import models, services
+
+
+class SeedAllocationTests(TestCase):
+    def test_seeds_batches_allocations_and_the_read_model(self) -> None:
+        out = StringIO()
+        with self.captureOnCommitCallbacks(execute=True):
+            call_command("seed_allocation", stdout=out)
+        assert out.getvalue().splitlines()[-2:] == [
+            "allocation: Out of stock for sku 'UNCOMFORTABLE-CHAIR'",
+            out.getvalue().splitlines()[-1],
+        ]
+        assert (
+            out.getvalue()
+            .splitlines()[-1]
+            .startswith("allocation: 5 batches, 4 order lines allocated")
+        )
+        assert models.Batch.objects.count() == 5
+        assert services.allocations("order-002") == [
+            {"sku": "ELEGANT-LAMP", "batchref": "batch-lamp-warehouse"},
+            {"sku": "UNCOMFORTABLE-CHAIR", "batchref": "batch-chair-warehouse"},
+        ]
+
+    def test_if_empty_does_nothing_when_products_exist(self) -> None:
+        services.add_batch("b1", "LAMP", 1)
+        out = StringIO()
+        call_command("seed_allocation", "--if-empty", stdout=out)
+        assert out.getvalue() == "allocation: products exist, nothing seeded\n"
+        assert models.Batch.objects.count() == 1
