@@ -228,3 +228,12 @@ class TriggerTransitionTests(TestCase):
             trigger_url(self.order), {"transition": "pay", "next": admin_url}
         )
         assert response["Location"] == admin_url
+
+
+class HistoryLinkTests(TestCase):
+    def test_history_links_to_the_filtered_audit_log(self) -> None:
+        order = Order.objects.create(customer="Ada", email="a@example.com", total=Decimal("1.00"))
+        self.client.force_login(make_staff("viewer"))
+        html = self.client.get(page_url(order)).content.decode()
+        audit = reverse("patterns_admin:audit-list")
+        assert f'href="{audit}?model=shop.order&amp;object_id={order.pk}"' in html
