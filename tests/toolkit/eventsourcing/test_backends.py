@@ -84,7 +84,7 @@ class TestDjangoBackend(EventStoreContract):
                 aggregate_id="order-1", aggregate_type="Order", sequence=1, event_type="X"
             )
 
-    def test_large_batches_are_split_into_several_statements(self) -> None:
+    def test_large_batches_keep_sequence_and_position_order(self) -> None:
         backend = DjangoEventStoreBackend()
         backend.insert_chunk = 7
         store = EventStore(backend)

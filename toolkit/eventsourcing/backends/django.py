@@ -1,7 +1,9 @@
 """Django event-store backend: SQLite and PostgreSQL through Django's connection.
 
 The hot path (append, load, read_all) does not use the ORM: it runs SQL built once per
-connection alias (names quoted by ``connection.ops``) on ``connection.cursor()``, writes the
+connection alias (names quoted by ``connection.ops``) on the driver's cursor of Django's
+connection (so it joins Django's transactions; driver errors are translated through
+``connection.wrap_database_errors``; Django's ``execute_wrapper`` hooks do not see it), writes the
 payload text the facade serialised once, and turns rows into
 :class:`~toolkit.eventsourcing.store.StoredEvent` in one tight loop. Loading 10,000 events
 builds no model instance.
@@ -23,7 +25,8 @@ Concurrency, in the database:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -92,14 +95,33 @@ class _Sql:
         self.insert_prefix = (
             f"INSERT INTO {events} ({', '.join(q(c) for c in _EVENT_COLUMNS)}) VALUES "
         )
-        select = f"SELECT {', '.join(q(c) for c in _SELECT_COLUMNS)} FROM {events}"
+        # On PostgreSQL the UUID and the timestamp come back as text: StoredEvent decodes them
+        # on first access, which halves the cost of loading 10,000 events.
+        text = {"event_id", "created_at"} if self.postgres else set()
+        select = (
+            "SELECT "
+            + ", ".join(f"{q(c)}::text" if c in text else q(c) for c in _SELECT_COLUMNS)
+            + f" FROM {events}"
+        )
+        # PostgreSQL batches: one short statement with one array per column (prepared once)
+        # instead of a VALUES list whose parameters the driver would re-parse every call.
+        self.insert_unnest = (
+            f"INSERT INTO {events} ({', '.join(q(c) for c in _EVENT_COLUMNS)}) "
+            "SELECT e, %s, %s, s, t, v, p, m, c, k, u, %s FROM unnest("
+            "%s::uuid[], %s::bigint[], %s::text[], %s::integer[], %s::jsonb[], %s::jsonb[], "
+            "%s::text[], %s::text[], %s::text[]) AS x(e, s, t, v, p, m, c, k, u) "
+            f"ORDER BY s RETURNING {q('id')}"
+        )
         self.load = (
             f"{select} WHERE {q('aggregate_id')} = %s AND {q('sequence')} > %s "
             f"ORDER BY {q('sequence')}"
         )
         self.read_all = f"{select} WHERE {q('id')} > %s ORDER BY {q('id')} LIMIT %s"
+        self.load_limit = self.load + " LIMIT %s"
         self.head_position = f"SELECT MAX({q('id')}) FROM {events}"
         self.lock = "SELECT pg_advisory_xact_lock(%s)" if self.postgres else ""
+        # SQLite: take the write lock at BEGIN so concurrent appenders queue, never deadlock.
+        self.begin = "BEGIN" if self.postgres else "BEGIN IMMEDIATE"
         self.bump_any = (
             f"UPDATE {streams} SET {q('last_sequence')} = {q('last_sequence')} + %s, "
             f"{q('updated_at')} = %s WHERE {q('aggregate_id')} = %s RETURNING {q('last_sequence')}"
@@ -136,13 +158,22 @@ class _Sql:
         self.load_snapshot = snap_select + order
         self.load_snapshot_max = snap_select + f" AND {q('sequence')} <= %s" + order
         self._inserts: dict[int, str] = {}
+        if not self.postgres:
+            # The hot path runs on the driver's cursor: sqlite3 takes "?" placeholders.
+            for name, value in list(vars(self).items()):
+                if isinstance(value, str) and "%s" in value:
+                    setattr(self, name, value.replace("%s", "?"))
+        self.mark = "%s" if self.postgres else "?"
 
     def insert(self, count: int) -> str:
         """``INSERT ... VALUES (...) x count RETURNING id`` (cached per count)."""
         sql = self._inserts.get(count)
         if sql is None:
             values = ", ".join([self.row_placeholder] * count)
-            sql = self._inserts[count] = f"{self.insert_prefix}{values} RETURNING id"
+            sql = f"{self.insert_prefix}{values} RETURNING id"
+            if not self.postgres:
+                sql = sql.replace("%s", "?")
+            self._inserts[count] = sql
         return sql
 
 
@@ -180,34 +211,22 @@ class DjangoEventStoreBackend(EventStoreBackend):
             return []
         sql = self.sql
         connection = connections[self.using]
-        count = len(events)
+        if connection.connection is None:
+            connection.ensure_connection()
         ts = timestamp if sql.postgres else connection.ops.adapt_datetimefield_value(timestamp)
         conflict = False
         try:
-            with transaction.atomic(using=self.using), connection.cursor() as cursor:
-                if sql.postgres:
-                    cursor.execute(sql.lock, (ADVISORY_LOCK_KEY,))
-                if expected_seq is None:
-                    cursor.execute(sql.bump_any, (count, ts, aggregate_id))
-                    row = cursor.fetchone()
-                    if row is None:
-                        cursor.execute(
-                            sql.create_stream, (aggregate_id, aggregate_type, count, ts, ts)
-                        )
-                        head = 0
-                    else:
-                        head = row[0] - count
-                elif expected_seq == 0:
-                    cursor.execute(sql.create_stream, (aggregate_id, aggregate_type, count, ts, ts))
-                    head = 0
-                else:
-                    cursor.execute(
-                        sql.bump_expected, (expected_seq + count, ts, aggregate_id, expected_seq)
+            if connection.autocommit and not connection.in_atomic_block:
+                # Not inside a transaction: run our own BEGIN/COMMIT on the driver connection
+                # (Django's atomic() costs more than the two statements of an append).
+                head, positions = self._append_own_transaction(
+                    connection, aggregate_id, aggregate_type, events, expected_seq, ts
+                )
+            else:
+                with transaction.atomic(using=self.using), self._cursor() as cursor:
+                    head, positions = self._write(
+                        cursor, aggregate_id, aggregate_type, events, expected_seq, ts
                     )
-                    if cursor.rowcount != 1:
-                        raise _Conflict
-                    head = expected_seq
-                positions = self._insert(cursor, aggregate_id, aggregate_type, head, events, ts)
         except _Conflict:
             conflict = True
         except IntegrityError as exc:
@@ -236,6 +255,66 @@ class DjangoEventStoreBackend(EventStoreBackend):
             for offset, (event, position) in enumerate(zip(events, positions, strict=True), 1)
         ]
 
+    def _append_own_transaction(
+        self,
+        connection: Any,
+        aggregate_id: str,
+        aggregate_type: str,
+        events: Sequence[NewEvent],
+        expected_seq: int | None,
+        ts: Any,
+    ) -> tuple[int, list[int]]:
+        sql = self.sql
+        with connection.wrap_database_errors:
+            cursor = self._new_cursor(connection.connection)
+            try:
+                cursor.execute(sql.begin)
+                try:
+                    result = self._write(
+                        cursor, aggregate_id, aggregate_type, events, expected_seq, ts
+                    )
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                return result
+            finally:
+                cursor.close()
+
+    def _write(
+        self,
+        cursor: Any,
+        aggregate_id: str,
+        aggregate_type: str,
+        events: Sequence[NewEvent],
+        expected_seq: int | None,
+        ts: Any,
+    ) -> tuple[int, list[int]]:
+        """Check and move the stream head, insert the events; raise _Conflict on a lost race."""
+        sql = self.sql
+        count = len(events)
+        if sql.postgres:
+            cursor.execute(sql.lock, (ADVISORY_LOCK_KEY,))
+        if expected_seq is None:
+            cursor.execute(sql.bump_any, (count, ts, aggregate_id))
+            row = cursor.fetchone()
+            if row is None:
+                cursor.execute(sql.create_stream, (aggregate_id, aggregate_type, count, ts, ts))
+                head = 0
+            else:
+                head = row[0] - count
+        elif expected_seq == 0:
+            cursor.execute(sql.create_stream, (aggregate_id, aggregate_type, count, ts, ts))
+            head = 0
+        else:
+            cursor.execute(
+                sql.bump_expected, (expected_seq + count, ts, aggregate_id, expected_seq)
+            )
+            if cursor.rowcount != 1:
+                raise _Conflict
+            head = expected_seq
+        return head, self._insert(cursor, aggregate_id, aggregate_type, head, events, ts)
+
     def _insert(
         self,
         cursor: Any,
@@ -247,6 +326,25 @@ class DjangoEventStoreBackend(EventStoreBackend):
     ) -> list[int]:
         sql = self.sql
         postgres = sql.postgres
+        if postgres and len(events) > 1:
+            cursor.execute(
+                sql.insert_unnest,
+                (
+                    aggregate_id,
+                    aggregate_type,
+                    ts,
+                    [e.event_id for e in events],
+                    list(range(head + 1, head + len(events) + 1)),
+                    [e.event_type for e in events],
+                    [e.schema_version for e in events],
+                    [e.payload_json for e in events],
+                    [e.metadata_json for e in events],
+                    [e.correlation_id for e in events],
+                    [e.causation_id for e in events],
+                    [e.user_id for e in events],
+                ),
+            )
+            return sorted(r[0] for r in cursor.fetchall())
         params: list[Any] = []
         extend = params.extend
         for offset, e in enumerate(events, 1):
@@ -277,6 +375,29 @@ class DjangoEventStoreBackend(EventStoreBackend):
         positions.sort()
         return positions
 
+    def _new_cursor(self, raw: Any) -> Any:
+        if self.sql.postgres:
+            # Django's connection makes client-side-binding cursors; a plain psycopg cursor
+            # binds on the server and prepares statements it sees repeatedly.
+            import psycopg
+
+            return psycopg.Cursor(raw)
+        return raw.cursor()
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        """The driver's own cursor on Django's connection (inside Django's transaction), with
+        driver errors translated to Django's (``IntegrityError``, ...)."""
+        connection = connections[self.using]
+        if connection.connection is None:
+            connection.ensure_connection()
+        with connection.wrap_database_errors:
+            cursor = self._new_cursor(connection.connection)
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+
     def after_commit(self, func: Callable[[], None]) -> None:
         """Run ``func`` after the surrounding transaction commits (now, in autocommit)."""
         transaction.on_commit(func, using=self.using)
@@ -285,35 +406,35 @@ class DjangoEventStoreBackend(EventStoreBackend):
         self, aggregate_id: str, *, after_seq: int = 0, limit: int | None = None
     ) -> list[StoredEvent]:
         sql = self.sql
-        with connections[self.using].cursor() as cursor:
+        with self._cursor() as cursor:
             if limit is None:
                 cursor.execute(sql.load, (aggregate_id, after_seq))
             else:
-                cursor.execute(sql.load + " LIMIT %s", (aggregate_id, after_seq, limit))
+                cursor.execute(sql.load_limit, (aggregate_id, after_seq, limit))
             return _rows_to_events(cursor.fetchall())
 
     def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
-        with connections[self.using].cursor() as cursor:
+        with self._cursor() as cursor:
             cursor.execute(self.sql.read_all, (after_position, limit))
             return _rows_to_events(cursor.fetchall())
 
     def head_position(self) -> int:
-        with connections[self.using].cursor() as cursor:
+        with self._cursor() as cursor:
             cursor.execute(self.sql.head_position)
             row = cursor.fetchone()
         return int(row[0] or 0) if row else 0
 
     def stream_head(self, aggregate_id: str) -> int:
-        with connections[self.using].cursor() as cursor:
+        with self._cursor() as cursor:
             cursor.execute(self.sql.stream_head, (aggregate_id,))
             row = cursor.fetchone()
         return int(row[0]) if row else 0
 
     def count_after(self, after_position: int, event_types: Sequence[str] = ()) -> int:
         sql = self.sql
-        with connections[self.using].cursor() as cursor:
+        with self._cursor() as cursor:
             if event_types:
-                marks = "(" + ", ".join(["%s"] * len(event_types)) + ")"
+                marks = "(" + ", ".join([sql.mark] * len(event_types)) + ")"
                 cursor.execute(sql.count_after_types + marks, (after_position, *event_types))
             else:
                 cursor.execute(sql.count_after, (after_position,))
@@ -326,7 +447,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
         created = snapshot.created_at
         ts = created if sql.postgres else connection.ops.adapt_datetimefield_value(created)
         state = json.dumps(snapshot.state)
-        with transaction.atomic(using=self.using), connection.cursor() as cursor:
+        with transaction.atomic(using=self.using), self._cursor() as cursor:
             cursor.execute(sql.delete_snapshot, (snapshot.aggregate_id, snapshot.sequence))
             cursor.execute(
                 sql.insert_snapshot,
@@ -335,7 +456,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
 
     def load_snapshot(self, aggregate_id: str, *, max_seq: int | None = None) -> Snapshot | None:
         sql = self.sql
-        with connections[self.using].cursor() as cursor:
+        with self._cursor() as cursor:
             if max_seq is None:
                 cursor.execute(sql.load_snapshot, (aggregate_id,))
             else:
