@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -44,14 +45,25 @@ PUBLISH_RETRY_POLICY: dict[str, float] = {
 }
 
 
-def _close_old_connections() -> None:
-    """Drop broken or expired database connections between messages (long-running process).
+#: Seconds between two checks for broken or expired database connections in the consumer.
+CONNECTION_CHECK_INTERVAL = 1.0
+_last_connection_check = 0.0
 
-    Connections inside an atomic block are left alone: closing them would break the
-    surrounding transaction (tests run the consumer inside one).
+
+def _close_old_connections(*, force: bool = False) -> None:
+    """Drop broken or expired database connections (a long-running process), once a second.
+
+    Checking before every message would, with ``CONN_MAX_AGE = 0``, reconnect to the database
+    for each one. Connections inside an atomic block are left alone: closing them would break
+    the surrounding transaction (tests run the consumer inside one).
     """
+    global _last_connection_check
     from django.db import connections
 
+    now = time.monotonic()
+    if not force and now - _last_connection_check < CONNECTION_CHECK_INTERVAL:
+        return
+    _last_connection_check = now
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
@@ -73,6 +85,7 @@ class KombuTransport(BaseTransport):
     """Publish and consume CQRS messages through kombu."""
 
     _connection: ClassVar[Any] = None
+    _producer: ClassVar[Any] = None
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     @classmethod
@@ -99,8 +112,10 @@ class KombuTransport(BaseTransport):
             try:
                 if cls._connection is None:
                     cls._connection = kombu.Connection(_url())
-                producer = cls._connection.Producer()
-                producer.publish(
+                    # One producer (one channel) per connection: a new channel per message
+                    # costs a client object and a round trip on every publish.
+                    cls._producer = cls._connection.Producer()
+                cls._producer.publish(
                     payload.to_dict(),
                     exchange=cls.exchange(),
                     routing_key=payload.cqrs_id,
@@ -126,6 +141,7 @@ class KombuTransport(BaseTransport):
             except Exception:  # a dead connection may fail to close; it is dropped anyway
                 logger.debug("ignoring error while releasing the kombu connection")
             cls._connection = None
+            cls._producer = None
 
     @classmethod
     def clean_connection(cls, *args: Any, **kwargs: Any) -> None:
@@ -169,11 +185,10 @@ class KombuTransport(BaseTransport):
                 # Not bad input (that is dead-lettered): e.g. the database is down. Keep the
                 # message on the broker and slow down instead of spinning.
                 logger.exception("CQRS message could not be handled; requeued")
+                _close_old_connections(force=True)
                 message.requeue()
                 stop.wait(reconnect_delay)
                 return
-            finally:
-                _close_old_connections()
             message.ack()
             handled += 1
             if max_messages is not None and handled >= max_messages:
