@@ -26,9 +26,9 @@ import sqlite3
 import tempfile
 import time
 import uuid
-from statistics import median
 from collections.abc import Callable
 from datetime import UTC, datetime
+from statistics import median
 from typing import Any
 from urllib.parse import urlparse
 
@@ -53,9 +53,9 @@ def best(func: Callable[[], Any], repeat: int = REPEAT) -> float:
     return median(times)
 
 
-def timed(func: Callable[[], Any]) -> float:
+def timed(func: Callable[..., Any], *args: Any) -> float:
     start = time.perf_counter()
-    func()
+    func(*args)
     return time.perf_counter() - start
 
 
@@ -373,12 +373,12 @@ def measure(
     batches: dict[str, list[float]] = {"floor": [], "ours": [], "lib": []}
     per_round, batch_round = SINGLE // ROUNDS, max(BATCHES // ROUNDS, 1)
     for r in range(ROUNDS):
-        singles["floor"].append(timed(lambda: floor.single(f"raw-s-{tag}-{r}", per_round)))
-        singles["ours"].append(timed(lambda: mine["single"](f"our-s-{tag}-{r}", per_round)))
-        singles["lib"].append(timed(lambda: lib["single"]("", per_round)))
-        batches["floor"].append(timed(lambda: floor.batch(f"raw-b-{tag}-{r}", batch_round)))
-        batches["ours"].append(timed(lambda: mine["batch"](f"our-b-{tag}-{r}", batch_round)))
-        batches["lib"].append(timed(lambda: lib["batch"]("", batch_round)))
+        singles["floor"].append(timed(floor.single, f"raw-s-{tag}-{r}", per_round))
+        singles["ours"].append(timed(mine["single"], f"our-s-{tag}-{r}", per_round))
+        singles["lib"].append(timed(lib["single"], "", per_round))
+        batches["floor"].append(timed(floor.batch, f"raw-b-{tag}-{r}", batch_round))
+        batches["ours"].append(timed(mine["batch"], f"our-b-{tag}-{r}", batch_round))
+        batches["lib"].append(timed(lib["batch"], "", batch_round))
     rows.append(
         (
             label,
