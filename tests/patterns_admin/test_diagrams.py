@@ -144,3 +144,39 @@ class TransitionTableTests(TestCase):
         html = client.get(DETAIL_URL).content.decode()
         assert '<span title="cannot ship an order without an address">has_address</span>' in html
         assert "<td>shop.refund_order</td>" in html
+
+
+class FindRendererTests(TestCase):
+    def test_falls_back_to_dot_on_path(self) -> None:
+        with (
+            mock.patch("patterns_admin.diagrams.Path.exists", return_value=False),
+            mock.patch(
+                "patterns_admin.diagrams.shutil.which",
+                side_effect=lambda name: "/usr/bin/dot" if name == "dot" else None,
+            ),
+        ):
+            assert diagrams.find_renderer() == "/usr/bin/dot"
+
+    def test_no_binary_names_the_package_to_install(self) -> None:
+        with (
+            mock.patch("patterns_admin.diagrams.Path.exists", return_value=False),
+            mock.patch("patterns_admin.diagrams.shutil.which", return_value=None),
+            self.assertRaises(diagrams.DiagramRenderError) as ctx,
+        ):
+            diagrams.find_renderer()
+        assert str(ctx.exception) == (
+            "No graphviz binary found: install the 'graphviz-pure' package "
+            "(pip install graphviz-pure) or put graphviz's 'dot' on PATH."
+        )
+
+    def test_timeout_is_reported(self) -> None:
+        import subprocess
+
+        diagrams.clear_local_cache()
+        timeout = subprocess.TimeoutExpired(cmd="graphviz-pure", timeout=15)
+        with (
+            mock.patch("patterns_admin.diagrams.subprocess.run", side_effect=timeout),
+            self.assertRaises(diagrams.DiagramRenderError) as ctx,
+        ):
+            diagrams.render_svg('digraph "slow" { a; }')
+        assert str(ctx.exception).endswith("did not finish within 15 s")

@@ -82,3 +82,21 @@ class ProjectionPagesTests(TestCase):
         self.client.force_login(self.operator)
         url = reverse("patterns_admin:projection-rebuild", args=["nope"])
         assert self.client.post(url).status_code == 404
+
+
+class RebuildFailureTests(TestCase):
+    def test_failed_rebuild_is_reported_and_logged(self) -> None:
+        from unittest import mock
+
+        operator = make_staff("operator", "replay_events")
+        self.client.force_login(operator)
+        with mock.patch(
+            "toolkit.eventsourcing.projections.rebuild_projection",
+            side_effect=RuntimeError("disk full"),
+        ):
+            response = self.client.post(REBUILD_URL, headers={"HX-Request": "true"})
+        assert (
+            "Rebuilding &#x27;revenue_per_day&#x27; failed: disk full" in response.content.decode()
+        )
+        log = PanelActionLog.objects.get()
+        assert (log.success, log.detail) == (False, {"events": 0, "error": "disk full"})
