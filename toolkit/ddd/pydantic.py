@@ -64,7 +64,9 @@ class DomainEvent(BaseModel):
         return bool(self.model_dump(exclude=skip) == other.model_dump(exclude=skip))
 
     def __hash__(self) -> int:
-        return hash((type(self).__qualname__, self.event_id))
+        # Consistent with __eq__: the data, not the id or the time.
+        data = self.model_dump(mode="json", exclude={"event_id", "occurred_on"})
+        return hash((type(self).__qualname__, repr(data)))
 
 
 class AggregateEvent(DomainEvent):

@@ -69,3 +69,10 @@ def test_missing_pydantic_names_the_install_command() -> None:
         'pip install "django-pattern-toolkit[pydantic]"\n'
     )
     assert importlib.import_module("toolkit.ddd.pydantic").Aggregate is Aggregate
+
+
+def test_equal_events_hash_alike() -> None:
+    first, second = Basket.ItemAdded(item="lamp"), Basket.ItemAdded(item="lamp")
+    assert first.event_id != second.event_id
+    assert first == second
+    assert len({first, second}) == 1
