@@ -44,7 +44,9 @@ class _AuditFilter(django_filters.FilterSet):  # type: ignore[misc]
         lines: list[str] = []
         for name, messages in self.form.errors.items():
             label = self.form.fields[name].label if name in self.form.fields else name
-            lines.extend(f"{label}: {message}" for message in messages)
+            raw = self.form.data.get(name)
+            got = f" (got {raw!r})" if raw not in (None, "") else ""
+            lines.extend(f"{label}: {message}{got}" for message in messages)
         return lines
 
 

@@ -136,7 +136,7 @@ class AuditListTests(TestCase):
     def test_bad_parameters_give_empty_table_and_errors(self) -> None:
         cases = {
             "kind": ("nope", "kind: 'nope' is not one of 'commands', 'transitions'."),
-            "created_after": ("yesterday", "From: Enter a valid date/time."),
+            "created_after": ("yesterday", "From: Enter a valid date/time. (got 'yesterday')"),
             "per_page": ("7", "per_page: '7' is not one of 25, 50, 100, 200."),
             "page": ("x", "page: 'x' is not a whole number."),
             "before": ("zzz", "before: Invalid page cursor 'zzz'"),
@@ -160,8 +160,9 @@ class AuditListTests(TestCase):
     def test_bad_success_value_is_a_form_error(self) -> None:
         response = self.client.get(URL, {"kind": "commands", "success": "maybe"})
         assert response.status_code == 400
-        assert "Outcome: Select a valid choice. maybe is not one of the available choices." in (
-            response.content.decode()
+        assert (
+            "Outcome: Select a valid choice. maybe is not one of the available choices. "
+            "(got &#x27;maybe&#x27;)" in response.content.decode()
         )
 
     def test_payloads_are_escaped(self) -> None:

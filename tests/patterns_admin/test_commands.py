@@ -230,7 +230,7 @@ class CommandListTests(TestCase):
     def test_bad_parameters_give_empty_table_and_errors(self) -> None:
         response = self.login(self.viewer).get(URL, {"entry": "abc"})
         assert response.status_code == 400
-        assert "Entry #: Enter a number." in response.content.decode()
+        assert "Entry #: Enter a number. (got &#x27;abc&#x27;)" in response.content.decode()
         assert list(response.context["table"].keyset.rows) == []
 
     def test_params_are_escaped(self) -> None:
