@@ -11,7 +11,7 @@ from toolkit.ddd import Aggregate, AggregateEvent, ChangesHandler, EventBroker, 
 from toolkit.eventsourcing import Aggregate as EventSourcedAggregate
 from toolkit.eventsourcing.backends.memory import MemoryEventStoreBackend
 from toolkit.patterns.event_store import EventStore
-from toolkit.patterns.exceptions import ConcurrencyConflict, NotFound
+from toolkit.patterns.exceptions import ConcurrencyConflict, EventDispatchError, NotFound
 from toolkit.patterns.unit_of_work import UnitOfWork
 
 
@@ -166,3 +166,27 @@ class ChangesHandlerTests(TestCase):
             (1, "Noted", "hello"),
             (2, "Noted", "world"),
         ]
+
+
+class PublishErrorTests(TestCase):
+    def test_a_failing_handler_does_not_stop_later_events(self) -> None:
+        broker = EventBroker()
+        received: list[int] = []
+
+        @broker.handle(Account.Deposited)
+        def record(event: Account.Deposited) -> None:
+            if event.amount == 1:
+                raise ValueError("bad amount")
+            received.append(event.amount)
+
+        repo = AccountRepository(changes_handler=ChangesHandler(broker))
+        account = Account(account_id="a1")
+        account.deposit(1)
+        account.deposit(2)
+        with self.assertRaises(EventDispatchError) as ctx:
+            with self.captureOnCommitCallbacks(execute=True), UnitOfWork():
+                repo.save(account)
+        assert received == [2]
+        assert repo.rows == {"a1": 3}
+        assert [type(e) for e in ctx.exception.exceptions] == [ValueError]
+        assert ctx.exception.event == "Deposited"
