@@ -183,10 +183,13 @@ class PublishErrorTests(TestCase):
         account = Account(account_id="a1")
         account.deposit(1)
         account.deposit(2)
-        with self.assertRaises(EventDispatchError) as ctx:
-            with self.captureOnCommitCallbacks(execute=True), UnitOfWork():
-                repo.save(account)
+        with (
+            self.assertRaises(EventDispatchError) as ctx,
+            self.captureOnCommitCallbacks(execute=True),
+            UnitOfWork(),
+        ):
+            repo.save(account)
         assert received == [2]
         assert repo.rows == {"a1": 3}
         assert [type(e) for e in ctx.exception.exceptions] == [ValueError]
-        assert ctx.exception.event == "Deposited"
+        assert ctx.exception.event == "Account.Deposited"
