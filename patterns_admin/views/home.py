@@ -51,7 +51,7 @@ def _projection_statuses() -> list[Any] | None:
     return list(projection_statuses())
 
 
-def _areas() -> list[Area]:
+def _areas(projections: list[Any] | None) -> list[Area]:
     from toolkit import registry
     from toolkit.models import CommandAuditLog, DomainEvent, EventStream, StateTransitionAudit
 
@@ -90,7 +90,12 @@ def _areas() -> list[Area]:
             "Diagrams of every registered machine",
             Count(len(registry.machines), exact=True),
         ),
-        Area("Projections", _url("projection-list"), "Position, lag, rebuilds"),
+        Area(
+            "Projections",
+            _url("projection-list"),
+            "Position, lag, rebuilds",
+            None if projections is None else Count(len(projections), exact=True),
+        ),
         Area("CQRS", _url("cqrs-list"), "Replication, resync, dead letters"),
     ]
     return [area for area in areas if area.url and not area.url.startswith("?")]
@@ -108,7 +113,8 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"title": "Control panel", "activity": recent_activity()}
     if wants_fragment(request):
         return render(request, template_name + "#activity", context)
-    context["areas"] = _areas()
-    context["projections"] = _projection_statuses()
+    projections = _projection_statuses()
+    context["areas"] = _areas(projections)
+    context["projections"] = projections
     context["projections_url"] = _url("projection-list")
     return render(request, template_name, context)

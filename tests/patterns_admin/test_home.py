@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from unittest import mock
 
 from django.contrib.auth.models import User
@@ -84,6 +85,30 @@ class HomeTests(TestCase):
         with mock.patch("patterns_admin.views.home._projection_statuses", return_value=[]):
             html = self.client.get(URL).content.decode()
         assert "No projections registered." in html
+
+    def test_projection_health_shows_lag_and_escaped_errors(self) -> None:
+        statuses = [
+            SimpleNamespace(
+                name="revenue", position=90, head=100, lag=10, last_error="", healthy=True
+            ),
+            SimpleNamespace(
+                name="stock",
+                position=3,
+                head=100,
+                lag=97,
+                last_error="KeyError: <script>x</script>",
+                healthy=False,
+            ),
+        ]
+        with mock.patch("patterns_admin.views.home._projection_statuses", return_value=statuses):
+            html = self.client.get(URL).content.decode()
+        assert (
+            "<td>revenue</td>" in html and '<td>97 <span class="muted">(3/100)</span></td>' in html
+        )
+        assert '<span class="badge badge-ok">healthy</span>' in html
+        assert "KeyError: &lt;script&gt;x&lt;/script&gt;" in html
+        assert "<script>x</script>" not in html
+        assert "No projections registered." not in html
 
     def test_admin_index_links_to_the_panel(self) -> None:
         admin = User.objects.create_superuser("root", "root@example.com", "pw")
