@@ -242,6 +242,39 @@ def test_undo_of_an_audited_execution_is_recorded_even_with_audit_off_now(settin
         undo_from_audit(row.pk)
 
 
+class UndoRacedCommand(CreateInvoiceCommand):
+    """Its undo lets "another" undo commit first, as a concurrent request would."""
+
+    def undo(self) -> None:
+        super().undo()
+        CommandAuditLog.objects.create(
+            command=self.command_path(), kind="undo", undo_of=self.audit_log, success=True
+        )
+
+
+def test_undo_losing_to_a_committed_undo_raises_already_undone_and_rolls_back() -> None:
+    cmd = UndoRacedCommand("INV-R")
+    cmd.execute()
+    with pytest.raises(AlreadyUndone):
+        cmd.undo()
+    # the command's delete and the simulated row rolled back together
+    assert list(Invoice.objects.values_list("number", flat=True)) == ["INV-R"]
+    assert CommandAuditLog.objects.filter(kind="undo").count() == 0
+
+
+def test_default_undo_state_skips_what_it_cannot_store() -> None:
+    class Stateful(CreateInvoiceCommand):
+        def execute(self) -> Invoice:
+            self.note = "kept"
+            self.handle = object()
+            return super().execute()
+
+    Stateful("INV-S").execute()
+    state = CommandAuditLog.objects.get().undo_state
+    assert set(state) == {"_created", "note"}
+    assert state["note"] == "kept"
+
+
 def test_command_without_undo_says_so() -> None:
     cmd = TotalCommand(1)
     cmd.execute()

@@ -183,6 +183,24 @@ def test_async_with_rolls_back_on_error(bus: EventBus, seen: list) -> None:
     assert Invoice.objects.count() == 0
 
 
+def test_async_with_gathers_handler_errors_after_commit(bus: EventBus) -> None:
+    async def broken(payload):
+        raise RuntimeError("async mailer down")
+
+    bus.subscribe("invoice.created", broken)
+
+    async def main() -> None:
+        async with UnitOfWork():
+            await Invoice.objects.acreate(number="D")
+            await bus.aemit("invoice.created", {})
+
+    with pytest.raises(EventDispatchError) as info:
+        async_to_sync(main)()
+    assert info.value.event == "invoice.created"
+    assert [str(e) for e in info.value.exceptions] == ["async mailer down"]
+    assert Invoice.objects.count() == 1
+
+
 def test_using_alias_is_kept() -> None:
     uow = UnitOfWork(using="default")
     with uow:
