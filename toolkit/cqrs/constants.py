@@ -37,6 +37,8 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     STALE = "stale"
     DEAD_LETTER = "dead_letter"
+    #: A SYNC addressed to another replica queue (``cqrs_sync --queue``): not for us.
+    OTHER_QUEUE = "other_queue"
 
 
 #: Name of the revision field on master and replica models.

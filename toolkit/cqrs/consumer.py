@@ -133,6 +133,10 @@ def consume(
             cqrs_id=payload.cqrs_id,
         )
         return Outcome.DEAD_LETTER
+    if payload.queue and payload.queue != settings.queue:
+        logger.debug("CQRS message for queue %r skipped by %r", payload.queue, settings.queue)
+        stats[Outcome.OTHER_QUEUE] += 1
+        return Outcome.OTHER_QUEUE
     model = ReplicaRegistry.get_model_by_cqrs_id(payload.cqrs_id)
     if model is None:
         known = ", ".join(repr(i) for i in ReplicaRegistry.cqrs_ids()) or "none"

@@ -81,11 +81,10 @@ class RawMasterMixin(models.Model):
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, REVISION_FIELD, UPDATED_FIELD}
-        try:
-            super().save(*args, **kwargs)
-        finally:
-            if bump:
-                self.refresh_from_db(fields=[REVISION_FIELD], using=using)
+        super().save(*args, **kwargs)
+        if bump:
+            # Read back the value the database computed for F("cqrs_revision") + 1.
+            self.refresh_from_db(fields=[REVISION_FIELD], using=using)
 
     # -- transaction bookkeeping ------------------------------------------------------------
     @property

@@ -217,6 +217,18 @@ class ReplicationTests(TestCase):
             assert product.cqrs_sync() is True
         assert ProductReplica.objects.get(pk=product.pk).title == "Lamp"
 
+    def test_sync_for_another_queue_is_skipped(self):
+        with self.commit():
+            product = _product()
+        ProductReplica.objects.all().delete()
+        with self.commit():
+            product.cqrs_sync(queue="billing_replica")
+        assert stats[Outcome.OTHER_QUEUE] == 1
+        assert not ProductReplica.objects.exists()
+        with self.commit():
+            product.cqrs_sync(queue="cqrs_replica")
+        assert ProductReplica.objects.filter(pk=product.pk).exists()
+
     def test_custom_serializer_tracked_fields_and_meta(self):
         with self.commit():
             customer = Customer.objects.create(
