@@ -31,17 +31,25 @@ def plugin_registry() -> Any:
     return get_plugin_registry()
 
 
-def _plugins() -> list[Any]:
-    return sorted(plugin_registry().list_plugins(), key=lambda meta: meta.name)
+def _plugins() -> tuple[list[Any], str]:
+    """The plugins sorted by name, and the error that kept the registry from loading."""
+    try:
+        metas = plugin_registry().list_plugins()
+    except Exception as exc:  # a broken plugin setup must not take the page down
+        logger.exception("Could not load the plugin registry")
+        return [], f"{type(exc).__name__}: {exc}"
+    return sorted(metas, key=lambda meta: meta.name), ""
 
 
 def _render_list(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse:
     template_name = "patterns_admin/plugins/list.html"
     if wants_fragment(request):
         template_name += "#results"
+    plugins, registry_error = _plugins()
     context = {
         "title": "Plugins",
-        "plugins": _plugins(),
+        "plugins": plugins,
+        "registry_error": registry_error,
         "may_toggle": has_panel_permission(request, "toggle_plugin"),
     }
     return render(request, template_name, context, status=status)
@@ -75,8 +83,8 @@ def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
             request, f"Unknown action {action!r} for plugin {name!r}; choices: {choices}."
         )
         return _finish(request, status=400)
-    registry = plugin_registry()
     try:
+        registry = plugin_registry()
         if action == "enable":
             registry.enable(name, user=request.user)
         else:

@@ -178,3 +178,24 @@ class PluginTests(TestCase):
         )
         assert self.registry.calls == []
         assert not PluginState.objects.exists()
+
+
+class BrokenRegistryTests(TestCase):
+    def test_a_registry_that_cannot_load_is_an_error_state_not_a_500(self) -> None:
+        client = Client()
+        client.force_login(make_staff("operator", "toggle_plugin"))
+        with mock.patch(
+            "patterns_admin.views.plugins.plugin_registry",
+            side_effect=ImportError("No module named 'acme_plugins'"),
+        ):
+            page = client.get(URL)
+            toggle = client.post(toggle_url("x"), {"action": "enable"}, follow=True)
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert "The plugin registry could not be loaded:</strong> ImportError: No module" in html
+        assert "No plugins installed." in html
+        assert toggle.status_code == 200
+        assert "Could not enable &#x27;x&#x27;: ImportError: No module named" in (
+            toggle.content.decode()
+        )
+        assert PanelActionLog.objects.get().success is False
