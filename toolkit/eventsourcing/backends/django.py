@@ -158,6 +158,7 @@ class _Sql:
         self.load_snapshot = snap_select + order
         self.load_snapshot_max = snap_select + f" AND {q('sequence')} <= %s" + order
         self._inserts: dict[int, str] = {}
+        self.insert_one = self.insert_prefix + self.row_placeholder
         if not self.postgres:
             # The hot path runs on the driver's cursor: sqlite3 takes "?" placeholders.
             for name, value in list(vars(self).items()):
@@ -364,6 +365,10 @@ class DjangoEventStoreBackend(EventStoreBackend):
                     ts,
                 )
             )
+        if not postgres and len(events) == 1:
+            # SQLite: a plain INSERT and lastrowid is cheaper than RETURNING.
+            cursor.execute(sql.insert_one, params)
+            return [int(cursor.lastrowid)]
         width = len(_EVENT_COLUMNS)
         chunk = self.insert_chunk
         positions: list[int] = []
