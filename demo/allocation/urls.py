@@ -9,6 +9,7 @@ from demo.allocation import views
 app_name = "allocation"
 
 urlpatterns = [
+    path("", views.index, name="index"),
     path("allocate/", views.allocate, name="allocate"),
     path("orders/<str:orderid>/", views.order_allocations, name="order-allocations"),
 ]

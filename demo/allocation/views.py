@@ -2,6 +2,8 @@
 
 Thin views: parse input, call the service layer, render JSON.
 
+* ``GET  /allocation/`` → a page with stock per batch, the read model and an allocate form
+  (``POST`` to the same URL, POST/redirect/GET);
 * ``GET  /allocation/orders/<orderid>/`` → the read model of the order;
 * ``POST /allocation/allocate/`` (form or JSON ``orderid``, ``sku``, ``qty``) → the batch;
 * ``GET  /metrics`` → ``prometheus_client``'s text exposition of the default registry.
@@ -13,12 +15,48 @@ import json
 from typing import Any
 
 import icontract
+from django.contrib import messages
+from django.db.models import Prefetch, Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from demo.allocation import services
+from demo.allocation import models, services
 from demo.allocation.exceptions import InvalidSku, OutOfStockError
+
+
+@require_http_methods(["GET", "POST"])
+def index(request: HttpRequest) -> HttpResponse:
+    """Stock per batch, the read model, and a form that allocates an order line."""
+    if request.method == "POST":
+        return _allocate_from_form(request)
+    batches = models.Batch.objects.select_related("product").annotate(
+        allocated=Sum("allocations__qty")
+    )
+    products = models.Product.objects.order_by("sku").prefetch_related(
+        Prefetch("batches", queryset=batches.order_by("eta", "reference"))
+    )
+    rows = models.AllocationView.objects.order_by("orderid", "sku").values(
+        "orderid", "sku", "batchref"
+    )[:200]
+    return render(request, "allocation/index.html", {"products": products, "allocations": rows})
+
+
+def _allocate_from_form(request: HttpRequest) -> HttpResponse:
+    data = request.POST
+    try:
+        qty = int(data.get("qty", ""))
+        batchref = services.allocate(data.get("orderid", ""), data.get("sku", ""), qty)
+    except ValueError:
+        messages.error(request, f"qty must be an integer, not {data.get('qty', '')!r}")
+    except (InvalidSku, OutOfStockError) as exc:
+        messages.error(request, str(exc))
+    except icontract.ViolationError as exc:
+        messages.error(request, str(exc).splitlines()[1])
+    else:
+        messages.success(request, f"Allocated to {batchref}")
+    return redirect("allocation:index")
 
 
 @require_GET

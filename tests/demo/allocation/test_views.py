@@ -59,3 +59,36 @@ class MetricsViewTests(TestCase):
             'toolkit_stories_step_executions_latency_ms_count{service="allocation",'
             'status="completed",step_name="allocate_line",story_name="AllocateLine"}'
         ) in body
+
+
+class IndexPageTests(TestCase):
+    def test_page_lists_stock_and_the_read_model(self) -> None:
+        services.add_batch("b1", "LAMP", 10)
+        with self.captureOnCommitCallbacks(execute=True):
+            services.allocate("o1", "LAMP", 3)
+        with self.assertNumQueries(3):  # products, their batches, the read model
+            response = self.client.get("/allocation/")
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert "<td>b1</td>" in body
+        assert "<td>10</td>" in body and "<td>3</td>" in body
+        assert '<a href="/allocation/orders/o1/">o1</a>' in body
+
+    def test_form_allocates_and_redirects_with_a_message(self) -> None:
+        services.add_batch("b1", "LAMP", 10)
+        response = self.client.post(
+            "/allocation/", {"orderid": "o1", "sku": "LAMP", "qty": "2"}, follow=True
+        )
+        assert response.redirect_chain == [("/allocation/", 302)]
+        assert '<p class="success">Allocated to b1</p>' in response.content.decode()
+
+    def test_form_errors_are_shown_and_write_nothing(self) -> None:
+        services.add_batch("b1", "LAMP", 10)
+        response = self.client.post(
+            "/allocation/", {"orderid": "o1", "sku": "LAMP", "qty": "0"}, follow=True
+        )
+        assert (
+            '<p class="error">order line quantity must be positive: qty &gt; 0:</p>'
+            in response.content.decode()
+        )
+        assert services.allocations("o1") == []
