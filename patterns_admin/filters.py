@@ -39,6 +39,10 @@ class _AuditFilter(django_filters.FilterSet):  # type: ignore[misc]
             widget.attrs.update({"placeholder": "YYYY-MM-DD[THH:MM]"})
             widget.input_type = "text"
 
+    def suggestions(self) -> dict[str, list[str]]:
+        """Known values per field, offered as ``<datalist>`` hints (any value still works)."""
+        return {}
+
     def error_messages(self) -> list[str]:
         """The form's errors as ``"<label>: <message>"`` lines, in field order."""
         lines: list[str] = []
@@ -72,6 +76,31 @@ class TransitionAuditFilter(_AuditFilter):
             "created_before",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.suggestions():
+            self.form.fields[name].widget.attrs["list"] = f"suggest-{name}"
+
+    def suggestions(self) -> dict[str, list[str]]:
+        """Models, transitions and states of the registered state machines."""
+        from toolkit.registry import machines
+
+        models: set[str] = set()
+        transitions: set[str] = set()
+        states: set[str] = set()
+        for machine in machines.values():
+            model = getattr(machine, "model", None)
+            if model is not None:
+                models.add(model._meta.label_lower)
+            transitions.update(t.name for t in machine.transitions)
+            states.update(str(state) for state in machine.states)
+        return {
+            "model": sorted(models),
+            "transition": sorted(transitions),
+            "from_state": sorted(states),
+            "to_state": sorted(states),
+        }
+
 
 class CommandAuditFilter(_AuditFilter):
     """Filter commands by class, outcome, kind, user, date range, or one entry and its undos."""
@@ -97,6 +126,16 @@ class CommandAuditFilter(_AuditFilter):
             "created_after",
             "created_before",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.form.fields["command"].widget.attrs["list"] = "suggest-command"
+
+    def suggestions(self) -> dict[str, list[str]]:
+        """The registered command classes, by dotted path."""
+        from toolkit.registry import commands
+
+        return {"command": list(commands)}
 
     def filter_success(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         """``"true"`` / ``"false"`` → the rows that succeeded / failed."""

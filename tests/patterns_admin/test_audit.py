@@ -201,5 +201,17 @@ class AuditListTests(TestCase):
         rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
         assert [r[2] for r in rows if r[0] == str(formula.pk)] == ["'=cmd()"]
 
+    def test_filters_suggest_registered_models_transitions_and_states(self) -> None:
+        from toolkit.registry import machines
+
+        machine = machines.values()[0]
+        html = self.client.get(URL).content.decode()
+        assert 'list="suggest-transition"' in html
+        assert f'<option value="{machine.model._meta.label_lower}">' in html
+        for transition in machine.transitions:
+            assert f'<option value="{transition.name}">' in html
+        commands_html = self.client.get(URL, {"kind": "commands"}).content.decode()
+        assert '<datalist id="suggest-command">' in commands_html
+
     def test_post_is_not_allowed(self) -> None:
         assert self.client.post(URL).status_code == 405
