@@ -25,6 +25,7 @@ Use it in toolkit code (and your own) as::
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ParamSpec, Protocol, TypeVar
@@ -79,15 +80,26 @@ class _NoopSpan:
 
 
 _NOOP = _NoopSpan()
+_MISSING = object()
 
 #: The tracer, once an SDK tracer provider has been seen. OpenTelemetry lets a process set
 #: its global provider only once, so once found it never changes and can be kept.
 _tracer: Any = None
 
 
+#: Whether the provider may come from the ``OTEL_PYTHON_TRACER_PROVIDER`` variable, which
+#: the API only reads inside ``get_tracer_provider()``.
+_FROM_ENV = bool(os.environ.get("OTEL_PYTHON_TRACER_PROVIDER"))
+
+
 def _find_tracer() -> Any:
     global _tracer
     if _trace is None:
+        return None
+    # Fast exit while nothing is configured: the API keeps the global provider in this module
+    # attribute, and asking for it through get_tracer_provider() costs more than the hot paths
+    # that call span() (a cache hit) can afford.
+    if not _FROM_ENV and getattr(_trace, "_TRACER_PROVIDER", _MISSING) is None:
         return None
     provider = _trace.get_tracer_provider()
     # The API's own providers are placeholders: nothing is configured yet.
