@@ -17,6 +17,7 @@ from django_htmx.http import trigger_client_event
 from patterns_admin.audit import record_action
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
 from patterns_admin.permissions import has_panel_permission, permission_required_403
+from toolkit.conf import toolkit_settings
 
 logger = logging.getLogger("patterns_admin.plugins")
 
@@ -50,6 +51,7 @@ def _render_list(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse
         "title": "Plugins",
         "plugins": plugins,
         "registry_error": registry_error,
+        "plugin_group": toolkit_settings.patterns["plugin_group"],
         "may_toggle": has_panel_permission(request, "toggle_plugin"),
     }
     return render(request, template_name, context, status=status)

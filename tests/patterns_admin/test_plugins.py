@@ -97,6 +97,13 @@ class PluginTests(TestCase):
         fragment = self.login(self.viewer).get(URL, headers={"HX-Request": "true"})
         assert fragment.content.decode().strip().startswith('<section id="results"')
 
+    def test_empty_registry_names_the_entry_point_group(self) -> None:
+        self.registry.versions = {}
+        with self.settings(TOOLKIT={"patterns": {"plugin_group": "acme.plugins"}}):
+            html = self.login(self.viewer).get(URL).content.decode()
+        assert "No plugins installed." in html
+        assert "entry-point group <code>acme.plugins</code>" in html
+
     def test_toggle_needs_the_permission(self) -> None:
         response = self.login(self.viewer).post(toggle_url("loyalty_points"), {"action": "disable"})
         assert response.status_code == 403
@@ -193,7 +200,7 @@ class BrokenRegistryTests(TestCase):
         assert page.status_code == 200
         html = page.content.decode()
         assert "The plugin registry could not be loaded:</strong> ImportError: No module" in html
-        assert "No plugins installed." in html
+        assert "No plugins to show." in html
         assert toggle.status_code == 200
         assert "Could not enable &#x27;x&#x27;: ImportError: No module named" in (
             toggle.content.decode()
