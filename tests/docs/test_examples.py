@@ -1,7 +1,10 @@
-"""Every block titled "Runnable example" in the docs runs, as written, against the test database.
+"""The docs' code examples run as written.
 
-Pages mark the examples a reader can paste and run with
-```` ```python title="Runnable example" ````; other blocks (settings, sketches) are not run.
+Convention for every page: a ```` ```python ```` block is runnable (the blocks of a page run in
+order, in one namespace, against the test database); a ```` ```py ```` block is an illustration
+that needs the reader's own models or request. Pattern pages are run by the tests of their
+pattern (``tests/toolkit/patterns/docs_examples.py``); this module runs the general pages and
+checks that no pattern page is left without a runnable, tested example.
 """
 
 from __future__ import annotations
@@ -11,35 +14,33 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-FENCE = re.compile(
-    r'^```python title="Runnable example"\n(?P<code>.*?)^```$', re.MULTILINE | re.DOTALL
-)
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+#: General pages whose ```python blocks this module runs.
+GENERAL_PAGES = ["quickstart/developer.md"]
 
 
-def runnable_examples() -> list[tuple[str, str]]:
-    """``(id, code)`` for every runnable example block, in page order."""
-    examples = []
-    for page in sorted(DOCS.rglob("*.md")):
-        text = page.read_text(encoding="utf-8")
-        for number, match in enumerate(FENCE.finditer(text), start=1):
-            examples.append((f"{page.relative_to(DOCS)}#{number}", match["code"]))
-    return examples
+def blocks(page: str) -> list[str]:
+    return BLOCK.findall((DOCS / page).read_text(encoding="utf-8"))
 
 
-EXAMPLES = runnable_examples()
-
-
-def test_examples_are_found_on_the_pattern_pages() -> None:
-    pages = {example_id.split("#")[0] for example_id, _ in EXAMPLES}
-    pattern_pages = {str(p.relative_to(DOCS)) for p in sorted((DOCS / "patterns").glob("*.md"))} - {
-        "patterns/index.md"
-    }
-    assert sorted(pattern_pages - pages) == []
+def test_every_pattern_page_has_a_runnable_example_that_a_test_runs() -> None:
+    test_sources = "\n".join(
+        path.read_text(encoding="utf-8") for path in (ROOT / "tests").rglob("*.py")
+    )
+    pages = sorted(p.name for p in (DOCS / "patterns").glob("*.md") if p.name != "index.md")
+    without_example = [name for name in pages if not blocks(f"patterns/{name}")]
+    untested = [name for name in pages if f'"{name}"' not in test_sources]
+    assert (without_example, untested) == ([], [])
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("code", [c for _, c in EXAMPLES], ids=[i for i, _ in EXAMPLES])
-def test_runnable_example_runs(code: str) -> None:
-    namespace: dict[str, object] = {"__name__": "docs_example"}
-    exec(compile(code, "<docs example>", "exec"), namespace)
+@pytest.mark.parametrize("page", GENERAL_PAGES)
+def test_general_page_examples_run(page: str) -> None:
+    code_blocks = blocks(page)
+    assert code_blocks, f"no runnable ```python block in docs/{page}"
+    namespace: dict[str, object] = {"__name__": "docs_" + page.replace("/", "_")[:-3]}
+    for number, block in enumerate(code_blocks, start=1):
+        exec(compile(block, f"docs/{page} block {number}", "exec"), namespace)
