@@ -1,0 +1,164 @@
+"""Component: own dict merged with children's, concurrent arender, caching, JSON response."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from types import SimpleNamespace
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.core.cache import caches
+from django.test import RequestFactory
+from django.test.utils import override_settings
+
+from toolkit.patterns.cache import invalidate
+from toolkit.patterns.component import Component, ComponentMixin, DMRComponentMixin
+
+calls: list[str] = []
+
+
+class Name(Component):
+    def render(self, context: dict) -> dict:
+        calls.append("name")
+        return {"name": f"user {context['user_id']}", "shared": "child"}
+
+
+class Count(Component):
+    def render(self, context: dict) -> dict:
+        calls.append("count")
+        return {"count": 3, "shared": "later child"}
+
+
+class Page(Component):
+    children = [Name(), Count()]
+
+    def render(self, context: dict) -> dict:
+        calls.append("page")
+        return {"page": "profile"}
+
+
+class CachedPage(Page):
+    cache_ttl = 60
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    config = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "component-tests",
+        }
+    }
+    with override_settings(CACHES=config):
+        caches["default"].clear()
+        calls.clear()
+        yield
+
+
+def test_render_merges_own_dict_with_children() -> None:
+    assert Page().render({"user_id": 42}) == {
+        "page": "profile",
+        "name": "user 42",
+        "shared": "later child",
+        "count": 3,
+    }
+    assert list(Page().render({"user_id": 1})) == ["page", "name", "shared", "count"]
+
+
+def test_parent_keys_win_over_children() -> None:
+    class Override(Page):
+        def render(self, context: dict) -> dict:
+            return {"shared": "parent"}
+
+    assert Override().render({"user_id": 1})["shared"] == "parent"
+
+
+def test_arender_matches_render() -> None:
+    assert async_to_sync(Page().arender)({"user_id": 42}) == Page().render({"user_id": 42})
+
+
+def test_arender_resolves_children_concurrently() -> None:
+    class Slow(Component):
+        def __init__(self, key: str) -> None:
+            self.key = key
+
+        async def arender(self, context: dict) -> dict:
+            await asyncio.sleep(0.2)
+            return {self.key: True}
+
+    class Parent(Component):
+        children = [Slow("a"), Slow("b"), Slow("c")]
+
+        async def arender(self, context: dict) -> dict:
+            await asyncio.sleep(0.2)
+            return {"parent": True}
+
+    start = time.perf_counter()
+    result = async_to_sync(Parent().arender)({})
+    elapsed = time.perf_counter() - start
+    assert result == {"parent": True, "a": True, "b": True, "c": True}
+    assert elapsed < 0.6  # four 0.2 s renders, run together
+
+
+def test_cache_ttl_caches_merged_output_per_context() -> None:
+    page = CachedPage()
+    first = page.render({"user_id": 1})
+    assert page.render({"user_id": 1}) == first
+    assert calls == ["page", "name", "count"]
+    page.render({"user_id": 2})
+    assert calls.count("page") == 2
+    assert async_to_sync(page.arender)({"user_id": 1}) == first
+    assert calls.count("page") == 2
+
+
+def test_cached_component_is_invalidated_by_its_namespace() -> None:
+    page = CachedPage()
+    page.render({"user_id": 1})
+    invalidate("components:CachedPage:*")
+    page.render({"user_id": 1})
+    assert calls.count("page") == 2
+
+
+def test_render_must_return_a_dict() -> None:
+    class Bad(Component):
+        def render(self, context: dict) -> dict:
+            return ["x"]  # type: ignore[return-value]
+
+    with pytest.raises(TypeError, match="Bad.render\\(\\) must return a dict, not list"):
+        Bad().render({})
+
+
+def test_component_response_renders_with_the_users_id() -> None:
+    class ProfileController(ComponentMixin):
+        def get(self, request):
+            return self.component_response(Page())
+
+    request = RequestFactory().get("/profile/")
+    request.user = SimpleNamespace(pk=42, is_authenticated=True)
+    response = ProfileController.as_view()(request)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["name"] == "user 42"
+
+
+def test_component_context_includes_url_kwargs() -> None:
+    class OrderController(ComponentMixin):
+        def get(self, request, user_id):
+            return self.component_response(Name())
+
+    response = OrderController.as_view()(RequestFactory().get("/"), user_id=5)
+    assert json.loads(response.content)["name"] == "user 5"
+
+
+def test_async_component_response() -> None:
+    class ProfileController(DMRComponentMixin):
+        async def get(self, request):
+            return await self.acomponent_response(Page(), {"user_id": 7}, status=201)
+
+    request = RequestFactory().get("/profile/")
+    response = async_to_sync(ProfileController.as_view())(request)
+    assert response.status_code == 201
+    assert json.loads(response.content)["name"] == "user 7"
+    assert DMRComponentMixin is ComponentMixin
