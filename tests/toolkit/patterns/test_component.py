@@ -126,7 +126,7 @@ def test_render_must_return_a_dict() -> None:
         def render(self, context: dict) -> dict:
             return ["x"]  # type: ignore[return-value]
 
-    with pytest.raises(TypeError, match="Bad.render\\(\\) must return a dict, not list"):
+    with pytest.raises(TypeError, match=r"Bad\.render\(\) must return a dict, not list"):
         Bad().render({})
 
 
