@@ -11,8 +11,9 @@ steps: 10,000 rows of each table, measure, then grow to the large size, ``ANALYZ
 
 Each page is requested through Django's test ``Client`` (middleware, session, rendering: the
 whole server side) as a logged-in superuser, three warm-up requests then ``--requests`` timed
-ones. The floor, measured in the same run, is the page's own SQL replayed raw on a cursor:
-``page/sql`` shows what Django adds (rendering, middleware) on top of the database's work.
+ones, round-robin over the pages so that noise from the shared machine spreads evenly. The
+floor, measured in the same run, is the page's own SQL replayed raw on a cursor: ``page/sql``
+shows what Django adds (rendering, middleware) on top of the database's work.
 Pages: ``first`` (no parameters), ``filtered`` (an indexed filter), ``deep`` (a keyset cursor
 90 % into the table; for a stream, its last page of events).
 """
@@ -239,40 +240,47 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-def _measure(client: Any, page: str, variant: str, url: str, rows: int, n: int) -> Figure:
+def _measure_all(client: Any, pages: list[tuple[str, str, str]], rows: int, n: int) -> list[Figure]:
+    """Time every page ``n`` times, round-robin, so a burst of load on the shared machine
+    falls on all pages alike instead of on whichever page was being measured."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    for _ in range(3):
-        response = client.get(url)
-        if response.status_code != 200:
-            raise SystemExit(f"{url} answered {response.status_code}")
-    with CaptureQueriesContext(connection) as captured:
-        client.get(url)
-    sql = [q["sql"] for q in captured.captured_queries]
-    timings = []
-    for _ in range(n):
-        start = time.perf_counter()
-        client.get(url)
-        timings.append((time.perf_counter() - start) * 1000)
-    sql_timings = []
+    statements: dict[str, list[str]] = {}
+    for _, _, url in pages:
+        for _ in range(3):
+            response = client.get(url)
+            if response.status_code != 200:
+                raise SystemExit(f"{url} answered {response.status_code}")
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        statements[url] = [q["sql"] for q in captured.captured_queries]
+    timings: dict[str, list[float]] = {url: [] for _, _, url in pages}
+    sql_timings: dict[str, list[float]] = {url: [] for _, _, url in pages}
     with connection.cursor() as cursor:
         for _ in range(n):
-            start = time.perf_counter()
-            for statement in sql:
-                cursor.execute(statement)
-                if cursor.description is not None:
-                    cursor.fetchall()
-            sql_timings.append((time.perf_counter() - start) * 1000)
-    return Figure(
-        page=page,
-        variant=variant,
-        rows=rows,
-        p50_ms=statistics.median(timings),
-        p95_ms=_percentile(timings, 0.95),
-        queries=len(sql),
-        sql_p50_ms=statistics.median(sql_timings),
-    )
+            for _, _, url in pages:
+                start = time.perf_counter()
+                client.get(url)
+                timings[url].append((time.perf_counter() - start) * 1000)
+                start = time.perf_counter()
+                for statement in statements[url]:
+                    cursor.execute(statement)
+                    if cursor.description is not None:
+                        cursor.fetchall()
+                sql_timings[url].append((time.perf_counter() - start) * 1000)
+    return [
+        Figure(
+            page=page,
+            variant=variant,
+            rows=rows,
+            p50_ms=statistics.median(timings[url]),
+            p95_ms=_percentile(timings[url], 0.95),
+            queries=len(statements[url]),
+            sql_p50_ms=statistics.median(sql_timings[url]),
+        )
+        for page, variant, url in pages
+    ]
 
 
 def _client() -> Any:
@@ -306,9 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     url = _create_database(server, "bench_panel", keep=args.keep)
     _configure(url)
     from django.core.management import call_command
-    from django.test.utils import setup_test_environment
 
-    setup_test_environment()  # the test Client's ALLOWED_HOSTS and template signals
+    # No setup_test_environment(): its template-rendered signal would copy every context
+    # into the response and inflate the figures. demo.settings allows the "testserver" host.
     call_command("migrate", verbosity=0)
     user_ids = _users()
     client = _client()
@@ -323,11 +331,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"seeded {have:,} → {size:,} rows per table in {elapsed:.0f} s", file=sys.stderr)
         elif have > size:
             raise SystemExit(f"bench_panel holds {have:,} rows, more than {size:,}: drop --keep")
-        for page, variant, page_url in _pages(size):
-            figure = _measure(client, page, variant, page_url, size, args.requests)
+        for figure in _measure_all(client, _pages(size), size, args.requests):
             figures.append(figure)
             print(
-                f"{page:14} {variant:9} {size:>9,} p50 {figure.p50_ms:6.1f} ms  "
+                f"{figure.page:14} {figure.variant:9} {size:>9,} p50 {figure.p50_ms:6.1f} ms  "
                 f"p95 {figure.p95_ms:6.1f} ms  {figure.queries:2} queries  "
                 f"sql {figure.sql_p50_ms:5.1f} ms",
                 file=sys.stderr,
