@@ -27,9 +27,11 @@ class _Echo:
 
 
 def cell(value: Any) -> str:
-    """One CSV cell: JSON for dicts/lists, ISO for datetimes, formulas neutralised."""
+    """One CSV cell: JSON for dicts/lists, ISO for datetimes, text formulas neutralised."""
     if value is None:
         return ""
+    if isinstance(value, int | float):
+        return str(value)  # a negative number is not a formula
     if isinstance(value, dict | list):
         text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
     elif hasattr(value, "isoformat"):
