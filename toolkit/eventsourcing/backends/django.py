@@ -159,6 +159,8 @@ class _Sql:
         self.load_snapshot = snap_select + order
         self.load_snapshot_max = snap_select + f" AND {q('sequence')} <= %s" + order
         self._inserts: dict[int, str] = {}
+        if self.postgres:
+            self._build_postgres_appends(q, events, streams)
         self.insert_one = self.insert_prefix + self.row_placeholder
         if not self.postgres:
             # The hot path runs on the driver's cursor: sqlite3 takes "?" placeholders.
@@ -166,6 +168,45 @@ class _Sql:
                 if isinstance(value, str) and "%s" in value:
                     setattr(self, name, value.replace("%s", "?"))
         self.mark = "%s" if self.postgres else "?"
+
+    def _build_postgres_appends(self, q: Any, events: str, streams: str) -> None:
+        """One statement per expected-sequence mode that moves the stream head and inserts
+        the events: when the head check fails, the CTE returns no row and nothing is
+        inserted, so the statement can be pipelined with BEGIN and COMMIT."""
+        set_ts = f"{q('updated_at')} = %(ts)s"
+        heads = {
+            "any": (
+                f"UPDATE {streams} SET {q('last_sequence')} = {q('last_sequence')} + %(n)s, "
+                f"{set_ts} WHERE {q('aggregate_id')} = %(id)s "
+                f"RETURNING {q('last_sequence')} - %(n)s AS head"
+            ),
+            "new": (
+                f"INSERT INTO {streams} ({q('aggregate_id')}, {q('aggregate_type')}, "
+                f"{q('last_sequence')}, {q('created_at')}, {q('updated_at')}) "
+                "VALUES (%(id)s, %(type)s, %(n)s, %(ts)s, %(ts)s) "
+                f"ON CONFLICT ({q('aggregate_id')}) DO NOTHING RETURNING 0::bigint AS head"
+            ),
+            "expected": (
+                f"UPDATE {streams} SET {q('last_sequence')} = %(expected)s + %(n)s, {set_ts} "
+                f"WHERE {q('aggregate_id')} = %(id)s AND {q('last_sequence')} = %(expected)s "
+                "RETURNING %(expected)s::bigint AS head"
+            ),
+        }
+        insert = (
+            f"INSERT INTO {events} ({', '.join(q(c) for c in _EVENT_COLUMNS)}) "
+            "SELECT x.e, %(id)s, %(type)s, s.head + x.o, x.t, x.v, x.p, x.m, x.c, x.k, x.u, "
+            "%(ts)s FROM s CROSS JOIN unnest(%(e)s::uuid[], %(t)s::text[], %(v)s::integer[], "
+            "%(p)s::jsonb[], %(m)s::jsonb[], %(c)s::text[], %(k)s::text[], %(u)s::text[]) "
+            "WITH ORDINALITY AS x(e, t, v, p, m, c, k, u, o) "
+            f"ORDER BY x.o RETURNING {q('id')}, {q('sequence')}"
+        )
+        self.pg_append = {mode: f"WITH s AS ({head}) {insert}" for mode, head in heads.items()}
+        self.pg_create_empty = (
+            f"INSERT INTO {streams} ({q('aggregate_id')}, {q('aggregate_type')}, "
+            f"{q('last_sequence')}, {q('created_at')}, {q('updated_at')}) "
+            "VALUES (%s, %s, 0, %s, %s) "
+            f"ON CONFLICT ({q('aggregate_id')}) DO NOTHING"
+        )
 
     def insert(self, count: int) -> str:
         """``INSERT ... VALUES (...) x count RETURNING id`` (cached per count)."""
@@ -221,9 +262,16 @@ class DjangoEventStoreBackend(EventStoreBackend):
             if connection.autocommit and not connection.in_atomic_block:
                 # Not inside a transaction: run our own BEGIN/COMMIT on the driver connection
                 # (Django's atomic() costs more than the two statements of an append).
-                head, positions = self._append_own_transaction(
-                    connection, aggregate_id, aggregate_type, events, expected_seq, ts
-                )
+                done = None
+                if sql.postgres:
+                    done = self._append_pipelined(
+                        connection, aggregate_id, aggregate_type, events, expected_seq, ts
+                    )
+                if done is None:
+                    done = self._append_own_transaction(
+                        connection, aggregate_id, aggregate_type, events, expected_seq, ts
+                    )
+                head, positions = done
             else:
                 with transaction.atomic(using=self.using), self._cursor() as cursor:
                     head, positions = self._write(
@@ -256,6 +304,71 @@ class DjangoEventStoreBackend(EventStoreBackend):
             )
             for offset, (event, position) in enumerate(zip(events, positions, strict=True), 1)
         ]
+
+    def _pg_params(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        events: Sequence[NewEvent],
+        expected_seq: int | None,
+        ts: Any,
+    ) -> tuple[str, dict[str, Any]]:
+        mode = "any" if expected_seq is None else "new" if expected_seq == 0 else "expected"
+        return mode, {
+            "id": aggregate_id,
+            "type": aggregate_type,
+            "ts": ts,
+            "n": len(events),
+            "expected": expected_seq,
+            "e": [e.event_id for e in events],
+            "t": [e.event_type for e in events],
+            "v": [e.schema_version for e in events],
+            "p": [e.payload_json for e in events],
+            "m": [e.metadata_json for e in events],
+            "c": [e.correlation_id for e in events],
+            "k": [e.causation_id for e in events],
+            "u": [e.user_id for e in events],
+        }
+
+    def _append_pipelined(
+        self,
+        connection: Any,
+        aggregate_id: str,
+        aggregate_type: str,
+        events: Sequence[NewEvent],
+        expected_seq: int | None,
+        ts: Any,
+    ) -> tuple[int, list[int]] | None:
+        """PostgreSQL outside a transaction: BEGIN, the lock, the append statement and COMMIT
+        in one network round trip (psycopg pipeline). A failed head check inserts nothing, so
+        committing is harmless. None: the stream does not exist yet (take the slow path)."""
+        import psycopg
+
+        sql = self.sql
+        mode, params = self._pg_params(aggregate_id, aggregate_type, events, expected_seq, ts)
+        raw = connection.connection
+        with connection.wrap_database_errors:
+            control = psycopg.Cursor(raw)
+            append = psycopg.Cursor(raw)
+            try:
+                with raw.pipeline():
+                    control.execute("BEGIN")
+                    control.execute(sql.lock, (ADVISORY_LOCK_KEY,))
+                    append.execute(sql.pg_append[mode], params)
+                    control.execute("COMMIT")
+                rows = append.fetchall()
+            except BaseException:
+                if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    control.execute("ROLLBACK")
+                raise
+            finally:
+                control.close()
+                append.close()
+        if not rows:
+            if mode == "any":
+                return None
+            raise _Conflict
+        return _head_and_positions(rows)
 
     def _append_own_transaction(
         self,
@@ -297,6 +410,17 @@ class DjangoEventStoreBackend(EventStoreBackend):
         count = len(events)
         if sql.postgres:
             cursor.execute(sql.lock, (ADVISORY_LOCK_KEY,))
+            mode, params = self._pg_params(aggregate_id, aggregate_type, events, expected_seq, ts)
+            cursor.execute(sql.pg_append[mode], params)
+            rows = cursor.fetchall()
+            if not rows and mode == "any":
+                # A new stream: create its row (we hold the lock), then append as usual.
+                cursor.execute(sql.pg_create_empty, (aggregate_id, aggregate_type, ts, ts))
+                cursor.execute(sql.pg_append[mode], params)
+                rows = cursor.fetchall()
+            if not rows:
+                raise _Conflict
+            return _head_and_positions(rows)
         if expected_seq is None:
             cursor.execute(sql.bump_any, (count, ts, aggregate_id))
             row = cursor.fetchone()
@@ -478,6 +602,12 @@ class DjangoEventStoreBackend(EventStoreBackend):
             agg_type,
             _aware(created),
         )
+
+
+def _head_and_positions(rows: list[Any]) -> tuple[int, list[int]]:
+    """``(id, sequence)`` rows → (the head before the append, ids in sequence order)."""
+    rows.sort(key=lambda row: row[1])
+    return rows[0][1] - 1, [row[0] for row in rows]
 
 
 class _Conflict(Exception):
