@@ -1,0 +1,300 @@
+"""PluginRegistry: entry points (real dist-info on sys.path), failures, persisted state."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test.utils import override_settings
+
+from toolkit.models import PluginState
+from toolkit.patterns import plugin as plugin_module
+from toolkit.patterns.exceptions import DuplicatePlugin, PluginNotFound, ValidationError
+from toolkit.patterns.plugin import Plugin, PluginRegistry, get_plugin_registry
+
+GROUP = "toolkit_more_tests.plugins"
+
+events: list[str] = []
+
+
+class Loyalty(Plugin):
+    """Awards points."""
+
+    version = "2.0.0"
+
+    def activate(self) -> None:
+        events.append("loyalty.activate")
+
+    def deactivate(self) -> None:
+        events.append("loyalty.deactivate")
+
+
+class Screening(Plugin):
+    def activate(self) -> None:
+        events.append("screening.activate")
+
+    def deactivate(self) -> None:
+        events.append("screening.deactivate")
+
+
+@pytest.fixture(autouse=True)
+def clear_events():
+    events.clear()
+
+
+@pytest.fixture
+def plugin_dist(tmp_path: Path, monkeypatch):
+    """A real installed distribution on sys.path with three entry points, one broken."""
+    (tmp_path / "moreplugins_pkg.py").write_text(
+        textwrap.dedent(
+            """
+            from toolkit.patterns.plugin import Plugin
+
+            class Audit(Plugin):
+                '''Audits everything.'''
+
+                def activate(self):
+                    pass
+
+            class Pinned(Plugin):
+                version = "9.9"
+            """
+        )
+    )
+    (tmp_path / "moreplugins_broken.py").write_text("import does_not_exist_anywhere\n")
+    info = tmp_path / "moreplugins-3.1.4.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: moreplugins\nVersion: 3.1.4\n")
+    (info / "entry_points.txt").write_text(
+        f"[{GROUP}]\n"
+        "audit = moreplugins_pkg:Audit\n"
+        "pinned = moreplugins_pkg:Pinned\n"
+        "broken = moreplugins_broken:Thing\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for module in ("moreplugins_pkg", "moreplugins_broken"):
+        sys.modules.pop(module, None)
+
+
+def test_register_get_unregister() -> None:
+    registry = PluginRegistry()
+    registry.register("loyalty", Loyalty)
+    assert registry.get("loyalty") is Loyalty
+    registry.unregister("loyalty")
+    with pytest.raises(PluginNotFound) as excinfo:
+        registry.get("loyalty")
+    assert str(excinfo.value) == "No plugin named 'loyalty'; available: none"
+
+
+def test_duplicate_name_raises() -> None:
+    registry = PluginRegistry()
+    registry.register("loyalty", Loyalty)
+    with pytest.raises(DuplicatePlugin) as excinfo:
+        registry.register("loyalty", Screening)
+    assert repr(excinfo.value) == "DuplicatePlugin(name='loyalty')"
+    assert registry.get("loyalty") is Loyalty
+
+
+def test_unknown_name_lists_available() -> None:
+    registry = PluginRegistry()
+    registry.register("loyalty", Loyalty)
+    registry.register("screening", Screening)
+    with pytest.raises(PluginNotFound) as excinfo:
+        registry.get("fraud")
+    assert str(excinfo.value) == "No plugin named 'fraud'; available: 'loyalty', 'screening'"
+    assert excinfo.value.available == ("loyalty", "screening")
+
+
+@pytest.mark.parametrize(
+    ("name", "plugin", "message"),
+    [
+        ("", Loyalty, "A plugin name must be a non-empty string, not ''"),
+        ("x", object(), "Plugin 'x' must be a class with activate() and deactivate(), not <object"),
+        (
+            "x",
+            int,
+            "Plugin 'x' must be a class with activate() and deactivate(), not <class 'int'>",
+        ),
+    ],
+    ids=["empty-name", "instance", "no-methods"],
+)
+def test_register_rejects_bad_input(name, plugin, message) -> None:
+    registry = PluginRegistry()
+    with pytest.raises(ValidationError) as excinfo:
+        registry.register(name, plugin)
+    assert str(excinfo.value).startswith(message)
+    assert registry.names() == []
+
+
+@pytest.mark.django_db
+def test_load_entry_points_lists_failed_plugin_with_error_and_loads_others(plugin_dist) -> None:
+    registry = PluginRegistry()
+    assert registry.load_entry_points(GROUP) == ["audit", "pinned"]
+    metas = {meta.name: meta for meta in registry.list_plugins()}
+    assert sorted(metas) == ["audit", "broken", "pinned"]
+    broken = metas["broken"]
+    assert broken.status == "failed"
+    assert broken.error == "ModuleNotFoundError: No module named 'does_not_exist_anywhere'"
+    assert broken.version == "3.1.4"
+    assert broken.entry_point == "moreplugins_broken:Thing"
+    assert metas["audit"].status == "active"
+    assert metas["audit"].version == "3.1.4"  # the distribution's version
+    assert metas["audit"].description == "Audits everything."
+    assert metas["pinned"].version == "9.9"  # the class attribute wins
+    with pytest.raises(PluginNotFound, match="available: 'audit', 'pinned'"):
+        registry.get("broken")
+
+
+@pytest.mark.django_db
+def test_load_entry_points_is_idempotent(plugin_dist) -> None:
+    registry = PluginRegistry()
+    registry.load_entry_points(GROUP)
+    assert registry.load_entry_points(GROUP) == []
+    assert registry.names() == ["audit", "broken", "pinned"]
+
+
+@pytest.mark.django_db
+def test_load_entry_points_reads_plugin_group_setting(plugin_dist) -> None:
+    with override_settings(TOOLKIT={"patterns": {"plugin_group": GROUP}}):
+        registry = PluginRegistry()
+        assert registry.load_entry_points() == ["audit", "pinned"]
+
+
+def test_load_accepts_entry_point_objects() -> None:
+    registry = PluginRegistry()
+    entry_points = [
+        EntryPoint("loyalty", f"{__name__}:Loyalty", GROUP),
+        EntryPoint("ghost", f"{__name__}:Ghost", GROUP),
+    ]
+    assert registry.load(entry_points) == ["loyalty"]
+    assert registry.get("loyalty") is Loyalty
+    assert registry._entries["ghost"].error == (
+        f"AttributeError: module '{__name__}' has no attribute 'Ghost'"
+    )
+
+
+@pytest.mark.django_db
+def test_disable_persists_and_deactivates_enable_reactivates() -> None:
+    registry = PluginRegistry()
+    registry.register("loyalty", Loyalty)
+    assert [m.status for m in registry.list_plugins()] == ["active"]
+    assert events == ["loyalty.activate"]
+    user = get_user_model().objects.create_user("ops", password="x")
+    meta = registry.disable("loyalty", user=user)
+    assert meta.status == "disabled"
+    state = PluginState.objects.get(name="loyalty")
+    assert (state.enabled, state.updated_by) == (False, user)
+    assert events == ["loyalty.activate", "loyalty.deactivate"]
+    assert registry.is_enabled("loyalty") is False
+    registry.enable("loyalty")
+    assert PluginState.objects.get(name="loyalty").enabled is True
+    assert events[-1] == "loyalty.activate"
+
+
+@pytest.mark.django_db
+def test_other_registry_follows_persisted_state() -> None:
+    # Two registries stand for two processes sharing the database.
+    here, there = PluginRegistry(), PluginRegistry()
+    for registry in (here, there):
+        registry.register("loyalty", Loyalty)
+        registry.list_plugins()
+    events.clear()
+    here.disable("loyalty")
+    assert [m.status for m in there.list_plugins()] == ["disabled"]
+    assert events == ["loyalty.deactivate", "loyalty.deactivate"]
+    here.enable("loyalty")
+    assert there.is_enabled("loyalty") is True
+    assert events[-2:] == ["loyalty.activate", "loyalty.activate"]
+
+
+@pytest.mark.django_db
+def test_unknown_plugin_enable_writes_nothing() -> None:
+    registry = PluginRegistry()
+    registry.register("loyalty", Loyalty)
+    with pytest.raises(PluginNotFound) as excinfo:
+        registry.disable("fraud")
+    assert str(excinfo.value) == "No plugin named 'fraud'; available: 'loyalty'"
+    assert not PluginState.objects.exists()
+
+
+@pytest.mark.django_db
+def test_activation_error_marks_plugin_failed() -> None:
+    class Exploding(Plugin):
+        def activate(self) -> None:
+            raise RuntimeError("no config")
+
+    registry = PluginRegistry()
+    registry.register("exploding", Exploding)
+    (meta,) = registry.list_plugins()
+    assert (meta.status, meta.error) == ("failed", "activate() failed: RuntimeError: no config")
+
+
+@pytest.mark.django_db
+def test_get_plugin_registry_loads_the_configured_group(plugin_dist) -> None:
+    plugin_module.reset_plugin_registry()
+    try:
+        with override_settings(TOOLKIT={"patterns": {"plugin_group": GROUP}}):
+            registry = get_plugin_registry()
+            assert registry is get_plugin_registry()
+            assert registry.names() == ["audit", "broken", "pinned"]
+        assert get_plugin_registry() is not registry  # the setting changed: reloaded
+    finally:
+        plugin_module.reset_plugin_registry()
+
+
+@pytest.mark.django_db
+def test_demo_entry_points_load() -> None:
+    registry = PluginRegistry()
+    assert registry.load_entry_points("toolkit_demo.plugins") == [
+        "fraud_screening",
+        "loyalty_points",
+    ]
+    assert {m.name: m.version for m in registry.list_plugins()} == {
+        "fraud_screening": "0.9.1",
+        "loyalty_points": "1.2.0",
+    }
+    registry.shutdown()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_disable_in_another_process_is_honoured_here(tmp_path) -> None:
+    registry = PluginRegistry()
+    registry.register("loyalty", Loyalty)
+    registry.list_plugins()
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("in-memory SQLite is private to this process: the PostgreSQL pass runs it")
+    settings_dict = connection.settings_dict
+    script = textwrap.dedent(
+        f"""
+        import os
+        os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+        import django
+        from django.conf import settings
+        django.setup()
+        from django.db import connections
+        connections["default"].settings_dict["NAME"] = {settings_dict["NAME"]!r}
+        from toolkit.patterns.plugin import PluginRegistry
+        from toolkit.patterns.plugin import Plugin
+        class Loyalty(Plugin):
+            pass
+        registry = PluginRegistry()
+        registry.register("loyalty", Loyalty)
+        registry.disable("loyalty")
+        print("disabled")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    events.clear()
+    assert [m.status for m in registry.list_plugins()] == ["disabled"]
+    assert events == ["loyalty.deactivate"]
