@@ -51,8 +51,8 @@ def command_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_member_required
-@permission_required_403("undo_command")
 @vary_on_headers("HX-Request")
+@permission_required_403("undo_command")
 def command_undo_confirm(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The confirmation of an undo: what will be undone, and the POST form that does it."""
     from toolkit.models import CommandAuditLog
@@ -68,8 +68,8 @@ def command_undo_confirm(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @staff_member_required
-@permission_required_403("undo_command")
 @vary_on_headers("HX-Request")
+@permission_required_403("undo_command")
 def command_undo(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Undo the command of entry ``pk`` through ``undo_from_audit``, as the acting user.
 

@@ -67,8 +67,8 @@ def plugin_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_member_required
-@permission_required_403("toggle_plugin")
 @vary_on_headers("HX-Request")
+@permission_required_403("toggle_plugin")
 def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
     """Enable or disable the plugin ``name`` (``action`` = ``enable`` / ``disable``).
 

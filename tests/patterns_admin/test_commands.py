@@ -122,6 +122,7 @@ class CommandListTests(TestCase):
     def test_staff_without_permission_gets_403_and_nothing_changes(self) -> None:
         response = self.login(self.viewer).post(undo_url(self.entry.pk))
         assert response.status_code == 403
+        assert "HX-Request" in response["Vary"]
         assert "patterns_admin.undo_command" in response.content.decode()
         assert AddToCounter.counter["value"] == 5
         assert not CommandAuditLog.objects.filter(undo_of=self.entry).exists()
