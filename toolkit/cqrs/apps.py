@@ -15,11 +15,12 @@ class CqrsConfig(AppConfig):
         # Imported for their side effects: the settings check and model registration hook.
         from toolkit.checks import add_check
         from toolkit.cqrs import mixins  # noqa: F401
-        from toolkit.cqrs.conf import check_cqrs_settings
+        from toolkit.cqrs.conf import check_cqrs_models, check_cqrs_settings
 
-        if check_cqrs_settings not in _registered:
-            add_check(check_cqrs_settings)
-            _registered.append(check_cqrs_settings)
+        for check in (check_cqrs_settings, check_cqrs_models):
+            if check not in _registered:
+                add_check(check)
+                _registered.append(check)
 
 
 _registered: list[object] = []

@@ -106,6 +106,63 @@ def validate_cqrs(section: Any) -> list[str]:
     return problems
 
 
+def check_cqrs_models() -> list[CheckMessage]:
+    """System check ``toolkit.E061``: master models have the revision fields, replica
+    mappings and ``CQRS_FIELDS`` name real fields."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    from toolkit.cqrs.constants import ALL_FIELDS, REVISION_FIELD, UPDATED_FIELD
+    from toolkit.cqrs.registries import MasterRegistry, ReplicaRegistry
+
+    errors: list[CheckMessage] = []
+
+    def names(model: type[Any]) -> set[str]:
+        fields = model._meta.concrete_fields
+        return {f.name for f in fields} | {f.attname for f in fields}
+
+    for model in MasterRegistry.models.values():
+        label = model._meta.label
+        for required in (REVISION_FIELD, UPDATED_FIELD):
+            try:
+                model._meta.get_field(required)
+            except FieldDoesNotExist:
+                errors.append(
+                    Error(
+                        f"{label} is a CQRS master without a {required!r} field; use "
+                        "MasterMixin, or declare it when using RawMasterMixin.",
+                        id="toolkit.E061",
+                        obj=model,
+                    )
+                )
+        if model.CQRS_FIELDS != ALL_FIELDS:
+            unknown = sorted(set(model.CQRS_FIELDS) - names(model))
+            if unknown:
+                valid = ", ".join(repr(n) for n in sorted(names(model)))
+                errors.append(
+                    Error(
+                        f"{label}.CQRS_FIELDS names unknown field(s) {unknown!r}; "
+                        f"fields are: {valid}",
+                        id="toolkit.E061",
+                        obj=model,
+                    )
+                )
+    for model in ReplicaRegistry.models.values():
+        if model.CQRS_CUSTOM_SERIALIZATION or not model.CQRS_MAPPING:
+            continue
+        unknown = sorted(set(model.CQRS_MAPPING.values()) - names(model))
+        if unknown:
+            valid = ", ".join(repr(n) for n in sorted(names(model)))
+            errors.append(
+                Error(
+                    f"{model._meta.label}.CQRS_MAPPING maps to unknown field(s) {unknown!r}; "
+                    f"fields are: {valid}",
+                    id="toolkit.E061",
+                    obj=model,
+                )
+            )
+    return errors
+
+
 def check_cqrs_settings() -> list[CheckMessage]:
     """System check ``toolkit.E060``: the ``TOOLKIT["cqrs"]`` keys and values."""
     from django.conf import settings

@@ -166,3 +166,20 @@ def test_settings_check_reports_toolkit_e060():
         "toolkit.E060",
         "TOOLKIT['cqrs']['max_retries'] is '3'; it must be an integer >= 0.",
     )
+
+
+def test_model_check_passes_for_the_demo_and_names_bad_mappings():
+    from demo.replication.models import ProductReplica
+    from toolkit.cqrs.conf import check_cqrs_models
+
+    assert check_cqrs_models() == []
+    ProductReplica.CQRS_MAPPING = {"name": "headline"}
+    try:
+        (error,) = check_cqrs_models()
+    finally:
+        ProductReplica.CQRS_MAPPING = {"name": "title"}
+    assert error.id == "toolkit.E061"
+    assert error.msg.startswith(
+        "replication.ProductReplica.CQRS_MAPPING maps to unknown field(s) ['headline']; "
+        "fields are: 'cqrs_revision', "
+    )

@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 
 from django.db import transaction
-from django.test import TestCase
+from django.test import TestCase, TransactionTestCase
 
 from demo.replication.models import Customer, CustomerReplica, Product, ProductReplica
 from toolkit.cqrs.constants import Outcome
@@ -276,3 +276,19 @@ class ReplicationTests(TestCase):
         assert json.loads(json.dumps(data)) == data
         assert data["price"] == "9.50"
         assert data["cqrs_revision"] == 0
+
+
+class AutocommitTests(TransactionTestCase):
+    """Outside any transaction each save is its own commit and publishes at once."""
+
+    def test_save_in_autocommit_publishes_immediately_and_bumps_each_time(self):
+        product = _product("A-1")
+        assert ProductReplica.objects.get(pk=product.pk).cqrs_revision == 0
+        for stock in (1, 2):
+            product.stock = stock
+            product.save()
+            replica = ProductReplica.objects.get(pk=product.pk)
+            assert (replica.stock, replica.cqrs_revision) == (stock, stock)
+        product.delete()
+        assert not ProductReplica.objects.filter(pk=product.pk).exists()
+        assert not CqrsOutbox.objects.exists()
