@@ -9,7 +9,8 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import TestCase
 
-from demo.shop.models import DailyRevenue, Order
+from demo.shop.models import DailyRevenue, LoyaltyEntry, Order
+from toolkit.patterns.plugin import reset_plugin_registry
 from toolkit.models import (
     CommandAuditLog,
     DomainEvent,
@@ -32,8 +33,14 @@ def password_of(output: str, username: str) -> str:
 
 
 class SeedDemoTests(TestCase):
+    def tearDown(self) -> None:
+        # seed_demo activates the entry-point plugins of this process; leave them off.
+        reset_plugin_registry()
+
     def test_small_seed_fills_every_area_through_the_toolkit(self) -> None:
-        output = seed("--orders", "40", "--events", "200", "--seed", "7")
+        # Bus handlers (the loyalty plugin's) run after commit.
+        with self.captureOnCommitCallbacks(execute=True):
+            output = seed("--orders", "40", "--events", "200", "--seed", "7")
         assert Order.objects.count() <= 40
         assert Order.objects.exclude(status="pending").exists()
         assert StateTransitionAudit.objects.filter(model="shop.order").exists()
@@ -46,6 +53,8 @@ class SeedDemoTests(TestCase):
         assert EventStream.objects.filter(aggregate_type="ShoppingCart").exists()
         assert Snapshot.objects.exists()
         assert DailyRevenue.objects.exists()
+        assert LoyaltyEntry.objects.exists()  # the loyalty plugin was active
+        assert "Active plugins: fraud_screening, loyalty_points." in output
         assert "Control panel: http://127.0.0.1:8000/panel/" in output
         assert "Django admin:  http://127.0.0.1:8000/admin/" in output
         assert re.search(r"Seeded \d+ orders \(\d+ transitions", output)

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from demo.shop.carts import ShoppingCart, cart_repository
 from tests.patterns_admin.conftest import make_staff
+from tests.patterns_admin.queries import view_queries
 from toolkit.patterns.event_store import EventStore
 
 LIST_URL = reverse("patterns_admin:stream-list")
@@ -74,8 +75,11 @@ class StreamPagesTests(TestCase):
 
     def test_list_query_count_does_not_grow_with_streams(self) -> None:
         # session, user, DISTINCT types for the filter, one page of streams
-        with self.assertNumQueries(4):
-            self.client.get(LIST_URL)
+        assert len(view_queries(self.client, LIST_URL)) == 4
+        store = EventStore()
+        for i in range(60):
+            store.append(f"ledger-x{i}", "Ledger", "Opened", {"owner": str(i)})
+        assert len(view_queries(self.client, LIST_URL)) == 4
 
     # -- detail --------------------------------------------------------------------------
 
@@ -178,8 +182,7 @@ class StreamPagesTests(TestCase):
 
     def test_detail_query_count(self) -> None:
         # session, user, stream, events page, snapshots
-        with self.assertNumQueries(5):
-            self.client.get(detail_url("cart-1"))
+        assert len(view_queries(self.client, detail_url("cart-1"))) == 5
 
     def test_events_paging_by_sequence(self) -> None:
         response = self.client.get(

@@ -22,6 +22,7 @@ from demo.shop.models import Order
 from demo.shop.seeding import OPERATOR_PERMISSIONS, Seeder, ensure_user
 from toolkit.eventsourcing.projections import catch_up
 from toolkit.models import DomainEvent
+from toolkit.patterns.plugin import get_plugin_registry
 
 PANEL_URL = "http://127.0.0.1:8000/panel/"
 ADMIN_URL = "http://127.0.0.1:8000/admin/"
@@ -125,6 +126,10 @@ class Command(BaseCommand):
 
     def _seed(self, admin: Any, operator: Any, options: dict[str, Any]) -> None:
         started = time.perf_counter()
+        # The plugins act while orders are paid: loyalty points, held payments.
+        plugins = get_plugin_registry()
+        plugins.sync()
+        active = [m.name for m in plugins.list_plugins() if m.status == "active"]
         progress = Progress(
             options["orders"] + options["events"],
             enabled=not options["no_progress"],
@@ -152,3 +157,4 @@ class Command(BaseCommand):
             f"events in {counts['carts']} carts in {time.perf_counter() - started:.1f} s."
         )
         self.stdout.write(f"Failures on purpose: {failures or 'none'}.")
+        self.stdout.write(f"Active plugins: {', '.join(active) or 'none'}.")
