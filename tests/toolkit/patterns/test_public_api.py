@@ -1,0 +1,105 @@
+"""The public API of ``toolkit.patterns`` and ``toolkit.testing``, pinned."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import toolkit.patterns
+import toolkit.testing
+
+SEED_NAMES = {
+    "Repository",
+    "DjangoRepository",
+    "NotFound",
+    "Specification",
+    "StateMachine",
+    "Transition",
+    "EventBus",
+    "Plugin",
+    "PluginRegistry",
+    "lazy",
+    "Strategy",
+    "cached",
+    "cache_invalidate",
+    "Component",
+    "ComponentMixin",
+    "Command",
+    "UnitOfWork",
+    "EventStore",
+}
+
+EXPECTED_PATTERNS = [
+    "Command",
+    "Component",
+    "ComponentMixin",
+    "DMRComponentMixin",
+    "DjangoRepository",
+    "EventBus",
+    "EventStore",
+    "Guard",
+    "NotFound",
+    "PatternError",
+    "Plugin",
+    "PluginMeta",
+    "PluginRegistry",
+    "Repository",
+    "Specification",
+    "StateMachine",
+    "Strategy",
+    "Transition",
+    "UnitOfWork",
+    "cache_invalidate",
+    "cached",
+    "get_plugin_registry",
+    "guard",
+    "invalidate",
+    "lazy",
+]
+
+
+def test_patterns_all_is_exactly_the_curated_sorted_list() -> None:
+    assert toolkit.patterns.__all__ == EXPECTED_PATTERNS
+    assert sorted(toolkit.patterns.__all__) == toolkit.patterns.__all__
+
+
+def test_every_seed_name_is_exported() -> None:
+    assert SEED_NAMES <= set(toolkit.patterns.__all__)
+
+
+def test_every_exported_name_exists_and_is_defined_in_a_pattern_module() -> None:
+    for name in toolkit.patterns.__all__:
+        obj = getattr(toolkit.patterns, name)
+        assert obj.__module__.startswith("toolkit.patterns."), name
+
+
+def test_seed_alias_is_the_same_class() -> None:
+    assert toolkit.patterns.DMRComponentMixin is toolkit.patterns.ComponentMixin
+
+
+def test_testing_exports() -> None:
+    assert toolkit.testing.__all__ == [
+        "ANY",
+        "FakeEventStore",
+        "InMemoryRepository",
+        "MockObserver",
+        "StrategyTestCase",
+    ]
+    for name in toolkit.testing.__all__:
+        assert getattr(toolkit.testing, name) is not None
+
+
+def test_patterns_import_without_django_setup() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        import toolkit.patterns
+        from django.apps import apps
+        print(apps.ready, any(m.startswith("toolkit.models") for m in sys.modules))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "False False"
