@@ -11,12 +11,13 @@
             "max_retries": 3,          # attempts after the first failure, then dead letter
             "retry_delay": 1.0,        # seconds between attempts
             "message_ttl": 86400,      # seconds a message stays valid; None = forever
+            "correlation_function": None,  # dotted path of a () -> str | None callable
         }
     }
 
 django-cqrs names the same things ``CQRS["transport"]``, ``CQRS["url"]``, ``CQRS["queue"]``,
 ``CQRS["replica"]["CQRS_MAX_RETRIES"]``, ``["CQRS_RETRY_DELAY"]`` and
-``CQRS["master"]["CQRS_MESSAGE_TTL"]``.
+``CQRS["master"]["CQRS_MESSAGE_TTL"]`` and ``CQRS["master"]["correlation_function"]``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ CQRS_DEFAULTS: dict[str, Any] = {
     "max_retries": 3,
     "retry_delay": 1.0,
     "message_ttl": 86400,
+    "correlation_function": None,
 }
 
 
@@ -51,6 +53,7 @@ class CqrsSettings:
     max_retries: int
     retry_delay: float
     message_ttl: float | None
+    correlation_function: str | None
 
 
 def cqrs_settings() -> CqrsSettings:
@@ -66,6 +69,7 @@ def cqrs_settings() -> CqrsSettings:
         max_retries=raw["max_retries"],
         retry_delay=float(raw["retry_delay"]),
         message_ttl=None if raw["message_ttl"] is None else float(raw["message_ttl"]),
+        correlation_function=raw["correlation_function"],
     )
 
 
@@ -97,12 +101,15 @@ def validate_cqrs(section: Any) -> list[str]:
     ttl = section.get("message_ttl")
     if ttl is not None and (not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0):
         problems.append(_problem("message_ttl", ttl, "it must be a number of seconds > 0 or None"))
-    transport = section.get("transport")
-    if isinstance(transport, str) and transport:
-        try:
-            import_string(transport)
-        except ImportError as exc:
-            problems.append(_problem("transport", transport, f"it cannot be imported ({exc})"))
+    for key in ("transport", "correlation_function"):
+        path = section.get(key)
+        if key == "correlation_function" and path is not None and not isinstance(path, str):
+            problems.append(_problem(key, path, "it must be a dotted path or None"))
+        elif isinstance(path, str) and path:
+            try:
+                import_string(path)
+            except ImportError as exc:
+                problems.append(_problem(key, path, f"it cannot be imported ({exc})"))
     return problems
 
 

@@ -117,6 +117,18 @@ def _expires() -> Any:
     return None if ttl is None else timezone.now() + timedelta(seconds=ttl)
 
 
+def _correlation_id() -> str | None:
+    from django.utils.module_loading import import_string
+
+    from toolkit.cqrs.conf import cqrs_settings
+
+    path = cqrs_settings().correlation_function
+    if not path:
+        return None
+    value = import_string(path)()
+    return None if value is None else str(value)
+
+
 def _write(
     buffer: _Buffer | None,
     key: tuple[str, str],
@@ -174,6 +186,7 @@ def enqueue(
         instance_pk=instance_data.get(instance._meta.pk.attname, instance.pk),
         queue=queue,
         previous_data=previous,
+        correlation_id=_correlation_id(),
         expires=_expires(),
         meta=instance.get_cqrs_meta(signal_type=signal_type, instance_data=instance_data) or None,
     )
@@ -214,6 +227,7 @@ def enqueue_delete(instance: Any, *, using: str) -> None:
         cqrs_id=key[0],
         instance_data=instance_data,
         instance_pk=instance.pk,
+        correlation_id=_correlation_id(),
         expires=_expires(),
         meta=instance.get_cqrs_meta(signal_type=SignalType.DELETE, instance_data=instance_data)
         or None,

@@ -148,8 +148,9 @@ def test_validate_cqrs_names_each_bad_value():
             "transport": "nowhere.Transport",
         }
     ) == [
-        "Unknown key 'brokr' in TOOLKIT['cqrs']; valid keys are: 'broker_url', 'exchange', "
-        "'max_retries', 'message_ttl', 'queue', 'retry_delay', 'transport'.",
+        "Unknown key 'brokr' in TOOLKIT['cqrs']; valid keys are: 'broker_url', "
+        "'correlation_function', 'exchange', 'max_retries', 'message_ttl', 'queue', "
+        "'retry_delay', 'transport'.",
         "TOOLKIT['cqrs']['queue'] is ''; it must be a non-empty string.",
         "TOOLKIT['cqrs']['max_retries'] is -1; it must be an integer >= 0.",
         "TOOLKIT['cqrs']['retry_delay'] is '1'; it must be a number of seconds >= 0.",
@@ -183,3 +184,18 @@ def test_model_check_passes_for_the_demo_and_names_bad_mappings():
         "replication.ProductReplica.CQRS_MAPPING maps to unknown field(s) ['headline']; "
         "fields are: 'cqrs_revision', "
     )
+
+
+def current_request_id():
+    return "req-42"
+
+
+def test_correlation_function_sets_the_message_correlation_id(
+    db, django_capture_on_commit_callbacks
+):
+    settings = {"cqrs": {"correlation_function": f"{__name__}.current_request_id"}}
+    with override_settings(TOOLKIT=settings), InProcessTransport.hold():
+        with django_capture_on_commit_callbacks(execute=True):
+            Product.objects.create(sku="C", name="C", price=Decimal(1))
+        (message,) = InProcessTransport.pending()
+    assert message["correlation_id"] == "req-42"
