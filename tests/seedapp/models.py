@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 
-class SeedUser(models.Model):
+class User(models.Model):
     """The seed's ``User``: an id and a name."""
 
     name = models.CharField(max_length=100)
@@ -14,7 +14,7 @@ class SeedUser(models.Model):
         return self.name
 
 
-class SeedOrder(models.Model):
+class Order(models.Model):
     """The seed's ``Order``: every field one of its examples reads or writes."""
 
     user_id = models.IntegerField(default=0, db_index=True)
@@ -37,7 +37,7 @@ class SeedOrder(models.Model):
         return self.total < 1000
 
 
-class SeedInventoryItem(models.Model):
+class InventoryItem(models.Model):
     """The seed's ``item`` updated by ``inventory_repo`` inside a UnitOfWork."""
 
     sku = models.CharField(max_length=40, unique=True)

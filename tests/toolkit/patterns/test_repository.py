@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
-from tests.seedapp.models import SeedOrder
+from tests.seedapp.models import Order
 from toolkit.patterns.exceptions import NotFound
 from toolkit.patterns.repository import DjangoRepository, Repository
 from toolkit.patterns.specification import Specification
@@ -16,8 +16,8 @@ from toolkit.testing.otel import capture_spans
 pytestmark = pytest.mark.django_db
 
 
-class OrderRepository(DjangoRepository[SeedOrder, int]):
-    model = SeedOrder
+class OrderRepository(DjangoRepository[Order, int]):
+    model = Order
 
 
 class PremiumSpec(Specification):
@@ -42,21 +42,21 @@ def repo() -> OrderRepository:
 
 
 def test_get_returns_entity(repo) -> None:
-    order = SeedOrder.objects.create(user_id=1)
+    order = Order.objects.create(user_id=1)
     assert repo.get(order.pk) == order
 
 
 def test_get_missing_raises_not_found_with_model_and_id(repo) -> None:
     with pytest.raises(NotFound) as excinfo:
         repo.get(999)
-    assert repr(excinfo.value) == "NotFound(model='SeedOrder', id=999)"
-    assert (excinfo.value.model, excinfo.value.id) == ("SeedOrder", 999)
+    assert repr(excinfo.value) == "NotFound(model='Order', id=999)"
+    assert (excinfo.value.model, excinfo.value.id) == ("Order", 999)
 
 
 def test_list_all_and_by_composed_spec(repo) -> None:
-    a = SeedOrder.objects.create(tier="premium", status="paid")
-    b = SeedOrder.objects.create(tier="premium", status="pending")
-    c = SeedOrder.objects.create(tier="standard", status="paid")
+    a = Order.objects.create(tier="premium", status="paid")
+    b = Order.objects.create(tier="premium", status="pending")
+    c = Order.objects.create(tier="standard", status="paid")
     assert repo.list() == [a, b, c]
     assert repo.list(PremiumSpec() & PaidSpec()) == [a]
     assert repo.list(PremiumSpec() | PaidSpec()) == [a, b, c]
@@ -64,30 +64,30 @@ def test_list_all_and_by_composed_spec(repo) -> None:
 
 
 def test_add_inserts_and_update_saves(repo) -> None:
-    order = repo.add(SeedOrder(user_id=7, total=10.0))
+    order = repo.add(Order(user_id=7, total=10.0))
     assert order.pk is not None
     order.total = 12.5
     repo.update(order)
-    assert SeedOrder.objects.get(pk=order.pk).total == 12.5
+    assert Order.objects.get(pk=order.pk).total == 12.5
 
 
 def test_update_of_missing_row_raises_not_found(repo) -> None:
     with pytest.raises(NotFound) as excinfo:
-        repo.update(SeedOrder(pk=4242, user_id=1))
-    assert repr(excinfo.value) == "NotFound(model='SeedOrder', id=4242)"
-    assert not SeedOrder.objects.exists()
+        repo.update(Order(pk=4242, user_id=1))
+    assert repr(excinfo.value) == "NotFound(model='Order', id=4242)"
+    assert not Order.objects.exists()
 
 
 def test_remove_deletes_and_missing_raises(repo) -> None:
-    order = SeedOrder.objects.create()
+    order = Order.objects.create()
     repo.remove(order)
-    assert not SeedOrder.objects.exists()
+    assert not Order.objects.exists()
     with pytest.raises(NotFound):
         repo.remove(order)
 
 
 def test_repository_without_model_names_the_class() -> None:
-    class Broken(DjangoRepository[SeedOrder, int]):
+    class Broken(DjangoRepository[Order, int]):
         pass
 
     with pytest.raises(ImproperlyConfigured) as excinfo:
@@ -96,9 +96,9 @@ def test_repository_without_model_names_the_class() -> None:
 
 
 def test_abstract_repository_cannot_be_instantiated_without_methods() -> None:
-    class Partial(Repository[SeedOrder, int]):
+    class Partial(Repository[Order, int]):
         def get(self, id):
-            raise NotFound("SeedOrder", id)
+            raise NotFound("Order", id)
 
     with pytest.raises(TypeError, match="abstract"):
         Partial()  # type: ignore[abstract]
@@ -109,7 +109,7 @@ def test_async_variants(repo) -> None:
 
 
 async def check_async_variants(repo) -> None:
-    order = await repo.aadd(SeedOrder(user_id=3, tier="premium"))
+    order = await repo.aadd(Order(user_id=3, tier="premium"))
     assert (await repo.aget(order.pk)).user_id == 3
     assert [o.pk for o in await repo.alist(PremiumSpec())] == [order.pk]
     order.status = "paid"
@@ -124,7 +124,7 @@ async def check_async_variants(repo) -> None:
 
 def test_operations_emit_spans(repo) -> None:
     with capture_spans() as exporter:
-        order = repo.add(SeedOrder())
+        order = repo.add(Order())
         repo.get(order.pk)
         repo.list()
         repo.update(order)
@@ -138,4 +138,4 @@ def test_operations_emit_spans(repo) -> None:
         "repository.remove",
     ]
     get_span = exporter.get_finished_spans()[1]
-    assert dict(get_span.attributes or {}) == {"model": "SeedOrder", "id": str(order.pk)}
+    assert dict(get_span.attributes or {}) == {"model": "Order", "id": str(order.pk)}
