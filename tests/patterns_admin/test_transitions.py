@@ -238,3 +238,20 @@ class HistoryLinkTests(TestCase):
         html = self.client.get(page_url(order)).content.decode()
         audit = reverse("patterns_admin:audit-list")
         assert f'href="{audit}?model=shop.order&amp;object_id={order.pk}"' in html
+
+
+class NoJavaScriptFlowTests(TestCase):
+    def test_post_redirect_get_shows_the_outcome_as_a_message(self) -> None:
+        order = Order.objects.create(
+            customer="Ada", email="a@example.com", total=Decimal("5.00"), address=""
+        )
+        self.client.force_login(make_staff("operator", "trigger_transition"))
+        self.client.post(trigger_url(order), {"transition": "pay"})
+        response = self.client.post(trigger_url(order), {"transition": "ship"}, follow=True)
+        html = response.content.decode()
+        assert response.redirect_chain == [(page_url(order), 302)]
+        assert (
+            "Guard &#x27;has_address&#x27; blocked transition &#x27;ship&#x27;: "
+            "cannot ship an order without an address" in html
+        )
+        assert 'class="error"' in html
