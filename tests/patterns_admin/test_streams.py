@@ -208,3 +208,15 @@ class StreamIdsWithSlashesTests(TestCase):
         response = client.get(url, {"at": "1"})
         assert response.status_code == 200
         assert "&quot;owner&quot;: &quot;x&quot;" in response.content.decode()
+
+
+class StoredAggregateTypesTests(TestCase):
+    def test_loose_index_scan_lists_each_type_once(self) -> None:
+        from patterns_admin.tables_streams import stored_aggregate_types
+
+        assert stored_aggregate_types() == []
+        store = EventStore()
+        for i in range(5):
+            store.append(f"b-{i}", "Basket", "Opened", {})
+            store.append(f"a-{i}", "Account", "Opened", {})
+        assert stored_aggregate_types() == ["Account", "Basket"]
