@@ -161,6 +161,28 @@ def _write(
     entry.outbox_id = row.pk
 
 
+def _save_payload(
+    instance: Any,
+    signal_type: SignalType,
+    *,
+    using: str,
+    previous: dict[str, Any] | None,
+    queue: str | None = None,
+) -> TransportPayload:
+    instance_data = instance.to_cqrs_dict(using=using, sync=signal_type is SignalType.SYNC)
+    return TransportPayload(
+        signal_type=signal_type,
+        cqrs_id=str(instance.CQRS_ID),
+        instance_data=instance_data,
+        instance_pk=instance_data.get(instance._meta.pk.attname, instance.pk),
+        queue=queue,
+        previous_data=previous,
+        correlation_id=_correlation_id(),
+        expires=_expires(),
+        meta=instance.get_cqrs_meta(signal_type=signal_type, instance_data=instance_data) or None,
+    )
+
+
 def enqueue(
     instance: Any,
     signal_type: SignalType,
@@ -178,23 +200,54 @@ def enqueue(
         previous = {**(previous or {}), **entry.previous_data}
     if entry is not None:
         entry.previous_data = previous
-    instance_data = instance.to_cqrs_dict(using=using, sync=signal_type is SignalType.SYNC)
-    payload = TransportPayload(
-        signal_type=signal_type,
-        cqrs_id=key[0],
-        instance_data=instance_data,
-        instance_pk=instance_data.get(instance._meta.pk.attname, instance.pk),
-        queue=queue,
-        previous_data=previous,
-        correlation_id=_correlation_id(),
-        expires=_expires(),
-        meta=instance.get_cqrs_meta(signal_type=signal_type, instance_data=instance_data) or None,
-    )
+    payload = _save_payload(instance, signal_type, using=using, previous=previous, queue=queue)
     _write(buffer, key, payload, using=using, created=created)
     if buffer is not None:
         buffer.entries[key].previous_data = previous
         buffer.instances.append(weakref.ref(instance))
     instance._save_tracked_fields()
+
+
+def enqueue_many(instances: list[Any], *, using: str, created: bool) -> None:
+    """``enqueue`` a SAVE for each instance of a bulk write, inserting new outbox rows at once.
+
+    Instances that already have an outbox row in this transaction are rewritten one by one.
+    """
+    from django.db import connections
+
+    from toolkit.cqrs.models import CqrsOutbox
+
+    buffer = _buffer(using)
+    # Without ids back from a bulk insert the buffer cannot point at the rows: go one by one.
+    if buffer is None or not connections[using].features.can_return_rows_from_bulk_insert:
+        for instance in instances:
+            enqueue(instance, SignalType.SAVE, using=using, created=created)
+        return
+    fresh: list[tuple[Any, dict[str, Any] | None, CqrsOutbox]] = []
+    for instance in instances:
+        entry = buffer.entries.get(_key(instance))
+        if entry is not None and entry.outbox_id is not None:
+            enqueue(instance, SignalType.SAVE, using=using, created=created)
+            continue
+        previous = instance.get_tracked_fields_data()
+        payload = _save_payload(instance, SignalType.SAVE, using=using, previous=previous)
+        row = CqrsOutbox(
+            cqrs_id=payload.cqrs_id,
+            instance_pk=str(instance.pk),
+            signal_type=payload.signal_type.value,
+            revision=payload.revision,
+            payload=payload.to_dict(),
+        )
+        fresh.append((instance, previous, row))
+    rows = CqrsOutbox.objects.using(using).bulk_create([row for _, _, row in fresh])
+    for (instance, previous, _), row in zip(fresh, rows, strict=True):
+        entry = buffer.entries.setdefault(_key(instance), _Entry())
+        entry.outbox_id = row.pk
+        entry.created = entry.created or created
+        entry.bumped = entry.bumped or created
+        entry.previous_data = previous
+        buffer.instances.append(weakref.ref(instance))
+        instance._save_tracked_fields()
 
 
 def enqueue_delete(instance: Any, *, using: str) -> None:

@@ -61,8 +61,7 @@ class MasterSignals:
 
         if not sender.CQRS_PRODUCE:
             return
-        for instance in kwargs["instances"]:
-            producer.enqueue(instance, SignalType.SAVE, using=kwargs["using"], created=True)
+        producer.enqueue_many(list(kwargs["instances"]), using=kwargs["using"], created=True)
 
     @classmethod
     def post_bulk_update(cls, sender: type[Any], **kwargs: Any) -> None:
@@ -71,5 +70,4 @@ class MasterSignals:
 
         if not sender.CQRS_PRODUCE:
             return
-        for instance in kwargs["instances"]:
-            producer.enqueue(instance, SignalType.SAVE, using=kwargs["using"], created=False)
+        producer.enqueue_many(list(kwargs["instances"]), using=kwargs["using"], created=False)
