@@ -1,8 +1,10 @@
 """Projections: position, lag and last error of each, and a rebuild from zero.
 
-Rebuilding replays every event into the projection again; the confirmation states how many
-(``events_to_replay``). It is a POST that needs ``patterns_admin.replay_events`` and is
-recorded in the panel's action log with the acting user.
+Rebuilding replays every event into the projection again. ``GET .../rebuild/`` is the
+confirmation, which states how many events will be replayed (``events_to_replay``, counted
+only when asked for, so the list stays cheap on a big event log); ``POST`` rebuilds. Both need
+``patterns_admin.replay_events``; the rebuild is recorded in the panel's action log with the
+acting user.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
@@ -23,23 +25,23 @@ from patterns_admin.http import HtmxHttpRequest, wants_fragment
 from patterns_admin.permissions import REPLAY_EVENTS, permission_required_403
 
 
-def projection_rows() -> list[dict[str, Any]]:
-    """Each projection's status with the number of events a rebuild would replay."""
-    from toolkit.eventsourcing.projections import events_to_replay, projection_statuses
-
-    return [
-        {"status": status, "events_to_replay": events_to_replay(status.name)}
-        for status in projection_statuses()
-    ]
-
-
 def _context(request: HtmxHttpRequest, result: dict[str, Any] | None = None) -> dict[str, Any]:
+    from toolkit.eventsourcing.projections import projection_statuses
+
     return {
         "title": "Projections",
-        "rows": projection_rows(),
+        "rows": projection_statuses(),
         "can_rebuild": request.user.has_perm(REPLAY_EVENTS),
         "result": result,
     }
+
+
+def _registered(name: str) -> None:
+    from toolkit.registry import projections
+
+    if name not in projections:
+        registered = ", ".join(repr(n) for n in projections) or "none"
+        raise Http404(f"No projection named {name!r}; registered: {registered}")
 
 
 @require_GET
@@ -53,17 +55,28 @@ def projection_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template_name, _context(request))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_member_required
 @permission_required_403("replay_events")
+@vary_on_headers("HX-Request")
 def projection_rebuild(request: HtmxHttpRequest, name: str) -> HttpResponse:
-    """Rebuild the projection ``name`` from the first event; report how many were replayed."""
+    """GET: the confirmation with the number of events to replay; POST: rebuild ``name``."""
     from toolkit.eventsourcing.projections import events_to_replay, rebuild_projection
-    from toolkit.registry import projections
 
-    if name not in projections:
-        registered = ", ".join(repr(n) for n in projections) or "none"
-        raise Http404(f"No projection named {name!r}; registered: {registered}")
+    _registered(name)
+    if request.method == "GET":
+        inline = wants_fragment(request)
+        template_name = "patterns_admin/projections/rebuild.html"
+        if inline:
+            # Shown inside the list's table, whose #results section the POST replaces.
+            template_name += "#confirm"
+        context = {
+            "title": f"Rebuild {name}",
+            "name": name,
+            "events_to_replay": events_to_replay(name),
+            "inline": inline,
+        }
+        return render(request, template_name, context)
     expected = events_to_replay(name)
     result: dict[str, Any]
     try:

@@ -148,8 +148,10 @@ def test_rebuild_a_projection(staff_page: Any, carts: None) -> None:
     page = staff_page
     page.goto("/panel/projections/")
     row = page.locator("tr[data-projection=revenue_per_day]")
-    row.locator("summary:has-text('Rebuild')").click()
+    row.locator("a:has-text('Rebuild')").click()
+    page.wait_for_selector("form[data-projection=revenue_per_day]")
     assert "replays 1 event from the start" in row.inner_text()
+    assert page.url.endswith("/panel/projections/")  # the confirmation opened in place
     row.locator("button:has-text('Rebuild and replay 1 event')").click()
     page.wait_for_selector(".pa-result-ok:has-text('replayed 1 event.')")
     assert DailyRevenue.objects.get().carts == 1

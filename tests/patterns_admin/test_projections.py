@@ -26,14 +26,30 @@ class ProjectionPagesTests(TestCase):
             cart.check_out()
             repo.save(cart)
 
-    def test_list_shows_position_lag_and_rebuild_confirmation(self) -> None:
+    def test_list_shows_position_lag_and_a_rebuild_link(self) -> None:
         self.client.force_login(self.operator)
         response = self.client.get(LIST_URL)
         html = response.content.decode()
         assert response.status_code == 200
         assert 'data-projection="revenue_per_day"' in html
-        assert "replays <strong>3</strong> events from the start" in html
-        assert "Rebuild and replay 3 events" in html
+        assert f'href="{REBUILD_URL}" hx-get="{REBUILD_URL}"' in html
+
+    def test_confirmation_states_how_many_events_will_be_replayed(self) -> None:
+        self.client.force_login(self.operator)
+        page = self.client.get(REBUILD_URL).content.decode()
+        assert "<html" in page
+        assert "replays <strong>3</strong> events from the start" in page
+        assert "Rebuild and replay 3 events" in page
+        assert "hx-post" not in page  # the standalone page posts and redirects
+        fragment = self.client.get(REBUILD_URL, headers={"HX-Request": "true"}).content.decode()
+        assert "<html" not in fragment
+        assert fragment.lstrip().startswith("<form")
+        assert f'hx-post="{REBUILD_URL}" hx-target="#results"' in fragment
+        assert not DailyRevenue.objects.exists()  # confirming is not rebuilding
+
+    def test_confirmation_needs_the_replay_permission(self) -> None:
+        self.client.force_login(self.viewer)
+        assert self.client.get(REBUILD_URL).status_code == 403
 
     def test_list_htmx_gets_only_results(self) -> None:
         self.client.force_login(self.viewer)
@@ -76,7 +92,7 @@ class ProjectionPagesTests(TestCase):
         assert client.post(REBUILD_URL).status_code == 403
         assert not DailyRevenue.objects.exists()
         self.client.force_login(self.operator)
-        assert self.client.get(REBUILD_URL).status_code == 405
+        assert self.client.put(REBUILD_URL).status_code == 405
 
     def test_unknown_projection_is_404(self) -> None:
         self.client.force_login(self.operator)
