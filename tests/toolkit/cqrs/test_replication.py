@@ -133,12 +133,18 @@ class ReplicationTests(TestCase):
             Product.cqrs.bulk_create(
                 [Product(sku=f"U-{i}", name="x", price=Decimal(1)) for i in range(4)]
             )
-        with self.commit(), transaction.atomic():
+        with InProcessTransport.hold(), self.commit(), transaction.atomic():
             count = Product.cqrs.bulk_update(
                 Product.objects.filter(sku__in=["U-0", "U-1"]), stock=7
             )
             Product.cqrs.bulk_update(Product.objects.filter(sku="U-0"), name="again")
         assert count == 2
+        messages = InProcessTransport.pending()
+        assert sorted(
+            (m["instance_data"]["sku"], m["instance_data"]["name"], m["instance_data"]["stock"])
+            for m in messages
+        ) == [("U-0", "again", 7), ("U-1", "x", 7)]
+        InProcessTransport.consume()
         assert dict(Product.objects.values_list("sku", "cqrs_revision")) == {
             "U-0": 1,
             "U-1": 1,
