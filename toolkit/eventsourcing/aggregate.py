@@ -50,6 +50,9 @@ class AggregateEvent:
     event_type: ClassVar[str] = ""
     #: The aggregate class the event belongs to.
     aggregate_class: ClassVar[type[Aggregate] | None] = None
+    #: Current schema version (djangoevents' ``Event.version``), set at start-up from the
+    #: schema files by :func:`toolkit.eventsourcing.config.apply_event_versions`.
+    version: ClassVar[int] = 1
 
     def __init__(self, **data: Any) -> None:
         self.data = data

@@ -134,6 +134,20 @@ def schema_registry() -> SchemaRegistry:
     return registry
 
 
+def apply_event_versions() -> None:
+    """Set ``version`` on every registered aggregate's event classes from the schema files."""
+    from django.conf import settings
+
+    from toolkit.registry import aggregates
+
+    if settings_problems((getattr(settings, "TOOLKIT", None) or {}).get("eventsourcing")):
+        return  # the system check reports the bad setting; start-up must not crash on it
+    registry = schema_registry()
+    for aggregate_type, cls in aggregates.items():
+        for event_type, event_cls in cls.event_classes.items():
+            event_cls.version = registry.current_version(aggregate_type, event_type)
+
+
 def default_backend() -> EventStoreBackend:
     """The backend named by ``TOOLKIT["patterns"]["event_store_backend"]`` (shared per
     process, so every ``EventStore()`` of the memory backend sees the same events)."""

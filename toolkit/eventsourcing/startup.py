@@ -1,7 +1,8 @@
 """Start-up wiring, imported by :func:`toolkit.startup.run_startup_hooks`.
 
 Registers the event-sourcing system checks, forgets cached backends and schemas when
-``TOOLKIT`` changes, and imports ``handlers.py`` of every installed app.
+``TOOLKIT`` changes, imports ``handlers.py`` of every installed app, and sets each aggregate
+event class's ``version`` from the schema files.
 """
 
 from __future__ import annotations
@@ -16,3 +17,4 @@ from toolkit.startup import on_startup
 add_check(check_eventsourcing)
 on_reload(config.reset)
 on_startup(autodiscover_handlers)
+on_startup(config.apply_event_versions)

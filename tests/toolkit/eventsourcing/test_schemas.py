@@ -140,3 +140,17 @@ def test_unusable_files_are_reported_as_problems(tmp_path: Path) -> None:
     assert messages["v1_order_avro.json"] == "invalid avro schema: nope"
     assert messages["missing"] == "schema directory does not exist"
     assert registry.schemas == {}
+
+
+def test_event_classes_get_their_current_version_from_the_files(tmp_path: Path, settings) -> None:
+    from tests.toolkit.eventsourcing.test_aggregate import Todo
+    from toolkit.eventsourcing.config import apply_event_versions
+
+    write(tmp_path / "todo" / "v1_todo_created.json", AVRO_CREATED)
+    write(tmp_path / "todo" / "v2_todo_created.json", AVRO_CREATED)
+    settings.TOOLKIT = {"eventsourcing": {"schema_dirs": [str(tmp_path)]}}
+    try:
+        apply_event_versions()
+        assert (Todo.Created.version, Todo.Relabelled.version) == (2, 1)
+    finally:
+        Todo.Created.version = 1
