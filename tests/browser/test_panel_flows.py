@@ -111,6 +111,11 @@ def test_open_a_diagram(staff_page: Any, staff_user: Any) -> None:
         page.click("a:has-text('Download .gv')")
     assert download.value.suggested_filename == f"OrderMachine-{order.pk}.gv"
     screenshot(page, "diagram")
+    # The admin's dark theme (its toggle keeps the choice in localStorage).
+    page.evaluate("localStorage.setItem('theme', 'dark')")
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    screenshot(page, "diagram-dark")
 
 
 def test_trigger_a_transition_from_the_admin_change_page(staff_page: Any, staff_user: Any) -> None:
