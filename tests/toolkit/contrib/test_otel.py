@@ -10,6 +10,7 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
+from tests.toolkit.patterns.docs_examples import run_page
 from toolkit.contrib import otel
 from toolkit.testing.otel import capture_spans
 
@@ -79,3 +80,7 @@ def test_span_is_noop_when_opentelemetry_is_not_installed() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == 'False _NoopSpan pip install "django-pattern-toolkit[otel]"'
+
+
+def test_docs_page_examples_run() -> None:
+    run_page("observability.md")

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from tests.toolkit.patterns import counting_cache
+from tests.toolkit.patterns.docs_examples import run_page
 from toolkit.patterns.cache import (
     VERSION_KEY,
     cache_invalidate,
@@ -390,3 +391,14 @@ def test_invalidation_in_another_process_is_seen(redis_url) -> None:
         assert result.stdout.strip() == "invalidated"
         assert get_user_orders(7) == "v2:7"
     delete_redis_keys(config["shared"]["LOCATION"], prefix)
+
+
+def test_docs_page_examples_run() -> None:
+    config = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"docs-{uuid.uuid4().hex}",
+        }
+    }
+    with override_settings(CACHES=config):
+        run_page("cache.md")

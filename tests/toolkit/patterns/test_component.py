@@ -13,6 +13,7 @@ from django.core.cache import caches
 from django.test import RequestFactory
 from django.test.utils import override_settings
 
+from tests.toolkit.patterns.docs_examples import run_page
 from toolkit.patterns.cache import invalidate
 from toolkit.patterns.component import Component, ComponentMixin, DMRComponentMixin
 
@@ -162,3 +163,7 @@ def test_async_component_response() -> None:
     assert response.status_code == 201
     assert json.loads(response.content)["name"] == "user 7"
     assert DMRComponentMixin is ComponentMixin
+
+
+def test_docs_page_examples_run() -> None:
+    run_page("component.md")

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.toolkit.patterns.docs_examples import run_page
 from toolkit.patterns.lazy import lazy
 
 
@@ -164,3 +165,7 @@ def test_slots_without_dict_names_the_class() -> None:
 
     with pytest.raises(TypeError, match="Slotted uses __slots__ without '__dict__'"):
         Slotted().client
+
+
+def test_docs_page_examples_run() -> None:
+    run_page("lazy.md")

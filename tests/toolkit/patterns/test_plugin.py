@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test.utils import override_settings
 
+from tests.toolkit.patterns.docs_examples import run_page
 from toolkit.models import PluginState
 from toolkit.patterns import plugin as plugin_module
 from toolkit.patterns.exceptions import DuplicatePlugin, PluginNotFound, ValidationError
@@ -298,3 +299,11 @@ def test_disable_in_another_process_is_honoured_here(tmp_path) -> None:
     events.clear()
     assert [m.status for m in registry.list_plugins()] == ["disabled"]
     assert events == ["loyalty.deactivate"]
+
+
+@pytest.mark.django_db
+def test_docs_page_examples_run() -> None:
+    # An empty group: the demo's plugins would stay active in this process otherwise.
+    with override_settings(TOOLKIT={"patterns": {"plugin_group": "toolkit_more_docs.none"}}):
+        namespace = run_page("plugin.md")
+    namespace["registry"].shutdown()

@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
 from tests.seedapp.models import Order
+from tests.toolkit.patterns.docs_examples import run_page
 from toolkit.patterns.exceptions import NotFound
 from toolkit.patterns.repository import DjangoRepository, Repository
 from toolkit.patterns.specification import Specification
@@ -139,3 +140,7 @@ def test_operations_emit_spans(repo) -> None:
     ]
     get_span = exporter.get_finished_spans()[1]
     assert dict(get_span.attributes or {}) == {"model": "Order", "id": str(order.pk)}
+
+
+def test_docs_page_examples_run() -> None:
+    run_page("repository.md")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from django.db.models import Q
 
+from tests.toolkit.patterns.docs_examples import run_page
 from toolkit.patterns.exceptions import SpecificationError
 from toolkit.patterns.specification import (
     AndSpecification,
@@ -220,3 +221,7 @@ def test_repr_and_equality() -> None:
     assert MinTotal(5) != MinTotal(6)
     assert hash(MinTotal(5)) == hash(MinTotal(5))
     assert isinstance(~ActiveSpec(), NotSpecification)
+
+
+def test_docs_page_examples_run() -> None:
+    run_page("specification.md")

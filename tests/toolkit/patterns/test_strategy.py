@@ -6,6 +6,7 @@ from abc import abstractmethod
 
 import pytest
 
+from tests.toolkit.patterns.docs_examples import run_page
 from toolkit.patterns.exceptions import StrategyNotFound
 from toolkit.patterns.strategy import Strategy
 
@@ -99,3 +100,7 @@ def test_unregister_removes_and_unknown_raises() -> None:
     assert ShippingStrategy.available() == []
     with pytest.raises(StrategyNotFound):
         ShippingStrategy.unregister("temp")
+
+
+def test_docs_page_examples_run() -> None:
+    run_page("strategy.md")

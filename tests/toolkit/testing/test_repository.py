@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 from asgiref.sync import async_to_sync
 
+from tests.toolkit.patterns.docs_examples import run_page
 from toolkit.patterns.exceptions import NotFound
 from toolkit.patterns.specification import Specification
 from toolkit.testing import InMemoryRepository
@@ -88,3 +89,7 @@ def test_async_variants() -> None:
         return [got.name, len(listed), await repo.alist()]
 
     assert async_to_sync(scenario)() == ["ab", 1, []]
+
+
+def test_docs_page_examples_run() -> None:
+    run_page("testing.md")
