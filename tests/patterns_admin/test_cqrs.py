@@ -120,8 +120,7 @@ class CqrsPageTests(TestCase):
         assert response.status_code == 400
         assert (
             "&#x27;invoice&#x27; is not a master CQRS_ID; available: "
-            "&#x27;customer&#x27;, &#x27;product&#x27;."
-            in response.content.decode()
+            "&#x27;customer&#x27;, &#x27;product&#x27;." in response.content.decode()
         )
         response = client.post(RESYNC, {"cqrs_id": "product", "scope": "some"})
         assert response.status_code == 400
