@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from toolkit.cqrs.constants import DeadLetterReason, Outcome
-from toolkit.cqrs.exceptions import CqrsError, MalformedMessage
+from toolkit.cqrs.exceptions import CqrsError
 
 
 def dead_letter_list(
@@ -49,7 +49,7 @@ def replay_dead_letter(letter: Any) -> Outcome:
         payload.expires = None
         model = ReplicaRegistry.get(payload.cqrs_id)
         outcome = apply_payload(model, payload)
-    except (MalformedMessage, CqrsError, Exception) as exc:
+    except Exception as exc:  # bad payload, unknown CQRS_ID, or the replica raised
         letter.attempts += 1
         letter.error = f"{type(exc).__name__}: {exc}"
         letter.save(update_fields=["attempts", "error"])
