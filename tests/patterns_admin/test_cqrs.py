@@ -155,3 +155,20 @@ class CqrsPageTests(TestCase):
         assert response.status_code == 404
         assert "No dead letter to replay with id &#x27;999&#x27;." in response.content.decode()
         assert not PanelActionLog.objects.exists()
+
+    def test_failed_resync_is_reported_and_audited_as_failure(self) -> None:
+        from unittest import mock
+
+        with mock.patch("toolkit.cqrs.sync.sync_queryset", side_effect=RuntimeError("db gone")):
+            response = self.login(self.operator).post(
+                RESYNC, {"cqrs_id": "product", "scope": "all"}, follow=True
+            )
+        assert "Resync of &#x27;product&#x27; failed: RuntimeError: db gone" in (
+            response.content.decode()
+        )
+        log = PanelActionLog.objects.get()
+        assert (log.action, log.detail, log.success) == (
+            "cqrs_resync",
+            {"scope": "all", "error": "RuntimeError: db gone"},
+            False,
+        )
