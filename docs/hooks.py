@@ -44,6 +44,49 @@ SUBPACKAGE_DEFAULTS: dict[str, tuple[str, str]] = {
 SOURCES = "toolkit/conf.py and the sub-packages"
 
 
+def _nav_pages(items: Any) -> set[str]:
+    """Every page path named anywhere in a (nested) ``nav`` config value."""
+    found: set[str] = set()
+    if isinstance(items, str):
+        found.add(items)
+    elif isinstance(items, list):
+        for item in items:
+            found |= _nav_pages(item)
+    elif isinstance(items, dict):
+        for value in items.values():
+            found |= _nav_pages(value)
+    return found
+
+
+def _title(path: Path) -> str:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return line[2:].strip().replace("`", "")
+    return path.stem.replace("_", " ").replace("-", " ").capitalize()
+
+
+def on_config(config: Any) -> Any:
+    """List pages missing from ``nav`` under *More*, so a new page is never unreachable.
+
+    Pages are meant to be placed in ``mkdocs.yml`` by hand; this only catches the ones added
+    after the last nav update (logged, so the build output says which).
+    """
+    nav = config.get("nav")
+    if not nav:
+        return config
+    docs_dir = Path(config["docs_dir"])
+    listed = _nav_pages(nav)
+    missing = sorted(
+        str(path.relative_to(docs_dir)).replace(os.sep, "/")
+        for path in docs_dir.rglob("*.md")
+        if str(path.relative_to(docs_dir)).replace(os.sep, "/") not in listed
+    )
+    if missing:
+        log.info("Pages not in mkdocs.yml nav, listed under 'More': %s", ", ".join(missing))
+        nav.append({"More": [{_title(docs_dir / page): page} for page in missing]})
+    return config
+
+
 def _documented_keys() -> list[tuple[str, str]]:
     """Every ``(section, key)`` pair of the ``TOOLKIT`` setting the code knows about."""
     from toolkit import conf

@@ -87,3 +87,18 @@ def test_commands_page_lists_each_command_with_only_its_own_options(
     assert sorted(headings) == on_disk
     assert "--settings" not in out
     assert "--skip-checks" not in out
+
+
+def test_pages_missing_from_nav_are_listed_under_more(
+    hooks: ModuleType, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "guide").mkdir()
+    (tmp_path / "index.md").write_text("# Home\n")
+    (tmp_path / "guide" / "new_page.md").write_text("# A `new` page\n")
+    config = {"docs_dir": str(tmp_path), "nav": [{"Home": "index.md"}]}
+    with caplog.at_level(logging.INFO, logger="mkdocs.hooks.toolkit"):
+        hooks.on_config(config)
+    assert config["nav"] == [{"Home": "index.md"}, {"More": [{"A new page": "guide/new_page.md"}]}]
+    assert [r.getMessage() for r in caplog.records] == [
+        "Pages not in mkdocs.yml nav, listed under 'More': guide/new_page.md"
+    ]
