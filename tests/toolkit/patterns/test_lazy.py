@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -94,7 +96,9 @@ def test_concurrent_first_reads_call_factory_at_most_once() -> None:
 
 def test_ttl_reinitialises_after_expiry(monkeypatch) -> None:
     now = [1000.0]
-    monkeypatch.setattr("toolkit.patterns.lazy.time.monotonic", lambda: now[0])
+    # ``toolkit.patterns.lazy`` the attribute is the descriptor class; patch the module.
+    module = sys.modules["toolkit.patterns.lazy"]
+    monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=lambda: now[0]))
     counter = Counter()
 
     class Service:
