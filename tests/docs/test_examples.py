@@ -19,7 +19,11 @@ DOCS = ROOT / "docs"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 #: Pages whose ```python blocks this module runs (no pattern's own tests run them).
-GENERAL_PAGES = ["quickstart/developer.md", "patterns/event_store.md"]
+GENERAL_PAGES = [
+    "quickstart/developer.md",
+    "quickstart/operator.md",
+    "patterns/event_store.md",
+]
 
 
 def blocks(page: str) -> list[str]:
