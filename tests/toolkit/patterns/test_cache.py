@@ -402,3 +402,36 @@ def test_docs_page_examples_run() -> None:
     }
     with override_settings(CACHES=config):
         run_page("cache.md")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["filebased", "database"])
+def test_invalidation_on_file_and_database_backends(kind, tmp_path) -> None:
+    if kind == "filebased":
+        backend = {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    else:
+        backend = {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "toolkit_more_cache_table",
+        }
+    config = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "x": backend}
+    source = Source()
+    with override_settings(CACHES=config, TOOLKIT={"patterns": {"cache_backend": "x"}}):
+        if kind == "database":
+            from django.core.management import call_command
+
+            call_command("createcachetable", "toolkit_more_cache_table", verbosity=0)
+
+        @cached(key_prefix="orders:")
+        def read(user_id: int) -> str:
+            return source.read(user_id)
+
+        assert read(1) == "v1:1"
+        source.value = "v2"
+        assert read(1) == "v1:1"
+        invalidate("orders:*")
+        assert read(1) == "v2:1"
+        assert source.calls == 2
