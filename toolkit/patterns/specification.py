@@ -54,6 +54,10 @@ SPEC_MARKER = "$spec"
 _KEYS = ("spec", "args", "kwargs")
 
 
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def known_specifications() -> list[str]:
     """Every registered specification name, sorted."""
     return sorted(_registry)
@@ -75,6 +79,13 @@ class Specification(ABC):
         if "spec_name" not in cls.__dict__:
             cls.spec_name = f"{cls.__module__}.{cls.__qualname__}"
         with _registry_lock:
+            current = _registry.get(cls.spec_name)
+            # The same qualified name is a redefinition (a reloaded module, a test): replace it.
+            if current is not None and _qualified(current) != _qualified(cls):
+                raise TypeError(
+                    f"spec_name {cls.spec_name!r} of {_qualified(cls)} is already used by "
+                    f"{_qualified(current)}; give one of them another spec_name"
+                )
             _registry[cls.spec_name] = cls
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Specification:

@@ -228,3 +228,22 @@ def test_repr_and_equality() -> None:
 
 def test_docs_page_examples_run() -> None:
     run_page("specification.md")
+
+
+def test_spec_name_collision_names_both_classes() -> None:
+    with pytest.raises(TypeError) as excinfo:
+
+        class Clash(Specification):
+            spec_name = "and"
+
+            def is_satisfied_by(self, entity) -> bool:
+                return True
+
+    assert str(excinfo.value) == (
+        "spec_name 'and' of tests.toolkit.patterns.test_specification."
+        "test_spec_name_collision_names_both_classes.<locals>.Clash is already used by "
+        "toolkit.patterns.specification.AndSpecification; give one of them another spec_name"
+    )
+    assert Specification.from_dict((ActiveSpec() & ActiveSpec()).to_dict()) == (
+        ActiveSpec() & ActiveSpec()
+    )
