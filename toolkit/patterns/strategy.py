@@ -78,8 +78,7 @@ class Strategy(ABC):
                 current = registry.get(name)
                 if current is not None and _qualified(current) != _qualified(strategy_cls):
                     raise ValueError(
-                        f"{name!r} is already registered on {cls.__name__} "
-                        f"by {_qualified(current)}"
+                        f"{name!r} is already registered on {cls.__name__} by {_qualified(current)}"
                     )
                 registry[name] = strategy_cls
             strategy_cls.strategy_name = name
