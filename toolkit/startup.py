@@ -31,4 +31,4 @@ def run_startup_hooks() -> None:
 
 
 #: Modules imported at start-up; each may call :func:`on_startup`.
-STARTUP_MODULES: list[str] = ["toolkit.eventsourcing.startup", "toolkit.patterns.plugin"]
+STARTUP_MODULES: list[str] = ["toolkit.eventsourcing.startup"]

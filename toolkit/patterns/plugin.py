@@ -18,10 +18,11 @@ Rules:
 - A plugin whose entry point fails to import is listed with ``status="failed"`` and the error;
   the others load normally.
 - Enabled/disabled is a ``toolkit.models.PluginState`` row (no row = enabled). Every process
-  honours it: before answering ``is_enabled``/``list_plugins`` (and at the start of each
-  request, for the process default registry) a registry re-reads the states with one small
-  query and calls ``activate()`` / ``deactivate()`` on its own plugin instances to match.
-  Celery workers and scripts call ``get_plugin_registry().sync()`` where they need it.
+  honours it: before answering ``is_enabled``/``list_plugins`` a registry re-reads the states
+  with one small query and calls ``activate()`` / ``deactivate()`` on its own plugin instances
+  to match. Code that relies on a plugin's side effects asks ``is_enabled(name)`` at its hook
+  point, or calls ``sync()`` (e.g. at worker start). There is deliberately no per-request hook:
+  a query on every request would be paid by every view, plugins or not.
 - ``version`` is the plugin class's ``version`` attribute, else its distribution's version.
 
 The registry itself is pure Python; only ``enable``/``disable``/``sync`` touch the database.
@@ -35,8 +36,6 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
-
-from django.core.signals import request_started
 
 from toolkit.conf import on_reload
 from toolkit.patterns.exceptions import DuplicatePlugin, PluginNotFound, ValidationError
@@ -356,15 +355,5 @@ def reset_plugin_registry() -> None:
         _default = None
 
 
-def _sync_default_registry(**kwargs: Any) -> None:
-    """``request_started`` receiver: make this process follow the persisted plugin states."""
-    try:
-        get_plugin_registry().sync()
-    except Exception as exc:  # e.g. no table before migrate: never break the request
-        logger.warning("Could not sync plugin states: %s: %s", type(exc).__name__, exc)
-
-
-# Every request re-reads the persisted states (one small query), so a plugin disabled in one
-# process is deactivated in all of them. ``toolkit.startup`` imports this module at start-up.
-request_started.connect(_sync_default_registry, dispatch_uid="toolkit.plugins.sync")
+# A TOOLKIT change (override_settings in tests, a reloaded config) may change plugin_group.
 on_reload(reset_plugin_registry)
