@@ -173,3 +173,35 @@ def test_slots_without_dict_names_the_class() -> None:
 
 def test_docs_page_examples_run() -> None:
     run_page("lazy.md")
+
+
+def test_concurrent_reads_after_ttl_expiry_rebuild_once(monkeypatch) -> None:
+    now = [0.0]
+    module = sys.modules["toolkit.patterns.lazy"]
+    monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    counter = Counter()
+
+    def slow() -> object:
+        time.sleep(0.05)
+        return counter.make()
+
+    class Service:
+        config = lazy(slow, ttl=10.0)
+
+    svc = Service()
+    svc.config
+    now[0] = 11.0  # expired
+    barrier = threading.Barrier(6)
+    seen: list[object] = []
+
+    def read() -> None:
+        barrier.wait()
+        seen.append(svc.config)
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert counter.calls == 2
+    assert len({id(value) for value in seen}) == 1
