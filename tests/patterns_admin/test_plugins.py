@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from unittest import mock
 
 from django.contrib.auth.models import User
@@ -14,6 +14,7 @@ from patterns_admin.models import PanelActionLog
 from tests.patterns_admin.conftest import make_staff
 from toolkit.models import PluginState
 from toolkit.patterns.exceptions import PluginNotFound
+from toolkit.patterns.plugin import Plugin, PluginRegistry
 
 URL = reverse("patterns_admin:plugin-list")
 
@@ -206,3 +207,44 @@ class BrokenRegistryTests(TestCase):
             toggle.content.decode()
         )
         assert PanelActionLog.objects.get().success is False
+
+
+class Greeter(Plugin):
+    """A plugin that records its activations."""
+
+    version = "2.0.0"
+    calls: ClassVar[list[str]] = []
+
+    def activate(self) -> None:
+        self.calls.append("activate")
+
+    def deactivate(self) -> None:
+        self.calls.append("deactivate")
+
+
+class RealRegistryTests(TestCase):
+    """The toggle through the toolkit's own ``PluginRegistry``."""
+
+    def setUp(self) -> None:
+        Greeter.calls.clear()
+        self.registry = PluginRegistry()
+        self.registry.register("greeter", Greeter)
+        patcher = mock.patch(
+            "patterns_admin.views.plugins.plugin_registry", return_value=self.registry
+        )
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.client.force_login(make_staff("operator", "toggle_plugin"))
+
+    def test_disable_persists_and_deactivates(self) -> None:
+        assert "2.0.0" in self.client.get(URL).content.decode()
+        response = self.client.post(toggle_url("greeter"), {"action": "disable"})
+        assert response.status_code == 302
+        assert PluginState.objects.get(name="greeter").enabled is False
+        assert Greeter.calls[-1] == "deactivate"
+        html = self.client.get(URL).content.decode()
+        assert '<span class="badge badge-disabled">disabled</span>' in html
+        self.client.post(toggle_url("greeter"), {"action": "enable"})
+        assert PluginState.objects.get(name="greeter").enabled is True
+        assert Greeter.calls[-1] == "activate"
+        assert PanelActionLog.objects.filter(success=True).count() == 2
