@@ -1,6 +1,6 @@
 """The allocate use case as a Story, with the default hooks and Prometheus metrics.
 
-``/metrics`` shows ``toolkit_stories_executions_latency_ms{service="allocation",
+``/metrics`` shows ``dddkit_stories_executions_latency_ms{service="allocation",
 story_name="AllocateLine",...}`` and the per-step histogram once something was allocated.
 """
 

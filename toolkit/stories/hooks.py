@@ -30,12 +30,21 @@ __all__ = ["ExecutionTimeTracker", "LoggingHook", "StatusTracker", "default_hook
 
 
 class StatusTracker:
-    """Sets ``step_info.meta["status"]`` to a :class:`StepStatus`."""
+    """Sets ``step_info.meta["status"]`` to a :class:`StepStatus` and shows it in the line.
+
+    ``before`` puts ``{meta[status]}`` in front of ``I.`` in ``step_info.template`` (dddkit's
+    behaviour), so the line reads ``⟳I.step``, then ``✓I.step`` or ``✗I.step``.
+    """
 
     __slots__ = ()
 
     def before(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
         step_info.meta["status"] = StepStatus.RUNNING
+        if "{meta[status]}" not in step_info.template:
+            indent = len(step_info.template) - len(step_info.template.lstrip(" "))
+            step_info.template = (
+                f"{step_info.template[:indent]}{{meta[status]}}{step_info.template[indent:]}"
+            )
 
     def after(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
         if step_info.meta.get("status") is StepStatus.RUNNING:
@@ -46,7 +55,13 @@ class StatusTracker:
 
 
 class ExecutionTimeTracker:
-    """Sets ``step_info.meta["duration"]``: seconds the step took (``perf_counter``)."""
+    """Sets ``step_info.meta["duration"]``: seconds the step took (``perf_counter``).
+
+    ``error`` notes the duration of a failing step; ``after`` notes it (unless ``error`` did)
+    and appends `` [{meta[duration]:.3f}s]`` to ``step_info.template``, as dddkit does. The
+    start time is kept in ``meta["started"]`` (not in the hook), so one tracker serves
+    concurrent runs.
+    """
 
     __slots__ = ()
 
@@ -54,12 +69,26 @@ class ExecutionTimeTracker:
         step_info.meta["started"] = time.perf_counter()
 
     def after(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
+        if "duration" not in step_info.meta:
+            step_info.meta["duration"] = self._elapsed(context, step_info)
+        if "{meta[duration]" not in step_info.template:
+            step_info.template = f"{step_info.template} [{{meta[duration]:.3f}}s]"
+
+    def error(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
+        step_info.meta["duration"] = self._elapsed(context, step_info)
+
+    @staticmethod
+    def _elapsed(context: StoryExecutionContext, step_info: StepExecutionInfo) -> float:
         started = step_info.meta.get("started", context.started_at)
-        step_info.meta["duration"] = time.perf_counter() - started
+        return time.perf_counter() - float(started)
 
 
 class LoggingHook:
-    """Logs the step tree: DEBUG before each step and after the last, ERROR on failure."""
+    """Logs the step tree: DEBUG before each step and after the last, ERROR on failure.
+
+    The message starts with a newline (as dddkit's does), so the tree starts on its own line
+    under whatever the log format puts in front of it.
+    """
 
     __slots__ = ("logger",)
 
@@ -68,15 +97,15 @@ class LoggingHook:
 
     def before(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
         if self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug("%s", str(context))  # rendered now: the context changes
+            self.logger.debug("\n%s", str(context))  # rendered now: the context changes
 
     def after(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
         last = step_info.error is None and context.is_last(step_info)
         if last and self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug("%s", str(context))  # rendered now: the context changes
+            self.logger.debug("\n%s", str(context))  # rendered now: the context changes
 
     def error(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
-        self.logger.error("%s", str(context), exc_info=step_info.error)
+        self.logger.error("\n%s", str(context), exc_info=step_info.error)
 
 
 def default_hooks() -> list[object]:

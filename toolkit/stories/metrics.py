@@ -9,8 +9,8 @@ observe two histograms, in milliseconds:
 * ``<prefix>_step_executions_latency_ms`` ("Story step execution time"): labels ``service``,
   ``story_name``, ``step_name``, ``status`` and the custom labels; observed after each step.
 
-``status`` is ``"completed"`` or ``"failed"``. dddkit's defaults are ``dddkit_stories``; ours
-are ``toolkit_stories`` (:data:`DEFAULT_APP_NAME`, :data:`DEFAULT_PREFIX`).
+``status`` is ``"completed"`` or ``"failed"``. The defaults are dddkit's, ``dddkit_stories``
+(:data:`DEFAULT_APP_NAME`, :data:`DEFAULT_PREFIX`), so dddkit's dashboards and alerts keep working.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from toolkit.patterns.exceptions import ValidationError
 from toolkit.stories.story import StepExecutionInfo, StoryExecutionContext
 
-DEFAULT_APP_NAME = "toolkit_stories"
-DEFAULT_PREFIX = "toolkit_stories"
+DEFAULT_APP_NAME = "dddkit_stories"
+DEFAULT_PREFIX = "dddkit_stories"
 DEFAULT_BUCKETS: tuple[float, ...] = (10, 25, 50, 100, 300, 500, 1000, 2000, 5000, 10000)
 STORY_METRIC = "executions_latency_ms"
 STEP_METRIC = "step_executions_latency_ms"

@@ -47,9 +47,11 @@ Callback: TypeAlias = Callable[["StoryExecutionContext", "StepExecutionInfo"], N
 
 __all__ = [
     "HOOK_NAMES",
+    "STEP_TEMPLATE",
     "I",
     "State",
     "StepExecutionInfo",
+    "StepMeta",
     "StepStatus",
     "Story",
     "StoryDefinitionError",
@@ -136,26 +138,49 @@ class _Outside:
 I = _Outside()  # noqa: E741
 
 
+class StepMeta(dict[str, Any]):
+    """``StepExecutionInfo.meta``: a dict whose missing keys read as ``""`` (as in dddkit).
+
+    So a ``template`` may name ``{meta[status]}`` before a hook has set it.
+    """
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+#: The line of a step before any hook changed it (dddkit's default template).
+STEP_TEMPLATE = "    I.{step_name}"
+
+
 @dataclass(slots=True)
 class StepExecutionInfo:
-    """One step of one run: its name, position, error and what the hooks noted in ``meta``.
+    """One step of one run: dddkit's fields (``step_name``, ``step_index``, ``error``,
+    ``template``, ``meta``) plus ``finished``.
 
-    ``str(info)`` renders the line of the step tree: ``"    ✓I.step_one [0.000s]"`` (status
-    from ``meta["status"]``, timing from ``meta["duration"]`` once the step is over).
+    ``str(info)`` is ``template.format_map(...)`` over the fields, as in dddkit: the hooks
+    extend the template. :class:`~toolkit.stories.hooks.StatusTracker` puts
+    ``{meta[status]}`` in front of ``I.``, :class:`~toolkit.stories.hooks.ExecutionTimeTracker`
+    appends `` [{meta[duration]:.3f}s]`` once the step is over, giving
+    ``"    ✓I.step_one [0.000s]"``. A custom hook may change ``template`` the same way.
     """
 
     step_name: str
     step_index: int
     error: BaseException | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    template: str = STEP_TEMPLATE
+    meta: dict[str, Any] = field(default_factory=StepMeta)
     finished: bool = False
 
     def __str__(self) -> str:
-        status = self.meta.get("status")
-        prefix = str(status) if status is not None else ""
-        duration = self.meta.get("duration")
-        timing = f" [{duration:.3f}s]" if self.finished and duration is not None else ""
-        return f"    {prefix}I.{self.step_name}{timing}"
+        values = StepMeta(
+            step_name=self.step_name,
+            step_index=self.step_index,
+            error=self.error,
+            template=self.template,
+            meta=StepMeta(self.meta),
+            finished=self.finished,
+        )
+        return self.template.format_map(values)
 
 
 @dataclass(slots=True)

@@ -54,9 +54,9 @@ class MetricsViewTests(TestCase):
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/plain; version=")
         body = response.content.decode()
-        assert "# TYPE toolkit_stories_executions_latency_ms histogram" in body
+        assert "# TYPE dddkit_stories_executions_latency_ms histogram" in body
         assert (
-            'toolkit_stories_step_executions_latency_ms_count{service="allocation",'
+            'dddkit_stories_step_executions_latency_ms_count{service="allocation",'
             'status="completed",step_name="allocate_line",story_name="AllocateLine"}'
         ) in body
 

@@ -532,10 +532,10 @@ def test_hooked_story_example_logs_the_step_tree(caplog: pytest.LogCaptureFixtur
         if r.name == "toolkit.stories"
     ]
     assert trees == [
-        "HookedStory:\n    ⟳I.step_one\n    I.step_two\n    I.step_three",
-        "HookedStory:\n    ✓I.step_one [0.000s]\n    ⟳I.step_two\n    I.step_three",
-        "HookedStory:\n    ✓I.step_one [0.000s]\n    ✓I.step_two [0.000s]\n    ⟳I.step_three",
-        "HookedStory:\n    ✓I.step_one [0.000s]\n    ✓I.step_two [0.000s]\n"
+        "\nHookedStory:\n    ⟳I.step_one\n    I.step_two\n    I.step_three",
+        "\nHookedStory:\n    ✓I.step_one [0.000s]\n    ⟳I.step_two\n    I.step_three",
+        "\nHookedStory:\n    ✓I.step_one [0.000s]\n    ✓I.step_two [0.000s]\n    ⟳I.step_three",
+        "\nHookedStory:\n    ✓I.step_one [0.000s]\n    ✓I.step_two [0.000s]\n"
         "    ✓I.step_three [0.000s]",
     ]
 
@@ -557,33 +557,61 @@ def test_custom_hook_example(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_prometheus_example_observes_story_and_steps() -> None:
-    run_example(MONITORED_STORY)
     labels = {"service": "my_app", "story_name": "MonitoredStory", "status": "completed"}
     custom = {"env": "production", "version": "1.0.0"}
-    count_ = REGISTRY.get_sample_value(
-        "my_service_executions_latency_ms_count", {**labels, **custom}
-    )
-    assert count_ is not None and count_ >= 1
-    step_count = REGISTRY.get_sample_value(
-        "my_service_step_executions_latency_ms_count",
-        {**labels, **custom, "step_name": "step_two"},
-    )
-    assert step_count is not None and step_count >= 1
-    assert (
-        REGISTRY.get_sample_value(
-            "my_service_executions_latency_ms_bucket", {**labels, **custom, "le": "2500.0"}
-        )
-        == count_
-    )
+    story_labels = {**labels, **custom}
+    step_labels = {**labels, **custom, "step_name": "step_two"}
+
+    def sample(name: str, sample_labels: dict[str, str]) -> float:
+        return REGISTRY.get_sample_value(name, sample_labels) or 0.0
+
+    story_before = sample("my_service_executions_latency_ms_count", story_labels)
+    step_before = sample("my_service_step_executions_latency_ms_count", step_labels)
+    run_example(MONITORED_STORY)
+    assert sample("my_service_executions_latency_ms_count", story_labels) == story_before + 1
+    assert sample("my_service_step_executions_latency_ms_count", step_labels) == step_before + 1
+    # The seed's buckets: 2500 ms is one of them, and three trivial steps fall below it.
+    assert sample(
+        "my_service_executions_latency_ms_bucket", {**story_labels, "le": "2500.0"}
+    ) == sample("my_service_executions_latency_ms_count", story_labels)
 
 
-def test_aioprometheus_example_observes_story_and_steps() -> None:
+def test_aioprometheus_example_runs_synchronously_and_observes_story_and_steps() -> None:
+    # The seed calls ``story(state)`` without await: a story of sync steps runs at once.
     ns = run_example(ASYNC_MONITORED_STORY)
+    state = ns["state"]
+    assert (state.step_one_completed, state.step_two_completed, state.step_three_completed) == (
+        True,
+        True,
+        True,
+    )
     hook = ns["prometheus_hook"]
     values = hook.story_histogram.get({"story_name": "AsyncMonitoredStory", "status": "completed"})
-    assert values["count"] >= 1
+    assert values["count"] == 1
+    assert [b for b in values if b not in ("count", "sum")] == [
+        5.0,
+        10.0,
+        25.0,
+        50.0,
+        100.0,
+        250.0,
+        500.0,
+        1000.0,
+        2500.0,
+        5000.0,
+        10000.0,
+        float("inf"),
+    ]
+    step = hook.step_histogram.get(
+        {"story_name": "AsyncMonitoredStory", "step_name": "step_three", "status": "completed"}
+    )
+    assert step["count"] == 1
     assert hook.story_histogram.const_labels == {
         "service": "my_async_app",
         "env": "production",
         "version": "1.0.0",
     }
+    assert (hook.story_histogram.name, hook.step_histogram.name) == (
+        "my_async_service_executions_latency_ms",
+        "my_async_service_step_executions_latency_ms",
+    )

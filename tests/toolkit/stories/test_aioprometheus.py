@@ -38,8 +38,8 @@ def test_metrics_names_labels_and_default_buckets() -> None:
         asyncio.run(story_cls()(State(fail=True)))  # type: ignore[arg-type]
 
     assert (hook.story_histogram.name, hook.step_histogram.name) == (
-        "toolkit_stories_executions_latency_ms",
-        "toolkit_stories_step_executions_latency_ms",
+        "dddkit_stories_executions_latency_ms",
+        "dddkit_stories_step_executions_latency_ms",
     )
     assert hook.story_histogram.const_labels == {"service": "svc", "env": "test"}
     assert [b for b in hook.story_histogram.upper_bounds if b != float("inf")] == [
@@ -63,6 +63,6 @@ def test_metrics_names_labels_and_default_buckets() -> None:
     assert step["count"] == 2
     text = render(registry, [])[0].decode()
     assert (
-        'toolkit_stories_executions_latency_ms_count{env="test",service="svc",status="failed",'
+        'dddkit_stories_executions_latency_ms_count{env="test",service="svc",status="failed",'
         'story_name="Sync"} 1' in text
     )

@@ -48,12 +48,12 @@ def expressions(dashboard: dict[str, Any]) -> list[str]:
 def test_dashboard_queries_only_exposed_metrics_and_labels(filename: str) -> None:
     dashboard = json.loads((GRAFANA / filename).read_text())
     prefix = next(v for v in dashboard["templating"]["list"] if v["name"] == "prefix")["query"]
-    assert prefix == "toolkit_stories"
+    assert prefix == "dddkit_stories"
     names, labels = exposed_samples()
     exprs = [e.replace("${prefix}", prefix) for e in expressions(dashboard)]
     assert exprs
     for expr in exprs:
-        used = set(re.findall(r"\b(toolkit_stories_\w+)", expr))
+        used = set(re.findall(r"\b(dddkit_stories_\w+)", expr))
         assert used and used <= names, expr
         matchers = set(re.findall(r"(\w+)\s*=~?\s*\"", expr))
         by_labels = {

@@ -54,10 +54,13 @@ def test_logging_hook_prints_the_seed_tree_at_debug(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.DEBUG, logger="toolkit.stories"):
         story_cls()(State(done=[], fail=False))
     assert messages(caplog) == [
-        ("DEBUG", "HookedStory:\n    ⟳I.step_one\n    I.step_two\n    I.step_three"),
-        ("DEBUG", "HookedStory:\n    ✓I.step_one [t]\n    ⟳I.step_two\n    I.step_three"),
-        ("DEBUG", "HookedStory:\n    ✓I.step_one [t]\n    ✓I.step_two [t]\n    ⟳I.step_three"),
-        ("DEBUG", "HookedStory:\n    ✓I.step_one [t]\n    ✓I.step_two [t]\n    ✓I.step_three [t]"),
+        ("DEBUG", "\nHookedStory:\n    ⟳I.step_one\n    I.step_two\n    I.step_three"),
+        ("DEBUG", "\nHookedStory:\n    ✓I.step_one [t]\n    ⟳I.step_two\n    I.step_three"),
+        ("DEBUG", "\nHookedStory:\n    ✓I.step_one [t]\n    ✓I.step_two [t]\n    ⟳I.step_three"),
+        (
+            "DEBUG",
+            "\nHookedStory:\n    ✓I.step_one [t]\n    ✓I.step_two [t]\n    ✓I.step_three [t]",
+        ),
     ]
 
 
@@ -70,7 +73,7 @@ def test_logging_hook_logs_the_failed_tree_with_traceback(
         story_cls()(State(done=[], fail=True))
     assert messages(caplog)[-1] == (
         "ERROR",
-        "HookedStory:\n    ✓I.step_one [t]\n    ✓I.step_two [t]\n    ✗I.step_three",
+        "\nHookedStory:\n    ✓I.step_one [t]\n    ✓I.step_two [t]\n    ✗I.step_three",
     )
     error = caplog.records[-1]
     assert error.exc_info is not None and str(error.exc_info[1]) == "step three broke"
@@ -117,3 +120,34 @@ def test_logging_hook_uses_the_given_logger(caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level(logging.DEBUG, logger="shop.stories"):
         story_cls()(State(done=[], fail=False))
     assert [r.name for r in caplog.records] == ["shop.stories"] * 4
+
+
+def test_time_tracker_notes_the_duration_of_a_failing_step_in_its_error_hook() -> None:
+    story_cls = make_story()
+    seen: list[tuple[str, bool, str]] = []
+
+    class Spy:
+        def error(self, context: Any, step: Any) -> None:
+            seen.append((step.step_name, "duration" in step.meta, str(step)))
+
+    inject_hooks(story_cls, hooks=[StatusTracker(), ExecutionTimeTracker(), Spy()])
+    with pytest.raises(ValueError):
+        story_cls()(State(done=[], fail=True))
+    # The duration is known at error time; the line gets its timing only in ``after``.
+    assert seen == [("step_three", True, "    ✗I.step_three")]
+
+
+def test_a_custom_hook_can_change_the_step_template_as_in_dddkit() -> None:
+    story_cls = make_story()
+    lines: list[str] = []
+
+    class Numbered:
+        def before(self, context: Any, step: Any) -> None:
+            step.template = f"{step.template} (#{{step_index}})"
+
+        def after(self, context: Any, step: Any) -> None:
+            lines.append(str(step))
+
+    inject_hooks(story_cls, hooks=[StatusTracker(), Numbered()])
+    story_cls()(State(done=[], fail=False))
+    assert lines == ["    ✓I.step_one (#0)", "    ✓I.step_two (#1)", "    ✓I.step_three (#2)"]

@@ -54,21 +54,21 @@ def test_default_names_labels_and_buckets() -> None:
 
     found = families(registry)
     assert sorted(found) == [
-        "toolkit_stories_executions_latency_ms",
-        "toolkit_stories_step_executions_latency_ms",
+        "dddkit_stories_executions_latency_ms",
+        "dddkit_stories_step_executions_latency_ms",
     ]
-    story_family = found["toolkit_stories_executions_latency_ms"]
+    story_family = found["dddkit_stories_executions_latency_ms"]
     assert (story_family.type, story_family.documentation) == ("histogram", "Story Execution Time")
     buckets = [s for s in story_family.samples if s.name.endswith("_bucket")]
     assert [s.labels["le"] for s in buckets] == DEFAULT_BUCKETS
     assert {k: v for k, v in buckets[0].labels.items() if k != "le"} == {
-        "service": "toolkit_stories",
+        "service": "dddkit_stories",
         "story_name": "PlaceOrder",
         "status": "completed",
     }
     assert [s.value for s in buckets] == [1.0] * len(DEFAULT_BUCKETS)
 
-    step_family = found["toolkit_stories_step_executions_latency_ms"]
+    step_family = found["dddkit_stories_step_executions_latency_ms"]
     assert step_family.documentation == "Story step execution time"
     counts = {
         s.labels["step_name"]: (s.labels["status"], s.value)
@@ -120,11 +120,11 @@ def test_failed_step_is_observed_with_failed_status_and_ends_the_story() -> None
     story_cls()(State(fail=False))
     with pytest.raises(RuntimeError):
         story_cls()(State(fail=True))
-    base = {"service": "toolkit_stories", "story_name": "PlaceOrder"}
+    base = {"service": "dddkit_stories", "story_name": "PlaceOrder"}
     get = registry.get_sample_value
-    assert get("toolkit_stories_executions_latency_ms_count", {**base, "status": "completed"}) == 1
-    assert get("toolkit_stories_executions_latency_ms_count", {**base, "status": "failed"}) == 1
-    step = "toolkit_stories_step_executions_latency_ms_count"
+    assert get("dddkit_stories_executions_latency_ms_count", {**base, "status": "completed"}) == 1
+    assert get("dddkit_stories_executions_latency_ms_count", {**base, "status": "failed"}) == 1
+    step = "dddkit_stories_step_executions_latency_ms_count"
     assert get(step, {**base, "step_name": "charge", "status": "failed"}) == 1
     assert get(step, {**base, "step_name": "validate", "status": "completed"}) == 2
 
@@ -142,12 +142,12 @@ def test_observed_latency_is_in_milliseconds() -> None:
 
     inject_hooks(Slow, hooks=[PrometheusMetricsHook(registry=registry)])
     Slow()(State())
-    labels = {"service": "toolkit_stories", "story_name": "Slow", "status": "completed"}
-    total = registry.get_sample_value("toolkit_stories_executions_latency_ms_sum", labels)
+    labels = {"service": "dddkit_stories", "story_name": "Slow", "status": "completed"}
+    total = registry.get_sample_value("dddkit_stories_executions_latency_ms_sum", labels)
     assert total is not None and 30 <= total < 1000
     assert (
         registry.get_sample_value(
-            "toolkit_stories_executions_latency_ms_bucket", {**labels, "le": "25.0"}
+            "dddkit_stories_executions_latency_ms_bucket", {**labels, "le": "25.0"}
         )
         == 0.0
     )
@@ -166,7 +166,7 @@ def test_same_prefix_with_other_labels_is_refused() -> None:
     with pytest.raises(ValidationError) as excinfo:
         PrometheusMetricsHook(labels={"env": "x"}, registry=registry)
     assert excinfo.value.args == (
-        "Metric 'toolkit_stories_executions_latency_ms' already exists with labels "
+        "Metric 'dddkit_stories_executions_latency_ms' already exists with labels "
         "['service', 'story_name', 'status'], not ['service', 'story_name', 'status', 'env']; "
         "use another prefix",
     )

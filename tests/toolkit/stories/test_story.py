@@ -181,12 +181,16 @@ def test_subclass_without_steps_inherits_them() -> None:
     assert state.log == ["reserve", "charge", "ship audited"]
 
 
-def test_context_renders_the_step_tree() -> None:
+def test_context_renders_the_step_tree_from_each_step_template() -> None:
     story = make_story()()
     context = StoryExecutionContext(story=story)
+    assert [info.template for info in context.steps] == ["    I.{step_name}"] * 3
+    context.steps[0].template = "    {meta[status]}I.{step_name} [{meta[duration]:.3f}s]"
     context.steps[0].meta.update(status="✓", duration=0.0123)
-    context.steps[0].finished = True
+    context.steps[1].template = "    {meta[status]}I.{step_name}"
     context.steps[1].meta["status"] = "⟳"
+    context.steps[2].template = "    {meta[status]}I.{step_name}"  # status not set yet: ""
     assert str(context) == "Checkout:\n    ✓I.reserve [0.012s]\n    ⟳I.charge\n    I.ship"
     assert context[2].step_name == "ship"
+    assert context[2].meta["missing"] == ""
     assert context.is_last(context[2])

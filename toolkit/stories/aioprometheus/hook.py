@@ -46,8 +46,8 @@ class PrometheusMetricsHook(MetricsHookBase):
 
     def __init__(
         self,
-        app_name: str = "toolkit_stories",
-        prefix: str = "toolkit_stories",
+        app_name: str = "dddkit_stories",
+        prefix: str = "dddkit_stories",
         labels: Mapping[str, str] | None = None,
         buckets: Sequence[float | str] | None = None,
         *,

@@ -61,15 +61,15 @@ class PrometheusMetricsHook(MetricsHookBase):
     """Story and step latency histograms (milliseconds) in a prometheus_client registry.
 
     Parameters as in dddkit: ``app_name`` (the ``service`` label, default
-    ``"toolkit_stories"``), ``prefix`` (of the metric names, default ``"toolkit_stories"``),
+    ``"dddkit_stories"``), ``prefix`` (of the metric names, default ``"dddkit_stories"``),
     ``labels`` (extra constant labels), ``buckets`` (default
     ``[10, 25, 50, 100, 300, 500, 1000, 2000, 5000, 10000]``); plus ``registry``.
     """
 
     def __init__(
         self,
-        app_name: str = "toolkit_stories",
-        prefix: str = "toolkit_stories",
+        app_name: str = "dddkit_stories",
+        prefix: str = "dddkit_stories",
         labels: Mapping[str, str] | None = None,
         buckets: Sequence[float | str] | None = None,
         *,
