@@ -11,6 +11,10 @@ Revisions (kept per (CQRS_ID, pk) in ``CqrsReplicaRevision``, which survives del
   SYNC, which re-applies the same revision to repair a replica;
 * more than one ahead → applied, and the skipped range is logged and stored as a
   ``CqrsRevisionGap`` row.
+
+Retries: :func:`try_consume` makes one attempt and returns :class:`Retry` instead of
+sleeping, so the Kombu consumer keeps a failing message aside (unacknowledged) and goes on
+with the next ones; :func:`consume` (in-process transport, replays) waits between attempts.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import router, transaction
@@ -88,16 +93,10 @@ def _storable(body: Any) -> Any:
     return body
 
 
-def consume_body(
-    body: Any,
-    *,
-    stop: threading.Event | None = None,
-    max_retries: int | None = None,
-    retry_delay: float | None = None,
-) -> Outcome:
-    """Parse and apply one message body; bad input is dead-lettered, never raised."""
+def parse_or_dead_letter(body: Any) -> TransportPayload | None:
+    """Parse a raw body; dead-letter it and return None when it is malformed."""
     try:
-        payload = parse_body(body)
+        return parse_body(body)
     except MalformedMessage as exc:
         raw = _storable(body)
         cqrs_id = raw.get("cqrs_id", "") if isinstance(raw, dict) else ""
@@ -107,18 +106,44 @@ def consume_body(
             str(exc),
             cqrs_id=cqrs_id if isinstance(cqrs_id, str) else "",
         )
-        return Outcome.DEAD_LETTER
-    return consume(payload, stop=stop, max_retries=max_retries, retry_delay=retry_delay)
+        return None
 
 
-def consume(
-    payload: TransportPayload,
+def consume_body(
+    body: Any,
     *,
     stop: threading.Event | None = None,
     max_retries: int | None = None,
     retry_delay: float | None = None,
 ) -> Outcome:
-    """Apply one payload with retries; dead-letter it when it cannot be applied."""
+    """Parse and apply one message body; bad input is dead-lettered, never raised."""
+    payload = parse_or_dead_letter(body)
+    if payload is None:
+        return Outcome.DEAD_LETTER
+    return consume(payload, stop=stop, max_retries=max_retries, retry_delay=retry_delay)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """``try_consume`` failed but may retry: call it again with the payload in ``delay`` s."""
+
+    delay: float
+    error: str
+
+
+def try_consume(
+    payload: TransportPayload,
+    *,
+    max_retries: int | None = None,
+    retry_delay: float | None = None,
+) -> Outcome | Retry:
+    """Make one attempt at applying ``payload``, without waiting.
+
+    Returns the outcome (dead letters included), or :class:`Retry` when the attempt raised
+    and ``payload.retries`` is below ``max_retries``; ``payload.retries`` is then already
+    incremented, so the caller only has to call again after ``Retry.delay`` seconds. The
+    Kombu consumer keeps such messages aside meanwhile and goes on with the others.
+    """
     from toolkit.cqrs.conf import cqrs_settings
     from toolkit.cqrs.registries import ReplicaRegistry
 
@@ -147,45 +172,60 @@ def consume(
             cqrs_id=payload.cqrs_id,
         )
         return Outcome.DEAD_LETTER
-    attempt = 0
-    while True:
-        try:
-            outcome = apply_payload(model, payload)
-        except MalformedMessage as exc:
+    try:
+        outcome = apply_payload(model, payload)
+    except MalformedMessage as exc:
+        dead_letter(
+            payload.to_dict(), DeadLetterReason.MALFORMED, str(exc), cqrs_id=payload.cqrs_id
+        )
+        return Outcome.DEAD_LETTER
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        if payload.retries >= max_retries:
             dead_letter(
-                payload.to_dict(), DeadLetterReason.MALFORMED, str(exc), cqrs_id=payload.cqrs_id
+                payload.to_dict(),
+                DeadLetterReason.FAILED,
+                error,
+                cqrs_id=payload.cqrs_id,
+                attempts=payload.retries + 1,
             )
             return Outcome.DEAD_LETTER
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            if attempt >= max_retries:
-                dead_letter(
-                    payload.to_dict(),
-                    DeadLetterReason.FAILED,
-                    error,
-                    cqrs_id=payload.cqrs_id,
-                    attempts=attempt + 1,
-                )
-                return Outcome.DEAD_LETTER
-            attempt += 1
-            payload.retries += 1
-            logger.info(
-                "CQRS %s#%s failed (%s); retry %d/%d in %.2fs",
-                payload.cqrs_id,
-                payload.instance_pk,
-                error,
-                attempt,
-                max_retries,
-                retry_delay,
-            )
-            if stop is not None:
-                if stop.wait(retry_delay):
-                    raise ConsumeInterrupted(error) from exc
-            elif retry_delay:
-                time.sleep(retry_delay)
-            continue
-        stats[outcome] += 1
-        return outcome
+        payload.retries += 1
+        logger.info(
+            "CQRS %s#%s failed (%s); retry %d/%d in %.2fs",
+            payload.cqrs_id,
+            payload.instance_pk,
+            error,
+            payload.retries,
+            max_retries,
+            retry_delay,
+        )
+        return Retry(delay=retry_delay, error=error)
+    stats[outcome] += 1
+    return outcome
+
+
+def consume(
+    payload: TransportPayload,
+    *,
+    stop: threading.Event | None = None,
+    max_retries: int | None = None,
+    retry_delay: float | None = None,
+) -> Outcome:
+    """Apply one payload, waiting between retries; dead-letter it when it cannot be applied.
+
+    Used by the in-process transport. A set ``stop`` event interrupts a wait with
+    :class:`ConsumeInterrupted` (the broker then keeps the message).
+    """
+    while True:
+        result = try_consume(payload, max_retries=max_retries, retry_delay=retry_delay)
+        if isinstance(result, Outcome):
+            return result
+        if stop is not None:
+            if stop.wait(result.delay):
+                raise ConsumeInterrupted(result.error)
+        elif result.delay:
+            time.sleep(result.delay)
 
 
 def apply_payload(model: type[Any], payload: TransportPayload) -> Outcome:

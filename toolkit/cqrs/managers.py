@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,6 +13,8 @@ from django.utils import timezone
 
 from toolkit.cqrs.constants import REVISION_FIELD, UPDATED_FIELD
 from toolkit.cqrs.exceptions import MalformedMessage
+
+logger = logging.getLogger("toolkit.cqrs.replica")
 
 
 class MasterManager(models.Manager[Any]):
@@ -44,7 +47,8 @@ class MasterManager(models.Manager[Any]):
 
         ``Product.cqrs.bulk_update(Product.objects.filter(active=True), price=10)`` updates the
         rows, bumps their ``cqrs_revision`` once per transaction and sends one SAVE message
-        per updated instance after commit. Returns the number of rows updated.
+        per updated instance after commit, whose ``previous_data`` holds the tracked fields
+        (``CQRS_TRACKED_FIELDS``) the update changed. Returns the number of rows updated.
         """
         from toolkit.cqrs import producer
 
@@ -55,6 +59,18 @@ class MasterManager(models.Manager[Any]):
             if not pks:
                 return 0
             bump = set(producer.claim_revision_bumps(model, pks, using=using))
+            # Tracked fields' values before the update become the messages' previous_data.
+            tracked = model._tracked_names()
+            before = (
+                {
+                    row[model._meta.pk.attname]: row
+                    for row in model._default_manager.using(using)
+                    .filter(pk__in=pks)
+                    .values(*dict.fromkeys([model._meta.pk.attname, *tracked]))
+                }
+                if tracked
+                else {}
+            )
             kwargs.setdefault(UPDATED_FIELD, timezone.now())
             rows = model._default_manager.using(using).filter(pk__in=pks)
             if len(bump) == len(pks):
@@ -64,6 +80,9 @@ class MasterManager(models.Manager[Any]):
                 if bump:
                     rows.filter(pk__in=bump).update(**{REVISION_FIELD: F(REVISION_FIELD) + 1})
             instances = list(model.relate_cqrs_serialization(rows.all()))
+            for instance in instances:
+                if instance.pk in before:
+                    instance._cqrs_tracked = {name: before[instance.pk][name] for name in tracked}
             model.call_post_update(instances, using=using)
         return int(updated)
 
@@ -135,7 +154,11 @@ class ReplicaManager(models.Manager[Any]):
         sync: bool = False,
         meta: dict[str, Any] | None = None,
     ) -> Any:
-        """Create the model instance from mapped CQRS master instance data."""
+        """Create the model instance from mapped CQRS master instance data.
+
+        ``meta`` reaches ``cqrs_create`` only when the model sets ``CQRS_META = True``.
+        """
+        meta = meta if self.model.CQRS_META else None
         return self.model.cqrs_create(sync, mapped_data, previous_data=previous_data, meta=meta)
 
     def update_instance(
@@ -146,7 +169,45 @@ class ReplicaManager(models.Manager[Any]):
         sync: bool = False,
         meta: dict[str, Any] | None = None,
     ) -> Any:
-        """Update ``instance`` from mapped CQRS master instance data."""
+        """Update ``instance`` from mapped CQRS master instance data.
+
+        The replica's own ``cqrs_revision`` is checked first, so calling ``cqrs_save``
+        directly is as safe as consuming: data with a lower revision than the instance holds
+        is ignored (logged), and so is the same revision unless ``sync`` is set; a revision
+        more than one ahead is applied with a warning about the lost messages. ``meta``
+        reaches ``cqrs_update`` only when the model sets ``CQRS_META = True``.
+        """
+        model = self.model
+        label, pk = model.CQRS_ID, instance.pk
+        incoming = mapped_data.get(REVISION_FIELD)
+        held = getattr(instance, REVISION_FIELD, None)
+        if isinstance(incoming, int) and isinstance(held, int):
+            if held > incoming:
+                log = logger.warning if sync else logger.error
+                log(
+                    "CQRS %s for %s#%s: revision %d is older than the held %d%s",
+                    "sync downgrade" if sync else "wrong order",
+                    label,
+                    pk,
+                    incoming,
+                    held,
+                    "" if sync else "; ignored",
+                )
+                if not sync:
+                    return instance
+            elif held == incoming and not sync:
+                logger.info("CQRS duplicate for %s#%s: revision %d ignored", label, pk, incoming)
+                return instance
+            elif incoming > held + 1 and not sync:
+                logger.warning(
+                    "CQRS lost %d message(s) for %s#%s: held revision %d, received %d",
+                    incoming - held - 1,
+                    label,
+                    pk,
+                    held,
+                    incoming,
+                )
+        meta = meta if model.CQRS_META else None
         return instance.cqrs_update(sync, mapped_data, previous_data=previous_data, meta=meta)
 
     def delete_instance(self, master_data: dict[str, Any]) -> bool:

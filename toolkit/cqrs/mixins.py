@@ -149,13 +149,14 @@ class RawMasterMixin(models.Model):
         result: dict[str, Any] = _json_ready(data)
         return result
 
-    def _tracked_names(self) -> list[str]:
-        tracked = self.CQRS_TRACKED_FIELDS
+    @classmethod
+    def _tracked_names(cls) -> list[str]:
+        tracked = cls.CQRS_TRACKED_FIELDS
         if not tracked:
             return []
         if tracked == ALL_FIELDS:
-            return [f.attname for f in self._meta.concrete_fields]
-        return [self._meta.get_field(name).attname for name in tracked]  # type: ignore[union-attr]
+            return [f.attname for f in cls._meta.concrete_fields]
+        return [cls._meta.get_field(name).attname for name in tracked]  # type: ignore[union-attr]
 
     def _save_tracked_fields(self) -> None:
         # Read __dict__, not getattr: a deferred field must not trigger a query (or recurse
@@ -182,14 +183,19 @@ class RawMasterMixin(models.Model):
     def cqrs_sync(self, using: str | None = None, queue: str | None = None) -> bool:
         """Manual instance synchronization: send a SYNC message after commit.
 
-        Returns True if the instance can be synced, False otherwise.
+        ``queue`` addresses the message to one replica queue (the others skip it). Returns
+        True if the instance can be synced, False otherwise: it is unsaved, its row is gone,
+        ``CQRS_PRODUCE`` is false or :meth:`is_sync_instance` says no.
         """
         from toolkit.cqrs import producer
 
-        if not self.is_sync_instance():
+        if self._state.adding or not self.CQRS_PRODUCE or not self.is_sync_instance():
             return False
         db = using or self._state.db or router.db_for_write(type(self), instance=self)
-        self.refresh_from_db(using=db)
+        try:
+            self.refresh_from_db(using=db)
+        except self.DoesNotExist:
+            return False
         producer.enqueue(self, SignalType.SYNC, using=db, queue=queue)
         return True
 

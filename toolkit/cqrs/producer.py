@@ -19,6 +19,7 @@ is gone and starts afresh.
 
 from __future__ import annotations
 
+import functools
 import logging
 import weakref
 from collections.abc import Iterable
@@ -37,12 +38,31 @@ logger = logging.getLogger("toolkit.cqrs.producer")
 _BUFFER_ATTR = "_toolkit_cqrs_buffer"
 
 
+def _noop() -> None:
+    """An on-commit marker: Django drops it if the savepoint it was registered in rolls back."""
+
+
 @dataclass
 class _Entry:
     outbox_id: int | None = None
     created: bool = False
     bumped: bool = False
     previous_data: dict[str, Any] | None = None
+    #: Set when the bump happened inside a savepoint: the marker registered there.
+    bump_marker: Any = None
+
+    def bump_stands(self, using: str) -> bool:
+        """Whether the revision bump of this transaction is still in the database."""
+        if not self.bumped:
+            return False
+        if self.bump_marker is None:
+            return True
+        connection = transaction.get_connection(using)
+        return any(item[1] is self.bump_marker for item in connection.run_on_commit)
+
+    def mark_bumped(self, marker: Any) -> None:
+        self.bumped = True
+        self.bump_marker = marker
 
 
 @dataclass
@@ -84,15 +104,29 @@ def _buffer(using: str) -> _Buffer | None:
     return buffer
 
 
+def _savepoint_marker(using: str) -> Any:
+    """A fresh marker registered on commit when inside a savepoint, else None.
+
+    A bump made in a savepoint that is later rolled back is gone from the database, and so
+    is the marker from ``run_on_commit``: the next save in the transaction then bumps again
+    instead of sending the old revision (which the replicas would ignore as a duplicate).
+    """
+    if not transaction.get_connection(using).savepoint_ids:
+        return None
+    marker = functools.partial(_noop)
+    transaction.on_commit(marker, using=using)
+    return marker
+
+
 def claim_revision_bump(instance: Any, *, using: str) -> bool:
     """Whether this save must bump the instance's revision (first save in the transaction)."""
     buffer = _buffer(using)
     if buffer is None:
         return True
     entry = buffer.entries.setdefault(_key(instance), _Entry())
-    if entry.bumped:
+    if entry.bump_stands(using):
         return False
-    entry.bumped = True
+    entry.mark_bumped(_savepoint_marker(using))
     return True
 
 
@@ -102,10 +136,13 @@ def claim_revision_bumps(model: type[Any], pks: Iterable[Any], *, using: str) ->
     if buffer is None:
         return list(pks)
     result = []
+    marker: Any = None
     for pk in pks:
         entry = buffer.entries.setdefault((str(model.CQRS_ID), str(pk)), _Entry())
-        if not entry.bumped:
-            entry.bumped = True
+        if not entry.bump_stands(using):
+            if marker is None:
+                marker = _savepoint_marker(using) or False
+            entry.mark_bumped(marker or None)
             result.append(pk)
     return result
 
@@ -266,7 +303,7 @@ def enqueue_delete(instance: Any, *, using: str) -> None:
     revision = getattr(instance, REVISION_FIELD)
     if not isinstance(revision, int):
         revision = 0
-    if entry is None or not entry.bumped:
+    if entry is None or not entry.bump_stands(using):
         revision += 1
     pk_name = instance._meta.pk.attname
     instance_data: dict[str, Any] = {
@@ -286,7 +323,7 @@ def enqueue_delete(instance: Any, *, using: str) -> None:
         or None,
     )
     if entry is not None:
-        entry.bumped = True
+        entry.mark_bumped(_savepoint_marker(using))
     _write(buffer, key, payload, using=using, created=False)
 
 

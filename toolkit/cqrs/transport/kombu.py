@@ -7,12 +7,22 @@ CQRS_ID as routing key; each replica service consumes its own durable queue
 (``TOOLKIT["cqrs"]["queue"]``), bound to the CQRS_IDs it wants (``"#"``, everything, by
 default, so unknown CQRS_IDs reach the dead letters instead of vanishing).
 
+Publishing also declares this service's replica queue, bound to the CQRS_IDs it has replica
+models for, when it has any: a message published before the first ``cqrs_consume`` ran is
+then kept by the broker instead of being dropped by an exchange without queues. A service
+with master models only declares no queue (nobody would read it).
+
 ``consume`` acknowledges a message only after it was applied or dead-lettered, so a crash
-redelivers it; it survives broker restarts by reconnecting with a capped back-off.
+redelivers it; it survives broker restarts by reconnecting with a capped back-off. A message
+whose application fails is kept aside, unacknowledged, for ``retry_delay`` seconds while the
+consumer goes on with the next messages (at most ``prefetch_count`` are in flight).
 """
 
 from __future__ import annotations
 
+import functools
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -69,24 +79,36 @@ def _close_old_connections(*, force: bool = False) -> None:
             connection.close_if_unusable_or_obsolete()
 
 
-def _url() -> str:
-    from toolkit.cqrs.conf import cqrs_settings
-
-    url = cqrs_settings().broker_url
-    if not url:
-        raise TransportError(
-            "TOOLKIT['cqrs']['broker_url'] is empty; KombuTransport needs a broker URL, "
-            "e.g. 'redis://127.0.0.1:6379/0' or 'amqp://guest:guest@127.0.0.1:5672//'"
-        )
-    return url
-
-
 class KombuTransport(BaseTransport):
     """Publish and consume CQRS messages through kombu."""
 
     _connection: ClassVar[Any] = None
     _producer: ClassVar[Any] = None
     _lock: ClassVar[threading.Lock] = threading.Lock()
+    #: Messages the broker hands the consumer before it acknowledges any.
+    prefetch_count: ClassVar[int] = 10
+
+    @classmethod
+    def broker_url(cls) -> str:
+        """``TOOLKIT["cqrs"]["broker_url"]``; raise ``TransportError`` when it is empty."""
+        from toolkit.cqrs.conf import cqrs_settings
+
+        url = cqrs_settings().broker_url
+        if not url:
+            raise TransportError(
+                f"TOOLKIT['cqrs']['broker_url'] is empty; {cls.__name__} needs a broker URL, "
+                "e.g. 'redis://127.0.0.1:6379/0' or 'amqp://guest:guest@127.0.0.1:5672//'"
+            )
+        return url
+
+    @classmethod
+    def declarations(cls) -> list[Any]:
+        """What ``produce`` declares: the exchange, and this service's replica queue bound to
+        its replica CQRS_IDs when it has replica models."""
+        from toolkit.cqrs.registries import ReplicaRegistry
+
+        replica_ids = ReplicaRegistry.cqrs_ids()
+        return [cls.exchange(), cls.queue(replica_ids)] if replica_ids else [cls.exchange()]
 
     @classmethod
     def exchange(cls) -> Any:
@@ -111,7 +133,7 @@ class KombuTransport(BaseTransport):
         with cls._lock:
             try:
                 if cls._connection is None:
-                    cls._connection = kombu.Connection(_url())
+                    cls._connection = kombu.Connection(cls.broker_url())
                     # One producer (one channel) per connection: a new channel per message
                     # costs a client object and a round trip on every publish.
                     cls._producer = cls._connection.Producer()
@@ -121,7 +143,7 @@ class KombuTransport(BaseTransport):
                     routing_key=payload.cqrs_id,
                     serializer="json",
                     delivery_mode=2,
-                    declare=[cls.exchange()],
+                    declare=cls.declarations(),
                     retry=True,
                     retry_policy=PUBLISH_RETRY_POLICY,
                 )
@@ -166,21 +188,33 @@ class KombuTransport(BaseTransport):
         Broker connection losses are logged and retried with a back-off starting at
         ``reconnect_delay`` seconds and doubling up to ``reconnect_delay_max``.
         """
-        from toolkit.cqrs.consumer import ConsumeInterrupted, consume_body
+        from toolkit.cqrs.consumer import Retry, parse_or_dead_letter, try_consume
 
         stop = stop or threading.Event()
         ids = list(cqrs_ids) if cqrs_ids else None
         handled = 0
         delay = reconnect_delay
+        # (due time, tie-breaker, message, payload) of failed messages waiting for a retry.
+        waiting: list[tuple[float, int, Any, TransportPayload]] = []
+        order = itertools.count()
 
-        def on_message(message: Any) -> None:
+        def settle(message: Any, payload: TransportPayload | None) -> None:
             nonlocal handled
+            if payload is not None:
+                result = try_consume(payload)
+                if isinstance(result, Retry):
+                    due = time.monotonic() + result.delay
+                    heapq.heappush(waiting, (due, next(order), message, payload))
+                    return
+            message.ack()
+            handled += 1
+            if max_messages is not None and handled >= max_messages:
+                stop.set()
+
+        def guarded(message: Any, work: Callable[[], None]) -> None:
             _close_old_connections()
             try:
-                consume_body(message.body, stop=stop)
-            except ConsumeInterrupted:
-                message.requeue()
-                return
+                work()
             except Exception:
                 # Not bad input (that is dead-lettered): e.g. the database is down. Keep the
                 # message on the broker and slow down instead of spinning.
@@ -188,29 +222,48 @@ class KombuTransport(BaseTransport):
                 _close_old_connections(force=True)
                 message.requeue()
                 stop.wait(reconnect_delay)
-                return
-            message.ack()
-            handled += 1
-            if max_messages is not None and handled >= max_messages:
-                stop.set()
 
-        url = _url()
+        def on_message(message: Any) -> None:
+            guarded(message, lambda: settle(message, parse_or_dead_letter(message.body)))
+
+        def retry_due() -> None:
+            now = time.monotonic()
+            while waiting and waiting[0][0] <= now and not stop.is_set():
+                _, _, message, payload = heapq.heappop(waiting)
+                guarded(message, functools.partial(settle, message, payload))
+
+        def requeue_waiting() -> None:
+            while waiting:
+                message = heapq.heappop(waiting)[2]
+                try:
+                    message.requeue()
+                except Exception:  # the connection is gone: the broker redelivers anyway
+                    logger.debug("ignoring error while requeueing a waiting message")
+
+        url = cls.broker_url()
         while not stop.is_set():
             connection = kombu.Connection(url)
             try:
                 connection.ensure_connection(max_retries=1)
                 with connection.Consumer(
-                    [cls.queue(ids)], on_message=on_message, prefetch_count=10
+                    [cls.queue(ids)], on_message=on_message, prefetch_count=cls.prefetch_count
                 ):
                     logger.info("CQRS consumer connected to %s", connection.as_uri())
                     delay = reconnect_delay
                     if on_connected is not None:
                         on_connected()
-                    while not stop.is_set():
-                        try:
-                            connection.drain_events(timeout=idle_timeout)
-                        except TimeoutError:
-                            continue
+                    try:
+                        while not stop.is_set():
+                            timeout = idle_timeout
+                            if waiting:
+                                timeout = min(timeout, max(waiting[0][0] - time.monotonic(), 0))
+                            try:
+                                connection.drain_events(timeout=max(timeout, 0.001))
+                            except TimeoutError:
+                                pass
+                            retry_due()
+                    finally:
+                        requeue_waiting()
             except (
                 OperationalError,
                 OSError,

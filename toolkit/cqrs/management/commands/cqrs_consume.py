@@ -22,9 +22,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--cqrs-id",
-            action="append",
+            "-cid",
+            action="extend",
+            nargs="+",
             dest="cqrs_ids",
-            help="Consume only this CQRS_ID (repeatable; default: every message of the queue).",
+            help=(
+                "Consume only these CQRS_IDs (as in django-cqrs: '-cid a b', or repeat the "
+                "option; default: every message of the queue)."
+            ),
         )
         parser.add_argument(
             "--max-messages",

@@ -16,7 +16,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--cqrs-id", "-c", help="CQRS_ID of the master model to sync.")
+        # Option names and short forms as django-cqrs' cqrs_sync has them.
+        parser.add_argument("--cqrs-id", "-cid", help="CQRS_ID of the master model to sync.")
         parser.add_argument(
             "--filter",
             "-f",
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--queue", "-q", default=None, help="Target queue name.")
         parser.add_argument("--batch", "-b", type=int, default=500, help="Batch size.")
-        parser.add_argument("--progress", action="store_true", help="Print progress.")
+        parser.add_argument("--progress", "-p", action="store_true", help="Print progress.")
         parser.add_argument(
             "--pending",
             action="store_true",
