@@ -6,7 +6,10 @@ Thin views: parse input, call the service layer, render JSON.
   (``POST`` to the same URL, POST/redirect/GET);
 * ``GET  /allocation/orders/<orderid>/`` → the read model of the order;
 * ``POST /allocation/allocate/`` (form or JSON ``orderid``, ``sku``, ``qty``) → the batch;
-* ``GET  /metrics`` → ``prometheus_client``'s text exposition of the default registry.
+* ``GET  /metrics`` → ``prometheus_client``'s text exposition: of this process's default
+  registry, or, when ``PROMETHEUS_MULTIPROC_DIR`` is set (several worker processes, e.g.
+  gunicorn), of every process's samples in that directory (prometheus_client's multiprocess
+  mode; the variable must be set before the workers start).
 """
 
 from __future__ import annotations
@@ -98,7 +101,20 @@ def allocate(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus text exposition of ``prometheus_client.REGISTRY``."""
-    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+    """Prometheus text exposition: all worker processes in multiprocess mode, else this one.
 
-    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    Without ``PROMETHEUS_MULTIPROC_DIR`` each process only knows its own observations, so a
+    scrape behind a load balancer would see one worker at a time.
+    """
+    import os
+
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        # A fresh registry per scrape, as prometheus_client's multiprocess docs require.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
+from unittest import mock
 
 from django.test import TestCase
 
@@ -59,6 +64,26 @@ class MetricsViewTests(TestCase):
             'dddkit_stories_step_executions_latency_ms_count{service="allocation",'
             'status="completed",step_name="allocate_line",story_name="AllocateLine"}'
         ) in body
+
+    def test_multiprocess_mode_exposes_the_samples_of_every_worker_process(self) -> None:
+        # Another worker process observes a story; this process serves the scrape.
+        worker = (
+            "from prometheus_client import Histogram\n"
+            "h = Histogram('dddkit_stories_executions_latency_ms', 'Story Execution Time',"
+            " ['service', 'story_name', 'status'])\n"
+            "h.labels('allocation', 'AllocateLine', 'completed').observe(7)\n"
+        )
+        with tempfile.TemporaryDirectory() as directory:
+            env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": directory}
+            subprocess.run([sys.executable, "-c", worker], env=env, check=True)
+            with mock.patch.dict(os.environ, {"PROMETHEUS_MULTIPROC_DIR": directory}):
+                body = self.client.get("/metrics").content.decode()
+        assert (
+            'dddkit_stories_executions_latency_ms_count{service="allocation",'
+            'status="completed",story_name="AllocateLine"} 1.0'
+        ) in body
+        # Only the multiprocess directory is read: this process's own metrics are not mixed in.
+        assert "python_info" not in body
 
 
 class IndexPageTests(TestCase):

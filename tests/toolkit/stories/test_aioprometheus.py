@@ -41,7 +41,14 @@ def test_metrics_names_labels_and_default_buckets() -> None:
         "dddkit_stories_executions_latency_ms",
         "dddkit_stories_step_executions_latency_ms",
     )
+    assert (hook.story_histogram.doc, hook.step_histogram.doc) == (
+        "Story Execution Time",
+        "Story step execution time",
+    )
     assert hook.story_histogram.const_labels == {"service": "svc", "env": "test"}
+    assert PrometheusMetricsHook(registry=Registry()).story_histogram.const_labels == {
+        "service": "dddkit_stories"
+    }
     assert [b for b in hook.story_histogram.upper_bounds if b != float("inf")] == [
         10.0,
         25.0,
