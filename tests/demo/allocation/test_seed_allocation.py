@@ -32,3 +32,22 @@ class SeedAllocationTests(TestCase):
         call_command("seed_allocation", "--if-empty", stdout=out)
         assert out.getvalue() == "allocation: products exist, nothing seeded\n"
         assert models.Batch.objects.count() == 1
+
+    def test_seed_demo_seeds_the_allocation_domain_once(self) -> None:
+        from toolkit.patterns.plugin import reset_plugin_registry
+
+        self.addCleanup(reset_plugin_registry)  # seed_demo activates the demo's plugins
+        out = StringIO()
+        args = ("--orders", "0", "--events", "0", "--no-progress")
+        with self.captureOnCommitCallbacks(execute=True):
+            call_command("seed_demo", *args, stdout=out, stderr=StringIO())
+        assert f"allocation: 5 batches, 4 order lines allocated (as of {timezone.localdate()})" in (
+            out.getvalue()
+        )
+        assert services.allocations("order-001") == [
+            {"sku": "ELEGANT-LAMP", "batchref": "batch-lamp-warehouse"}
+        ]
+        out = StringIO()
+        call_command("seed_demo", *args, stdout=out, stderr=StringIO())
+        assert "allocation: products exist, nothing seeded" in out.getvalue()
+        assert models.Batch.objects.count() == 5

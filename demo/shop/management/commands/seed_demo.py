@@ -15,6 +15,7 @@ import sys
 import time
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
@@ -114,6 +115,8 @@ class Command(BaseCommand):
             self.stdout.write("The demo database has data already: nothing seeded (--if-empty).")
         else:
             self._seed(admin, operator, options)
+        # The allocation demo (demo/allocation): only into an empty allocation database.
+        call_command("seed_allocation", if_empty=True, stdout=self.stdout)
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Control panel: {PANEL_URL}"))
         self.stdout.write(f"Django admin:  {ADMIN_URL}")
