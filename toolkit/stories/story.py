@@ -22,9 +22,11 @@ Pure Python, no Django. Inspired by proofit404/stories and dddkit's stories::
 
 * ``I.<name>`` lines in the class body declare the steps, in order. A step without a method
   of that name fails when the class is created (:class:`StoryDefinitionError`).
-* A story whose steps are all plain functions runs when called and returns ``None``. A story
-  with at least one ``async def`` step returns a coroutine from ``story(state)``: await it
-  (sync steps of that story run in order between the async ones).
+* A story whose steps are all plain functions runs when called and returns :data:`COMPLETED`,
+  which is also awaitable: ``await story(state)`` works for it too (as in dddkit, where code in
+  an event loop awaits every story). A story with at least one ``async def`` step returns a
+  coroutine from ``story(state)``: await it (its sync steps run in order between the async
+  ones).
 * Hooks (``before``, ``after`` (also after a failing step), ``error``) are registered per
   story class with :meth:`Story.register_hook` or :func:`toolkit.stories.inject_hooks`.
 """
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Callable, Coroutine, MutableMapping
+from collections.abc import Callable, Coroutine, Generator, MutableMapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import SimpleNamespace
@@ -46,8 +48,10 @@ HOOK_NAMES: tuple[HookName, ...] = get_args(HookName)
 Callback: TypeAlias = Callable[["StoryExecutionContext", "StepExecutionInfo"], None]
 
 __all__ = [
+    "COMPLETED",
     "HOOK_NAMES",
     "STEP_TEMPLATE",
+    "Completed",
     "I",
     "State",
     "StepExecutionInfo",
@@ -103,6 +107,29 @@ class State(SimpleNamespace):
                 if name in klass.__dict__ and not name.startswith("_"):
                     defaults[name] = copy.copy(klass.__dict__[name])
         super().__init__(**{**defaults, **kwargs})
+
+
+class Completed:
+    """What a story of sync steps returns: the run is over; awaiting it returns ``None``.
+
+    Falsy, and awaitable so that ``await story(state)`` also works where the story ran at once.
+    """
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return None
+        yield  # pragma: no cover - makes this a generator; never reached
+
+    def __repr__(self) -> str:
+        return "COMPLETED"
+
+
+#: The single :class:`Completed` instance.
+COMPLETED = Completed()
 
 
 class _Steps:
@@ -313,12 +340,15 @@ class Story(metaclass=_StoryType):
         """The step names, in order."""
         return cls.__steps__
 
-    def __call__(self, state: Any) -> Coroutine[Any, Any, None] | None:
-        """Run the steps on ``state``; a story with an async step returns a coroutine."""
+    def __call__(self, state: Any) -> Coroutine[Any, Any, None] | Completed:
+        """Run the steps on ``state``; a story with an async step returns a coroutine.
+
+        A story of sync steps runs now and returns :data:`COMPLETED` (awaitable, falsy).
+        """
         if type(self).__story_is_async__:
             return self._run_async(state)
         self._run_sync(state)
-        return None
+        return COMPLETED
 
     def _run_sync(self, state: Any) -> None:
         hooks = type(self).__story_hooks__

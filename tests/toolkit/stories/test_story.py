@@ -18,6 +18,7 @@ from toolkit.stories import (
     StoryDefinitionError,
     StoryExecutionContext,
 )
+from toolkit.stories.story import COMPLETED
 
 
 class Recorder:
@@ -58,7 +59,7 @@ def make_story() -> type[Story]:
 def test_steps_run_in_declaration_order() -> None:
     story_cls = make_story()
     state = State(log=[], fail_at=None)
-    assert story_cls()(state) is None
+    assert story_cls()(state) is COMPLETED
     assert state.log == ["reserve", "charge", "ship"]
     assert story_cls.steps() == ("reserve", "charge", "ship")
 
@@ -140,6 +141,22 @@ def test_story_with_an_async_step_returns_a_coroutine() -> None:
     asyncio.run(result)
     assert (state.data, state.saved) == ("RAW", True)
     assert recorder.calls == ["after load", "after transform", "after store"]
+
+
+def test_a_story_of_sync_steps_runs_at_once_and_may_be_awaited_too() -> None:
+    story_cls = make_story()
+    recorder = Recorder()
+    story_cls.register_hook("after", recorder.after)
+
+    async def in_a_loop() -> object:
+        state = State(log=[], fail_at=None)
+        result = story_cls()(state)
+        assert state.log == ["reserve", "charge", "ship"]  # ran before any await
+        return await result
+
+    assert asyncio.run(in_a_loop()) is None
+    assert recorder.calls == ["after reserve", "after charge", "after ship"]
+    assert not COMPLETED
 
 
 def test_async_story_error_runs_error_and_after_hooks() -> None:
