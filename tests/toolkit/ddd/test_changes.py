@@ -153,6 +153,36 @@ class ChangesHandlerTests(TestCase):
         assert (ctx.exception.expected, ctx.exception.actual) == (0, 2)
         assert len(store.load("w1")) == 2
 
+    def test_django_store_append_rolls_back_with_the_unit_of_work(self) -> None:
+        from toolkit.eventsourcing.backends.django import DjangoEventStoreBackend
+
+        store = EventStore(DjangoEventStoreBackend())
+        broker = EventBroker()
+        received: list[Any] = []
+        broker.subscribe(Wallet.Credited, received.append)
+        changes = ChangesHandler(broker, event_store=store)
+        wallet = Wallet.create("w-django", Wallet.Opened)
+        wallet.trigger(Wallet.Credited, amount=5)
+        with self.captureOnCommitCallbacks(execute=True) as callbacks:
+            try:
+                with UnitOfWork():
+                    changes.save(wallet)
+                    assert len(store.load("w-django")) == 2  # written in the transaction
+                    raise ValueError("abort")
+            except ValueError:
+                pass
+        assert (store.load("w-django"), callbacks, received) == ([], [], [])
+
+        kept = Wallet.create("w-django", Wallet.Opened)
+        kept.trigger(Wallet.Credited, amount=7)
+        with self.captureOnCommitCallbacks(execute=True), UnitOfWork():
+            changes.save(kept)
+        assert [(e.sequence, e.payload) for e in store.load("w-django")] == [
+            (1, {}),
+            (2, {"amount": 7}),
+        ]
+        assert received == [Wallet.Credited(amount=7)]
+
     def test_protocol_aggregate_is_appended_and_its_sequence_advances(self) -> None:
         store = EventStore(MemoryEventStoreBackend())
         changes = ChangesHandler(event_store=store)
