@@ -18,10 +18,11 @@ Rules:
 - A plugin whose entry point fails to import is listed with ``status="failed"`` and the error;
   the others load normally.
 - Enabled/disabled is a ``toolkit.models.PluginState`` row (no row = enabled). Every process
-  honours it: before answering ``is_enabled``/``list_plugins`` a registry re-reads the states
-  with one small query and calls ``activate()`` / ``deactivate()`` on its own plugin instances
-  to match. Code that relies on a plugin's side effects asks ``is_enabled(name)`` at its hook
-  point, or calls ``sync()`` (e.g. at worker start). There is deliberately no per-request hook:
+  honours it: before answering ``is_enabled(name)`` (that plugin's row) or ``list_plugins``
+  (every row) a registry re-reads the state with one small query and calls ``activate()`` /
+  ``deactivate()`` on its own plugin instances to match. Code that relies on a plugin's side
+  effects asks ``is_enabled(name)`` at its hook point (the demo's guard and bus handler do), or
+  calls ``sync()`` (e.g. at worker start). There is deliberately no per-request hook:
   a query on every request would be paid by every view, plugins or not.
 - ``version`` is the plugin class's ``version`` attribute, else its distribution's version.
 
@@ -212,10 +213,19 @@ class PluginRegistry:
         return self._set_enabled(name, False, user)
 
     def is_enabled(self, name: str) -> bool:
-        """Whether ``name`` is enabled now (re-reads the persisted state)."""
-        if name not in self._entries:
+        """Whether ``name`` is enabled now, activating/deactivating it here to match.
+
+        Re-reads only this plugin's persisted state (one indexed single-row query), so a hook
+        point may call it on every use: a disable made by another process is honoured at the
+        next call, without a per-request sync of every plugin.
+        """
+        entry = self._entries.get(name)
+        if entry is None:
             raise PluginNotFound(name, list(self._entries))
-        return self.sync().get(name, True)
+        enabled = _read_state(name)
+        with self._lock:
+            self._apply(entry, enabled)
+        return enabled
 
     def list_plugins(self) -> list[PluginMeta]:
         """Every plugin with its version, status and error, sorted by name (after a sync)."""
@@ -320,6 +330,13 @@ def _dist_version(entry_point: importlib.metadata.EntryPoint) -> str | None:
     if dist is not None:
         return str(dist.version)
     return None
+
+
+def _read_state(name: str) -> bool:
+    from toolkit.models import PluginState  # the pure registry imports no models
+
+    row = PluginState.objects.filter(name=name).values_list("enabled", flat=True).first()
+    return True if row is None else bool(row)
 
 
 def _read_states() -> dict[str, bool]:
