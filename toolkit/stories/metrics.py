@@ -37,6 +37,27 @@ _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
+def _parse_buckets(buckets: Sequence[float | str]) -> list[float]:
+    """Bucket bounds as floats (dddkit accepts strings such as ``"2.5"`` or ``"+Inf"``)."""
+    parsed: list[float] = []
+    for bound in buckets:
+        try:
+            parsed.append(float(bound))
+        except (TypeError, ValueError):
+            raise ValidationError(
+                f"Histogram bucket {bound!r} is not a number; buckets: {list(buckets)!r}",
+                field="buckets",
+                value=bound,
+            ) from None
+    if parsed != sorted(parsed):
+        raise ValidationError(
+            f"Histogram buckets must be in increasing order, not {list(buckets)!r}",
+            field="buckets",
+            value=list(buckets),
+        )
+    return parsed
+
+
 class MetricsHookBase:
     """Configuration and timing shared by the prometheus_client and aioprometheus hooks."""
 
@@ -67,7 +88,7 @@ class MetricsHookBase:
         self.app_name = app_name
         self.prefix = prefix
         self.labels: dict[str, str] = {k: str(v) for k, v in custom.items()}
-        self.buckets: list[float] = [float(b) for b in (buckets or DEFAULT_BUCKETS)]
+        self.buckets: list[float] = _parse_buckets(buckets or DEFAULT_BUCKETS)
         self.story_metric_name = f"{prefix}_{STORY_METRIC}"
         self.step_metric_name = f"{prefix}_{STEP_METRIC}"
         self._key = f"{prefix}_metrics_started"

@@ -185,13 +185,35 @@ def test_same_prefix_with_other_labels_is_refused() -> None:
             "Custom label 'status' is not allowed: it must be a valid label name and not one of "
             "'service', 'status', 'step_name', 'story_name'",
         ),
+        (
+            {"buckets": [10, "ten", 100]},
+            "Histogram bucket 'ten' is not a number; buckets: [10, 'ten', 100]",
+        ),
+        (
+            {"buckets": [100, 10]},
+            "Histogram buckets must be in increasing order, not [100, 10]",
+        ),
     ],
-    ids=["prefix", "reserved-label"],
+    ids=["prefix", "reserved-label", "bucket-not-a-number", "buckets-unsorted"],
 )
 def test_bad_configuration_is_refused(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError) as excinfo:
         PrometheusMetricsHook(registry=CollectorRegistry(), **kwargs)
     assert excinfo.value.args == (message,)
+
+
+def test_buckets_may_be_strings_as_in_dddkit() -> None:
+    registry = CollectorRegistry()
+    hook = PrometheusMetricsHook(buckets=["5", "2500.5"], registry=registry)
+    story_cls = make_story()
+    inject_hooks(story_cls, hooks=[hook])
+    story_cls()(State(fail=False))
+    bounds = [
+        s.labels["le"]
+        for s in families(registry)["dddkit_stories_executions_latency_ms"].samples
+        if s.name.endswith("_bucket")
+    ]
+    assert (hook.buckets, bounds) == ([5.0, 2500.5], ["5.0", "2500.5", "+Inf"])
 
 
 def test_hook_module_path_of_the_seed() -> None:
