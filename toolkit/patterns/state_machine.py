@@ -37,6 +37,7 @@ from typing import Any, ClassVar, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
+from toolkit.contrib.otel import is_enabled as otel_enabled
 from toolkit.contrib.otel import span
 from toolkit.patterns.exceptions import GuardFailed, InvalidTransition, TransitionNotPermitted
 from toolkit.patterns.state_graphs import render_dot, render_mermaid
@@ -178,9 +179,13 @@ class StateMachine:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        meta = cls.__dict__.get("Meta")
+        # The configuration lives in an inner ``Meta``; a class that sets ``states`` directly
+        # in its body (no ``Meta``) is read the same way, so both spellings of the seed work.
+        meta: Any = cls.__dict__.get("Meta")
         if meta is None:
-            return
+            if "states" not in cls.__dict__:
+                return
+            meta = _ClassBodyConfig(cls)
         cls.name = getattr(meta, "name", None) or cls.__name__
         cls.model = getattr(meta, "model", None)
         cls.states = tuple(getattr(meta, "states", ()))
@@ -215,6 +220,8 @@ class StateMachine:
                     )
             for source in t.sources:
                 move[(t.name, source)] = t
+        if cls.model is not None:
+            _check_state_field(cls.__name__, cls.model, cls.state_field)
         cls._by_name = by_name
         cls._move = move
         cls._from_state = {
@@ -303,7 +310,20 @@ class StateMachine:
             is_model = self._is_model[kind] = _is_django_model(kind)
         if is_model and not entity._state.adding:
             return self._trigger_model(entity, name, transition, state, user, reason, metadata)
-        # Plain object or unsaved instance: the hot path, inlined.
+        if otel_enabled():
+            with span(
+                "state_machine.trigger",
+                machine=self.name,
+                transition=name,
+                model=entity._meta.label_lower if is_model else kind.__qualname__,
+            ):
+                return self._trigger_in_memory(entity, name, transition, state, user)
+        return self._trigger_in_memory(entity, name, transition, state, user)
+
+    def _trigger_in_memory(
+        self, entity: Any, name: str, transition: Transition | None, state: Any, user: Any
+    ) -> Any:
+        """Plain object or unsaved instance: check, then set the attribute (the hot path)."""
         if transition is None:
             raise self._not_allowed(name, state)
         if transition.permission is not None and not _has_permission(
@@ -403,6 +423,30 @@ class StateMachine:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}: {len(self.transitions)} transitions>"
+
+
+class _ClassBodyConfig:
+    """The machine's own class attributes, read like a ``Meta`` (only those set in its body)."""
+
+    def __init__(self, cls: type[Any]) -> None:
+        self._body = cls.__dict__
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._body[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+def _check_state_field(machine: str, model: type[Any], field: str) -> None:
+    """``ImproperlyConfigured`` naming the field and listing the model's fields, early."""
+    names = sorted(f.name for f in model._meta.concrete_fields)
+    if field not in names:
+        choices = ", ".join(repr(n) for n in names)
+        raise ImproperlyConfigured(
+            f"{machine}: state_field {field!r} is not a field of {model._meta.label}; "
+            f"fields are: {choices}"
+        )
 
 
 def _is_django_model(kind: type[Any]) -> bool:

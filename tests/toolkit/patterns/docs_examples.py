@@ -17,6 +17,8 @@ def run_page(name: str) -> dict:
     assert blocks, f"no ```python blocks in {name}"
     namespace: dict = {"__name__": f"docs_{name.removesuffix('.md')}"}
     for number, block in enumerate(blocks, 1):
-        code = compile(block, f"docs/patterns/{name} block {number}", "exec")
+        # dont_inherit: this module's ``from __future__ import annotations`` must not leak
+        # into the page's code (it turns @dataclass field annotations into strings).
+        code = compile(block, f"docs/patterns/{name} block {number}", "exec", dont_inherit=True)
         exec(code, namespace)  # our own documentation pages
     return namespace

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -249,6 +250,72 @@ def test_bad_configuration_names_the_state_and_lists_states() -> None:
                 transitions = [Transition("go", "a", "b"), Transition("go", "b", "a")]
 
 
+def test_twice_declared_transition_is_rejected_by_name() -> None:
+    with pytest.raises(ImproperlyConfigured) as info:
+
+        class Twice(StateMachine):
+            class Meta:
+                name = "test-twice-named"
+                states = ["a", "b"]
+                transitions = [Transition("go", "a", "b"), Transition("go", "b", "a")]
+
+    assert info.value.args == ("Twice: transition 'go' is declared twice",)
+
+
+def test_state_field_that_the_model_lacks_is_rejected_listing_its_fields() -> None:
+    with pytest.raises(ImproperlyConfigured) as info:
+
+        class WrongField(StateMachine):
+            class Meta:
+                name = "test-sm-wrong-field"
+                model = Invoice
+                states = ["draft", "sent"]
+                state_field = "state"
+                transitions = [Transition("send", source="draft", target="sent")]
+
+    assert info.value.args == (
+        "WrongField: state_field 'state' is not a field of testapp.Invoice; "
+        "fields are: 'amount', 'id', 'number', 'status'",
+    )
+    assert "test-sm-wrong-field" not in registry.machines
+
+
+def test_seed_machine_configured_in_the_class_body_works_like_meta() -> None:
+    """The seed's example read with the settings in the class body instead of ``Meta``."""
+
+    class BodyMachine(StateMachine):
+        name = "test-sm-class-body"
+        states = ["pending", "paid", "shipped", "cancelled"]
+        state_field = "status"
+        audit = True
+        transitions = [
+            Transition("pay", source="pending", target="paid"),
+            Transition("ship", source="paid", target="shipped"),
+            Transition(
+                "cancel",
+                source="pending",
+                target="cancelled",
+                guards=[lambda entity, user: entity.can_cancel],
+            ),
+        ]
+
+    machine = BodyMachine()
+    assert registry.machines.get("test-sm-class-body") is not None
+    o = order()
+    machine.trigger(o, "pay")
+    machine.trigger(o, "ship")
+    assert o.status == "shipped"
+    with pytest.raises(InvalidTransition) as wrong:
+        machine.trigger(o, "pay")
+    assert wrong.value.args == (
+        "Cannot 'pay' from state 'shipped'; transitions allowed from this state: none",
+    )
+    with pytest.raises(GuardFailed) as blocked:
+        machine.trigger(order(can_cancel=False), "cancel")
+    assert blocked.value.args == ("Guard '<lambda>' blocked transition 'cancel'",)
+    assert machine.diagram().startswith("stateDiagram-v2\n    [*] --> pending\n")
+
+
 def test_machines_are_registered_by_name_and_model() -> None:
     assert isinstance(registry.machines.get("test-sm-orders"), OrderMachine)
     assert isinstance(registry.machines.get("test-sm-tickets"), TicketMachine)
@@ -445,6 +512,34 @@ class TestModelTrigger:
         assert Ticket.objects.get().status == "open"
         assert StateTransitionAudit.objects.count() == 0
 
+    def test_unknown_transition_on_a_saved_row_names_it_and_writes_nothing(
+        self, django_capture_on_commit_callbacks
+    ) -> None:
+        ticket = Ticket.objects.create()
+        with (
+            django_capture_on_commit_callbacks(execute=False) as callbacks,
+            pytest.raises(InvalidTransition) as info,
+        ):
+            TicketMachine().trigger(ticket, "reopen")
+        assert info.value.args == (
+            "Unknown transition 'reopen' for test-sm-tickets; valid transitions: 'close', 'start'",
+        )
+        assert callbacks == []
+        assert Ticket.objects.get().status == "open"
+        assert StateTransitionAudit.objects.count() == 0
+
+    def test_audit_row_failing_rolls_back_the_state_change(self) -> None:
+        """The audit insert and the UPDATE share one transaction."""
+        ticket = Ticket.objects.create()
+        with (
+            mock.patch.object(StateTransitionAudit, "save", side_effect=RuntimeError("audit down")),
+            pytest.raises(RuntimeError, match="audit down"),
+        ):
+            TicketMachine().trigger(ticket, "start")
+        assert Ticket.objects.get().status == "open"
+        assert ticket.status == "open"
+        assert StateTransitionAudit.objects.count() == 0
+
     def test_unsaved_instance_only_changes_the_attribute(self) -> None:
         ticket = Ticket(title="new")
         assert TicketMachine().trigger(ticket, "start") == "in_progress"
@@ -514,6 +609,17 @@ def test_trigger_records_an_otel_span(spans) -> None:
         "transition": "start",
         "model": "testapp.ticket",
         "object_id": str(ticket.pk),
+    }
+
+
+def test_plain_object_trigger_records_an_otel_span(spans) -> None:
+    OrderMachine().trigger(order(), "pay")
+    done = [s for s in spans.get_finished_spans() if s.name == "state_machine.trigger"]
+    assert len(done) == 1
+    assert dict(done[0].attributes) == {
+        "machine": "test-sm-orders",
+        "transition": "pay",
+        "model": "SimpleNamespace",
     }
 
 
