@@ -10,9 +10,10 @@ DOCS = Path(__file__).resolve().parents[3] / "docs" / "patterns"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
-def run_page(name: str) -> dict:
-    """Execute every runnable block of ``docs/patterns/<name>``; return the namespace."""
-    text = (DOCS / name).read_text()
+def run_page(name: str, *, root: Path = DOCS) -> dict:
+    """Execute every runnable block of ``docs/patterns/<name>`` (or ``root/<name>``); return
+    the namespace."""
+    text = (root / name).read_text()
     blocks = BLOCK.findall(text)
     assert blocks, f"no ```python blocks in {name}"
     namespace: dict = {"__name__": f"docs_{name.removesuffix('.md')}"}
