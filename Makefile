@@ -16,7 +16,7 @@ DEPLOY_SECRET := check-deploy-$(shell date +%s)-9f3c2b7e1d5a4c8b6e0f2a9d7c5b3e1f
 
 .PHONY: install run seed test gates test-sqlite test-postgres test-browser lint format typecheck \
         migrations-check deploy-check coverage docs docs-serve bench build wheel-check \
-        browser-deps pre-commit clean
+        browser-deps memcached-deps pre-commit clean
 
 install: $(STAMP)
 
@@ -43,8 +43,14 @@ browser-deps:
 	  else echo "chromium missing: sudo apt-get install chromium"; exit 1; fi; }
 	@command -v chromium >/dev/null 2>&1 && echo "chromium: $$(command -v chromium)"
 
+## Debian's memcached for the cache layer's Memcached tests (they start their own server)
+memcached-deps:
+	@command -v memcached >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq memcached >/dev/null; \
+	  else echo "memcached missing: sudo apt-get install memcached (its tests are skipped)"; fi; }
+
 ## Everything CI runs (.ci/run), cheapest gate first; each one fails the run.
-test: install browser-deps gates
+test: install browser-deps memcached-deps gates
 	@echo "make test: every gate passed"
 
 gates:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.memcached import PyMemcacheCache
 from django.core.cache.backends.redis import RedisCache
 
 #: Every counted call as ``(method, first argument)``; tests clear it.
@@ -27,3 +28,4 @@ def _counting(base: type) -> type:
 
 CountingLocMemCache = _counting(LocMemCache)
 CountingRedisCache = _counting(RedisCache)
+CountingPyMemcacheCache = _counting(PyMemcacheCache)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
+from importlib.util import find_spec
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -27,6 +32,7 @@ from toolkit.testing.otel import capture_spans
 
 COUNTING_LOCMEM = "tests.toolkit.patterns.counting_cache.CountingLocMemCache"
 COUNTING_REDIS = "tests.toolkit.patterns.counting_cache.CountingRedisCache"
+COUNTING_MEMCACHED = "tests.toolkit.patterns.counting_cache.CountingPyMemcacheCache"
 
 
 def redis_caches(redis_url: str, prefix: str) -> dict:
@@ -38,14 +44,55 @@ def redis_caches(redis_url: str, prefix: str) -> dict:
     }
 
 
-@pytest.fixture(params=["locmem", "redis"])
+@pytest.fixture(scope="session")
+def memcached_location():
+    """A private memcached server on a free loopback port, for this test session only.
+
+    Skips when Debian's ``memcached`` binary (``apt-get install memcached``) or ``pymemcache``
+    (the ``dev`` extra) is missing.
+    """
+    binary = shutil.which("memcached")
+    if binary is None or find_spec("pymemcache") is None:
+        pytest.skip("memcached tests need `apt-get install memcached` and pymemcache")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "16"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command += ["-u", "nobody"]  # memcached refuses to run as root
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(f"memcached did not start: {server.stderr.read()!r}") from None
+            time.sleep(0.05)
+    yield f"127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(params=["locmem", "redis", "memcached"])
 def backend(request):
-    """Run the test once on a (counting) LocMemCache and once on the real Redis server."""
+    """Run the test on a (counting) LocMemCache, the real Redis server and a real memcached."""
     prefix = f"tk-more-{uuid.uuid4().hex[:8]}"
     if request.param == "locmem":
         config = {
             "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
             "shared": {"BACKEND": COUNTING_LOCMEM, "LOCATION": prefix},
+        }
+    elif request.param == "memcached":
+        config = {
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+            "shared": {
+                "BACKEND": COUNTING_MEMCACHED,
+                "LOCATION": request.getfixturevalue("memcached_location"),
+                "KEY_PREFIX": prefix,
+            },
         }
     else:
         config = redis_caches(request.getfixturevalue("redis_url"), prefix)
@@ -178,7 +225,7 @@ def test_missing_version_key_is_a_miss_and_never_matches_old_entries(backend) ->
         return source.read(user_id)
 
     read(1)
-    if backend == "redis":
+    if backend != "locmem":
         caches["shared"].delete(VERSION_KEY.format(namespace="evict:"))
         source.value = "v2"
         assert read(1) == "v2:1"  # the eviction of the version key invalidated the entry
@@ -352,11 +399,20 @@ def test_unkeyable_argument_names_it_and_caches_nothing() -> None:
     assert calls == []
 
 
-@pytest.mark.redis
-def test_invalidation_in_another_process_is_seen(redis_url) -> None:
+@pytest.mark.parametrize("server", [pytest.param("redis", marks=pytest.mark.redis), "memcached"])
+def test_invalidation_in_another_process_is_seen(server, request) -> None:
     prefix = f"tk-more-xproc-{uuid.uuid4().hex[:8]}"
-    config = redis_caches(redis_url, prefix)
-    config["shared"]["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
+    if server == "redis":
+        shared = redis_caches(request.getfixturevalue("redis_url"), prefix)["shared"]
+        shared["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
+    else:
+        shared = {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": request.getfixturevalue("memcached_location"),
+            "KEY_PREFIX": prefix,
+        }
+    config = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    config["shared"] = shared
     source = Source()
     with override_settings(CACHES=config, TOOLKIT={"patterns": {"cache_backend": "shared"}}):
 
@@ -371,13 +427,7 @@ def test_invalidation_in_another_process_is_seen(redis_url) -> None:
             f"""
             import django
             from django.conf import settings
-            settings.configure(
-                CACHES={{"default": {{
-                    "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                    "LOCATION": {config["shared"]["LOCATION"]!r},
-                    "KEY_PREFIX": {prefix!r},
-                }}}},
-            )
+            settings.configure(CACHES={{"default": {shared!r}}})
             django.setup()
             from toolkit.patterns.cache import invalidate
             invalidate("orders:*")
@@ -390,7 +440,9 @@ def test_invalidation_in_another_process_is_seen(redis_url) -> None:
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "invalidated"
         assert get_user_orders(7) == "v2:7"
-    delete_redis_keys(config["shared"]["LOCATION"], prefix)
+        assert source.calls == 2
+    if server == "redis":
+        delete_redis_keys(shared["LOCATION"], prefix)
 
 
 def test_docs_page_examples_run() -> None:
