@@ -9,14 +9,17 @@ import threading
 import time
 import uuid
 from decimal import Decimal
+from unittest import mock
 
 import kombu
 import pytest
 from django.test import TestCase, override_settings
+from django.utils.module_loading import import_string
 
 from demo.replication.models import Product, ProductReplica
 from tests import services
 from tests.toolkit.cqrs.proxy import TcpProxy
+from toolkit.cqrs import consumer
 from toolkit.cqrs.constants import Outcome
 from toolkit.cqrs.consumer import stats
 from toolkit.cqrs.models import CqrsDeadLetter
@@ -29,14 +32,18 @@ BROKERS = {
 }
 
 
-def _settings(url: str, name: str) -> dict:
+KOMBU = "toolkit.cqrs.transport.kombu.KombuTransport"
+
+
+def _settings(url: str, name: str, transport: str = KOMBU, **extra) -> dict:
     return {
         "cqrs": {
-            "transport": "toolkit.cqrs.transport.kombu.KombuTransport",
+            "transport": transport,
             "broker_url": url,
             "exchange": name,
             "queue": name,
             "retry_delay": 0,
+            **extra,
         }
     }
 
@@ -61,13 +68,17 @@ def _save_body(pk: int, revision: int, stock: int) -> dict:
 
 class KombuBrokerMixin:
     broker: str
+    transport_path = KOMBU
 
     def setUp(self):
         url, self.broker_port, require = BROKERS[self.broker]
         require()
         self.broker_url = url
         self.name = f"cqrs_test_{uuid.uuid4().hex[:10]}"
-        self.settings_override = override_settings(TOOLKIT=_settings(url, self.name))
+        self.transport = import_string(self.transport_path)
+        self.settings_override = override_settings(
+            TOOLKIT=_settings(url, self.name, self.transport_path)
+        )
         self.settings_override.enable()
         self.addCleanup(self.settings_override.disable)
         self.addCleanup(self._delete_broker_objects)
@@ -107,7 +118,7 @@ class KombuBrokerMixin:
         timer = threading.Timer(timeout, stop.set)
         timer.start()
         try:
-            handled = KombuTransport.consume(stop=stop, max_messages=max_messages, **kwargs)
+            handled = self.transport.consume(stop=stop, max_messages=max_messages, **kwargs)
         finally:
             timer.cancel()
         assert handled == max_messages, f"timed out after {handled} of {max_messages} messages"
@@ -127,6 +138,43 @@ class KombuBrokerMixin:
             "K-0": (5, 1),
             "K-1": (5, 1),
         }
+
+    def test_messages_published_before_any_consumer_ran_are_kept(self):
+        with kombu.Connection(self.broker_url) as connection:
+            KombuTransport.queue()(connection.channel()).delete()  # as on a fresh broker
+        with self.captureOnCommitCallbacks(execute=True):
+            product = Product.objects.create(sku="EARLY", name="Early", price=Decimal(1))
+        self.consume(max_messages=1)
+        assert ProductReplica.objects.get(pk=product.pk).sku == "EARLY"
+
+    def test_a_failing_message_waits_aside_while_the_next_ones_are_applied(self):
+        events: list[str] = []
+        real = consumer.apply_payload
+
+        def flaky(model, payload):
+            if payload.instance_pk == 910:
+                events.append("fail 910")
+                raise RuntimeError("replica database busy")
+            events.append(f"apply {payload.instance_pk}")
+            return real(model, payload)
+
+        self.publish_raw(_save_body(910, 0, 1))
+        self.publish_raw(_save_body(911, 0, 2))
+        settings = _settings(
+            self.broker_url, self.name, self.transport_path, max_retries=1, retry_delay=0.5
+        )
+        with (
+            override_settings(TOOLKIT=settings),
+            mock.patch.object(consumer, "apply_payload", flaky),
+        ):
+            self.consume(max_messages=2)
+        assert events == ["fail 910", "apply 911", "fail 910"]
+        letter = CqrsDeadLetter.objects.get()
+        assert (letter.reason, letter.attempts, letter.error) == (
+            "failed",
+            2,
+            "RuntimeError: replica database busy",
+        )
 
     def test_duplicate_and_out_of_order_deliveries_through_the_broker(self):
         for revision, stock in ((1, 10), (0, 1), (1, 10)):
@@ -183,10 +231,10 @@ class KombuBrokerMixin:
                 stop.set()
 
         thread = threading.Thread(target=outage)
-        with override_settings(TOOLKIT=_settings(proxied, self.name)):
+        with override_settings(TOOLKIT=_settings(proxied, self.name, self.transport_path)):
             thread.start()
             with self.assertLogs("toolkit.cqrs.kombu", "WARNING") as logs:
-                KombuTransport.consume(
+                self.transport.consume(
                     stop=stop,
                     on_connected=lambda: connected.append(time.monotonic()),
                     reconnect_delay=0.2,
@@ -212,3 +260,11 @@ class RedisKombuTests(KombuBrokerMixin, TestCase):
 @pytest.mark.rabbitmq
 class RabbitMQKombuTests(KombuBrokerMixin, TestCase):
     broker = "rabbitmq"
+
+
+@pytest.mark.rabbitmq
+class RabbitMQTransportTests(KombuBrokerMixin, TestCase):
+    """django-cqrs' ``RabbitMQTransport`` name: the same behaviour over AMQP."""
+
+    broker = "rabbitmq"
+    transport_path = "toolkit.cqrs.transport.RabbitMQTransport"
