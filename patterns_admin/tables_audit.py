@@ -82,3 +82,9 @@ class CommandAuditTable(HtmxTable):
         for record in records:
             record.panel_short_name = record.command.rsplit(".", 1)[-1]
             record.panel_params = compact_json(record.params)
+            ms = record.duration_ms
+            record.panel_ms = "" if ms is None else f"{ms:.1f}"
+            if self.may_undo and record.can_undo:
+                record.panel_confirm_url = reverse(
+                    "patterns_admin:command-undo-confirm", args=[record.pk]
+                )
