@@ -9,6 +9,7 @@ from django.test import TransactionTestCase
 
 from demo.replication.models import CustomerReplica, Product, ProductReplica
 from toolkit.cqrs.models import CqrsDeadLetter
+from toolkit.patterns.plugin import reset_plugin_registry
 
 
 class SeedReplicationTests(TransactionTestCase):
@@ -23,3 +24,22 @@ class SeedReplicationTests(TransactionTestCase):
         call_command("seed_replication", "--no-dead-letter", stdout=StringIO())
         assert Product.objects.count() == 4
         assert CqrsDeadLetter.objects.count() == 1
+
+    def test_if_empty_seeds_once(self):
+        out = StringIO()
+        call_command("seed_replication", "--if-empty", stdout=out)
+        call_command("seed_replication", "--if-empty", stdout=out)
+        assert out.getvalue().splitlines() == [
+            "Seeded 4 products and 2 customers and 1 dead letter.",
+            "The replication demo has data already: nothing seeded (--if-empty).",
+        ]
+        assert CqrsDeadLetter.objects.count() == 1
+
+    def test_seed_demo_includes_the_replication_demo(self):
+        # seed_demo activates the entry-point plugins of this process; leave them off after.
+        self.addCleanup(reset_plugin_registry)
+        out = StringIO()
+        call_command("seed_demo", "--orders", "0", "--events", "0", "--no-progress", stdout=out)
+        assert "Seeded 4 products and 2 customers and 1 dead letter." in out.getvalue()
+        assert ProductReplica.objects.count() == 4
+        assert CustomerReplica.objects.count() == 2

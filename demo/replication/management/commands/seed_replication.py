@@ -33,10 +33,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-dead-letter", action="store_true", help="Do not add the dead-letter example."
         )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="seed only when there are no products yet (what seed_demo does)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from toolkit.cqrs.consumer import consume_body
 
+        if options["if_empty"] and Product.objects.exists():
+            self.stdout.write("The replication demo has data already: nothing seeded (--if-empty).")
+            return
         with transaction.atomic():
             products = [
                 Product.objects.update_or_create(

@@ -117,6 +117,8 @@ class Command(BaseCommand):
             self._seed(admin, operator, options)
         # The allocation demo (demo/allocation): only into an empty allocation database.
         call_command("seed_allocation", if_empty=True, stdout=self.stdout)
+        # The replication demo (demo/replication): masters, their replicas, one dead letter.
+        call_command("seed_replication", if_empty=True, stdout=self.stdout)
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Control panel: {PANEL_URL}"))
         self.stdout.write(f"Django admin:  {ADMIN_URL}")
