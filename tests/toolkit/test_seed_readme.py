@@ -22,7 +22,7 @@ from django.test.utils import override_settings
 
 from tests.seedapp.models import InventoryItem, Order, User
 from toolkit import registry as toolkit_registry
-from toolkit.conf import validate
+from toolkit.conf import PATTERN_DEFAULTS, validate
 from toolkit.models import CommandAuditLog, StateTransitionAudit
 
 
@@ -101,6 +101,8 @@ def test_settings_reference() -> None:
         }
     }
     assert validate(TOOLKIT) == []
+    # The reference lists the defaults: a project without the setting gets exactly these.
+    assert PATTERN_DEFAULTS == TOOLKIT["patterns"]
 
 
 # -- Repository -------------------------------------------------------------------------------
@@ -192,6 +194,15 @@ def test_specification_example() -> None:
     assert [o.status for o in repo.list(not_active)] == ["closed"]
     assert restored == active_premium
     assert repo.list(restored) == [both]
+    import json
+
+    through_json = Specification.from_dict(json.loads(json.dumps(data)))
+    assert through_json == active_premium
+    assert [through_json.is_satisfied_by(o) for o in Order.objects.order_by("pk")] == [
+        True,
+        False,
+        False,
+    ]
 
 
 # -- State machine ----------------------------------------------------------------------------
@@ -321,7 +332,7 @@ def test_plugin_registry_example() -> None:
 # -- Lazy loader -----------------------------------------------------------------------------
 
 
-def test_lazy_example() -> None:
+def test_lazy_example(monkeypatch) -> None:
     built: list[str] = []
 
     class ExpensiveAPIClient:
@@ -349,6 +360,17 @@ def test_lazy_example() -> None:
     svc.client  # factory called again
     assert built == ["client", "client"]
     assert svc.config == {"flag": True}
+    assert svc.config == {"flag": True}
+    assert built == ["client", "client", "config"]
+    # With TTL — re-initialises after 60 seconds
+    import importlib
+
+    lazy_module = importlib.import_module("toolkit.patterns.lazy")  # the module, not the class
+
+    now = lazy_module.time.monotonic()
+    monkeypatch.setattr(lazy_module.time, "monotonic", lambda: now + 61.0)
+    assert svc.config == {"flag": True}
+    assert built == ["client", "client", "config", "config"]
 
 
 # -- Strategy --------------------------------------------------------------------------------
@@ -422,7 +444,7 @@ def test_cache_layer_example(locmem_cache, django_assert_num_queries) -> None:
 
 
 @pytest.mark.django_db
-def test_component_example(locmem_cache) -> None:
+def test_component_example(locmem_cache, django_assert_num_queries) -> None:
     user = User.objects.create(pk=42, name="Ada")
     for _ in range(5):
         Order.objects.create(user_id=42)
@@ -455,6 +477,8 @@ def test_component_example(locmem_cache) -> None:
         return result
 
     result = run_async(snippet)
+    with django_assert_num_queries(0):  # cache_ttl: the merged output comes from the cache
+        assert page.render({"user_id": 42}) == result
 
     # In a DMR_Controller
     class ProfileController(DMRComponentMixin):
@@ -724,7 +748,15 @@ def test_test_helpers_example() -> None:
     mock_bus.assert_emitted("order.paid", {"id": 42})
 
     assert [e.event_type for e in events] == ["Created"]
-    assert issubclass(StrategyTestCase, object)
+    from toolkit.patterns.exceptions import NotFound
+
+    with pytest.raises(NotFound) as excinfo:
+        repo.get(2)
+    assert repr(excinfo.value) == "NotFound(model='MyEntity', id=2)"
+    with pytest.raises(AssertionError):
+        mock_bus.assert_emitted("order.paid", {"id": 43})
+    store.save_snapshot("agg-1", state={"n": 1}, seq=1)
+    assert store.load_snapshot("agg-1").state == {"n": 1}
 
 
 # The README's StrategyTestCase example, collected and run by pytest like any TestCase.

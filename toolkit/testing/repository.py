@@ -21,7 +21,8 @@ class InMemoryRepository(Repository[T, Any], Generic[T]):
 
     ``add`` assigns the next integer id when the entity has none; ``get``, ``update`` and
     ``remove`` raise ``NotFound(model=..., id=...)`` like the Django repository, naming
-    ``model`` (a class or a name; default: the entity's class name, else ``"Entity"``).
+    ``model`` (a class or a name; default: the class of the entity at hand or of the stored
+    ones, else ``"Entity"``).
     ``list(spec)`` filters with ``spec.is_satisfied_by``. Entities are stored as given
     (no copies), in insertion order.
 
@@ -42,6 +43,8 @@ class InMemoryRepository(Repository[T, Any], Generic[T]):
     def _name(self, entity: Any = None) -> str:
         if self.model_name is not None:
             return self.model_name
+        if entity is None:  # get(id): name the class of what the repository holds
+            entity = next(iter(self._items.values()), None)
         return type(entity).__name__ if entity is not None else "Entity"
 
     def _id(self, entity: T) -> Any:

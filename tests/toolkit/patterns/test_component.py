@@ -122,6 +122,23 @@ def test_cached_component_is_invalidated_by_its_namespace() -> None:
     assert calls.count("page") == 2
 
 
+def test_cache_ttl_uses_the_cache_backend_alias() -> None:
+    config = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "d"},
+        "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "f"},
+    }
+    with override_settings(CACHES=config, TOOLKIT={"patterns": {"cache_backend": "fragments"}}):
+        caches["fragments"].clear()
+        page = CachedPage()
+        result = page.render({"user_id": 5})
+        key = page.get_cache_key({"user_id": 5})
+        assert caches["fragments"].get(key)[1] == result
+        assert caches["default"].get(key) is None
+        caches["fragments"].clear()  # dropping that alias's data means rendering again
+        page.render({"user_id": 5})
+    assert calls.count("page") == 2
+
+
 def test_render_must_return_a_dict() -> None:
     class Bad(Component):
         def render(self, context: dict) -> dict:

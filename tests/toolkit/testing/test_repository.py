@@ -57,6 +57,14 @@ def test_default_model_name() -> None:
     assert repr(excinfo.value) == "NotFound(model='Entity', id=1)"
 
 
+def test_untyped_repository_names_the_class_it_holds() -> None:
+    repo = InMemoryRepository()
+    repo.add(Item(id=1))
+    with pytest.raises(NotFound) as excinfo:
+        repo.get(999)
+    assert repr(excinfo.value) == "NotFound(model='Item', id=999)"
+
+
 def test_adding_existing_id_is_refused() -> None:
     repo = InMemoryRepository()
     repo.add(Item(id=1))
