@@ -102,7 +102,7 @@ def test_settings_reference() -> None:
     }
     assert validate(TOOLKIT) == []
     # The reference lists the defaults: a project without the setting gets exactly these.
-    assert PATTERN_DEFAULTS == TOOLKIT["patterns"]
+    assert TOOLKIT["patterns"] == PATTERN_DEFAULTS
 
 
 # -- Repository -------------------------------------------------------------------------------
@@ -731,7 +731,7 @@ def test_test_helpers_example() -> None:
         FakeEventStore,
         InMemoryRepository,
         MockObserver,
-        StrategyTestCase,
+        StrategyTestCase,  # noqa: F401 - the README's import; TestMyStrategy below uses it
     )
 
     # InMemoryRepository — full CRUD, raises NotFound correctly
