@@ -9,6 +9,15 @@ from django.dispatch import Signal
 
 from toolkit.cqrs.constants import SignalType
 
+
+def _using(instance: Any, kwargs: dict[str, Any]) -> str:
+    """The ``using`` argument, else the database the instance was read from or written to."""
+    from django.db import router
+
+    using = kwargs.get("using") or instance._state.db
+    return str(using or router.db_for_write(type(instance), instance=instance))
+
+
 #: Signal sent after a bulk create. See ``RawMasterMixin.call_post_bulk_create``.
 post_bulk_create = Signal()
 
@@ -35,14 +44,23 @@ class MasterSignals:
 
     @classmethod
     def post_save(cls, sender: type[Any], **kwargs: Any) -> None:
-        """Queue a SAVE message for the saved instance (sent after the transaction commits)."""
+        """Queue a SAVE message for the saved instance (sent after the transaction commits).
+
+        Besides Django's ``post_save`` arguments it takes django-cqrs' ``sync=True`` (send a
+        SYNC instead) and ``queue`` (address a SYNC to one replica queue); ``using`` defaults
+        to the instance's database.
+        """
         from toolkit.cqrs import producer
 
         instance = kwargs["instance"]
         if kwargs.get("raw") or not sender.CQRS_PRODUCE:
             return
         producer.enqueue(
-            instance, SignalType.SAVE, using=kwargs["using"], created=kwargs["created"]
+            instance,
+            SignalType.SYNC if kwargs.get("sync") else SignalType.SAVE,
+            using=_using(instance, kwargs),
+            created=bool(kwargs.get("created", False)),
+            queue=kwargs.get("queue"),
         )
 
     @classmethod
@@ -52,7 +70,8 @@ class MasterSignals:
 
         if not sender.CQRS_PRODUCE:
             return
-        producer.enqueue_delete(kwargs["instance"], using=kwargs["using"])
+        instance = kwargs["instance"]
+        producer.enqueue_delete(instance, using=_using(instance, kwargs))
 
     @classmethod
     def post_bulk_create(cls, sender: type[Any], **kwargs: Any) -> None:

@@ -200,6 +200,19 @@ class MasterApiTests(TestCase):
             Product.cqrs.bulk_update(Product.objects.filter(sku="S-1"), stock=2)
         assert seen == [("create", ["S-1"], "default"), ("update", ["S-1"], "default")]
 
+    def test_master_signals_handlers_take_django_cqrs_sync_and_queue_arguments(self):
+        with InProcessTransport.hold(), self.commit():
+            product = _product()
+        InProcessTransport.clean_connection()
+        with InProcessTransport.hold(), self.commit():
+            signals.MasterSignals.post_save(Product, instance=product, sync=True, queue="q1")
+        (message,) = InProcessTransport.pending()
+        assert (message["signal_type"], message["queue"], message["instance_pk"]) == (
+            "SYNC",
+            "q1",
+            product.pk,
+        )
+
     def test_reset_cqrs_saves_count_restarts_the_count(self):
         product = _product()
         with transaction.atomic():
