@@ -147,3 +147,21 @@ class DeadLetterTests(TestCase):
         with pytest.raises(CommandError) as excinfo:
             call_command("cqrs_dead_letters", "replay")
         assert excinfo.value.args == ("Give dead letter ids, or --all",)
+
+    def test_dead_letters_command_takes_django_cqrs_names_and_purges(self):
+        consume_body(_body(expires="2000-01-01T00:00:00+00:00"))
+        consume_body(b"[]")
+        out = StringIO()
+        call_command("cqrs_dead_letters", "dump", "--reason", "malformed", stdout=out)
+        assert len(out.getvalue().splitlines()) == 1
+        out = StringIO()
+        call_command("cqrs_dead_letters", "retry", "--all", "--reason", "expired", stdout=out)
+        assert out.getvalue() == "Replayed: applied=1.\n"
+        out = StringIO()
+        call_command("cqrs_dead_letters", "purge", "--reason", "malformed", stdout=out)
+        assert out.getvalue() == "Deleted 1 dead letter(s).\n"
+        assert list(CqrsDeadLetter.objects.values_list("reason", flat=True)) == ["expired"]
+        out = StringIO()
+        call_command("cqrs_dead_letters", "purge", stdout=out)
+        assert out.getvalue() == "Deleted 1 dead letter(s).\n"
+        assert not CqrsDeadLetter.objects.exists()
