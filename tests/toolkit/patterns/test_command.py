@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+from unittest import mock
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -128,6 +129,57 @@ def test_execute_writes_audit_row_in_the_same_transaction() -> None:
     )
     assert row.duration_ms is not None and row.duration_ms >= 0
     assert row.can_undo
+
+
+def test_audit_row_failing_rolls_back_the_commands_writes() -> None:
+    """The execute row is inserted in the command's own transaction: no row, no writes."""
+    real_save = CommandAuditLog.save
+
+    def save_failing_success_rows(row, *args, **kwargs):
+        if row.success:
+            raise RuntimeError("audit table full")
+        return real_save(row, *args, **kwargs)
+
+    with (
+        mock.patch.object(CommandAuditLog, "save", save_failing_success_rows),
+        pytest.raises(RuntimeError, match="audit table full"),
+    ):
+        CreateInvoiceCommand("INV-TX").execute()
+    assert Invoice.objects.count() == 0
+    failed = CommandAuditLog.objects.get()
+    assert (failed.success, failed.error) == (False, "RuntimeError: audit table full")
+
+
+def test_seed_example_execute_then_undo_with_audit_from_the_setting(settings) -> None:
+    """The seed's CreateOrderCommand shape: ``audit`` unset, the setting turns it on."""
+
+    class CreateOrderCommand(Command[Invoice]):
+        def __init__(self, user_id: int, items: list) -> None:
+            self.user_id = user_id
+            self.items = items
+            self._created_order: Invoice | None = None
+
+        def execute(self) -> Invoice:
+            self._created_order = Invoice.objects.create(number=",".join(self.items))
+            return self._created_order
+
+        def undo(self) -> None:
+            if self._created_order:
+                self._created_order.delete()
+
+    settings.TOOLKIT = {"patterns": {"audit": True}}
+    cmd = CreateOrderCommand(user_id=42, items=["Widget"])
+    order = cmd.execute()
+    assert Invoice.objects.get() == order
+    cmd.undo()
+    assert Invoice.objects.count() == 0
+    execute, undo = CommandAuditLog.objects.order_by("pk")
+    assert (execute.kind, execute.params, execute.undoable) == (
+        "execute",
+        {"user_id": 42, "items": ["Widget"]},
+        True,
+    )
+    assert (undo.kind, undo.undo_of) == ("undo", execute)
 
 
 def test_user_attribute_is_used_when_execute_gets_none() -> None:

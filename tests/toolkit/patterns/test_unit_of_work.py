@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from django.db import transaction
+from django.db import connections, transaction
 
 from tests.testapp.models import Invoice, Ticket
 from toolkit.patterns.exceptions import EventDispatchError
@@ -93,6 +95,69 @@ def test_nested_success_keeps_event_order(bus: EventBus, seen: list) -> None:
         assert seen == []
         bus.emit("c", 3)
     assert seen == [1, 2, 3]
+
+
+def test_outer_failure_drops_the_events_of_inner_blocks_that_succeeded(
+    bus: EventBus, seen: list
+) -> None:
+    uow = UnitOfWork()
+    with pytest.raises(ValueError, match="outer fails"), uow:
+        with uow:
+            Invoice.objects.create(number="inner")
+            bus.emit("inner.done", 1)
+        raise ValueError("outer fails")
+    assert seen == []
+    assert Invoice.objects.count() == 0
+
+
+def test_seed_nested_block_raising_rolls_back_both_unless_the_outer_catches(
+    bus: EventBus, seen: list
+) -> None:
+    """As in the seed, the inner ``raise`` rolls back the inner savepoint; the exception then
+    leaves the outer block too (and rolls it back) unless code in the outer block catches it."""
+    uow = UnitOfWork()
+    with pytest.raises(ValueError), uow:
+        Invoice.objects.create(number="outer")
+        with uow:  # inner savepoint
+            Invoice.objects.create(number="inner")
+            raise ValueError()
+    assert Invoice.objects.count() == 0
+    assert seen == []
+
+
+def test_one_instance_shared_by_threads_keeps_their_blocks_apart(bus: EventBus, seen: list) -> None:
+    from tests.services import require_postgres_db
+
+    # Two open transactions at once: SQLite's shared in-memory test database locks instead.
+    require_postgres_db()
+    uow = UnitOfWork()
+    both_inside = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(name: str, fail: bool) -> None:
+        try:
+            with uow:
+                bus.emit(name, name)
+                both_inside.wait(10)
+                if fail:
+                    raise ValueError(name)
+        except ValueError:
+            pass
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=work, args=("kept", False)),
+        threading.Thread(target=work, args=("dropped", True)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert seen == ["kept"]
 
 
 def test_instance_is_reusable(bus: EventBus, seen: list) -> None:
