@@ -12,7 +12,7 @@ from django.contrib.admin.sites import AdminSite
 from django.contrib.auth.models import User
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test import RequestFactory, TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -405,3 +405,19 @@ class CommandOptionTests(TestCase):
             )
         assert out.getvalue() == "1/1\nSynced 1 of 1 'product' instance(s).\n"
         assert ProductReplica.objects.filter(pk=product.pk).exists()
+
+
+@override_settings(
+    TOOLKIT={
+        "cqrs": {
+            "transport": "toolkit.cqrs.transport.KombuTransport",
+            "broker_url": "redis://127.0.0.1:6379/14",
+        }
+    }
+)
+def test_cqrs_consume_checks_every_cqrs_id_given_with_cid():
+    with pytest.raises(CommandError) as excinfo:
+        call_command("cqrs_consume", "-cid", "product", "invoice")
+    assert excinfo.value.args == (
+        "'invoice' is not a replica CQRS_ID; available: 'customer', 'product'",
+    )

@@ -39,6 +39,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from toolkit.cqrs.exceptions import UnknownCqrsId
         from toolkit.cqrs.registries import ReplicaRegistry
 
         transport = get_transport()
@@ -50,7 +51,10 @@ class Command(BaseCommand):
             )
         cqrs_ids = options["cqrs_ids"]
         for cqrs_id in cqrs_ids or []:
-            ReplicaRegistry.get(cqrs_id)
+            try:
+                ReplicaRegistry.get(cqrs_id)
+            except UnknownCqrsId as exc:
+                raise CommandError(str(exc)) from exc
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
