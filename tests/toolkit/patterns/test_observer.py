@@ -146,6 +146,38 @@ def test_failing_handlers_do_not_stop_the_others_and_errors_are_gathered(bus: Ev
     assert str(err).startswith("2 handler(s) failed for 'evt': ")
 
 
+def test_seed_example_sync_handler_and_async_wildcard_handler(bus: EventBus) -> None:
+    sent: list = []
+    logged: list = []
+
+    @bus.on("order.paid")
+    def send_receipt(payload):
+        sent.append((payload["email"], "Your receipt"))
+
+    @bus.on("order.*")  # wildcard: matches any order.* event
+    async def log_order_event(payload):
+        await asyncio.sleep(0)
+        logged.append(payload)
+
+    bus.emit("order.paid", {"email": "user@example.com", "amount": 99.99})
+    async_to_sync(bus.aemit)("order.shipped", {"tracking": "ABC123"})
+    bus.emit("invoice.paid", {"ignored": True})
+
+    assert sent == [("user@example.com", "Your receipt")]
+    assert logged == [{"email": "user@example.com", "amount": 99.99}, {"tracking": "ABC123"}]
+
+
+def test_dispatch_error_shows_its_event_and_errors() -> None:
+    boom = RuntimeError("boom")
+    err = EventDispatchError("order.paid", [("shop.handlers.mail", boom)])
+    assert repr(err) == (
+        "EventDispatchError(event='order.paid', "
+        "errors=[('shop.handlers.mail', RuntimeError('boom'))])"
+    )
+    assert str(err) == "1 handler(s) failed for 'order.paid': shop.handlers.mail"
+    assert err.exceptions == [boom]
+
+
 def test_aemit_gathers_errors_of_sync_and_async_handlers(bus: EventBus) -> None:
     def bad_sync(payload):
         raise RuntimeError("sync")

@@ -130,6 +130,18 @@ def test_wrong_source_lists_the_transitions_allowed_from_the_state() -> None:
     )
 
 
+def test_errors_carry_their_values_in_repr() -> None:
+    with pytest.raises(InvalidTransition) as wrong:
+        OrderMachine().trigger(order("shipped"), "pay")
+    assert repr(wrong.value) == "InvalidTransition(transition='pay', state='shipped', allowed=())"
+    with pytest.raises(GuardFailed) as blocked:
+        OrderMachine().trigger(order(can_cancel=False), "cancel")
+    assert repr(blocked.value) == (
+        "GuardFailed(transition='cancel', guard='can_cancel', "
+        "explanation='Only orders that allow it can be cancelled')"
+    )
+
+
 def test_unknown_transition_lists_the_valid_names() -> None:
     with pytest.raises(InvalidTransition) as info:
         OrderMachine().trigger(order(), "refund")
