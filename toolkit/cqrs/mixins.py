@@ -131,14 +131,21 @@ class RawMasterMixin(models.Model):
         return int(value)
 
     def to_cqrs_dict(self, using: str | None = None, sync: bool = False) -> dict[str, Any]:
-        """CQRS serialization for transport payload (JSON-ready, includes ``cqrs_revision``)."""
+        """CQRS serialization for transport payload (JSON-ready, includes ``cqrs_revision``).
+
+        With ``CQRS_SERIALIZER`` the instance is read again through
+        :meth:`relate_cqrs_serialization`, except when ``sync`` is true: a sync reads its
+        instances through that queryset already, so this instance is serialised as it is.
+        """
         revision = self._current_revision(using)
         if self.CQRS_SERIALIZER:
             serializer = import_string(self.CQRS_SERIALIZER)
-            queryset = self.relate_cqrs_serialization(
-                type(self)._default_manager.using(using or self._state.db or "default")
-            )
-            instance = queryset.get(pk=self.pk)
+            instance = self
+            if not sync:
+                queryset = self.relate_cqrs_serialization(
+                    type(self)._default_manager.using(using or self._state.db or "default")
+                )
+                instance = queryset.get(pk=self.pk)
             data = dict(serializer(instance).data)
             data.setdefault(self._meta.pk.attname, self.pk)
             data[REVISION_FIELD] = revision
@@ -186,16 +193,22 @@ class RawMasterMixin(models.Model):
         ``queue`` addresses the message to one replica queue (the others skip it). Returns
         True if the instance can be synced, False otherwise: it is unsaved, its row is gone,
         ``CQRS_PRODUCE`` is false or :meth:`is_sync_instance` says no.
+
+        As in django-cqrs, a model without ``CQRS_SERIALIZER`` is refreshed from the database
+        first; one with a serializer is sent as loaded (keeping what
+        :meth:`relate_cqrs_serialization` prefetched), and if its row is gone by the time the
+        message is published, the message is dropped then.
         """
         from toolkit.cqrs import producer
 
         if self._state.adding or not self.CQRS_PRODUCE or not self.is_sync_instance():
             return False
         db = using or self._state.db or router.db_for_write(type(self), instance=self)
-        try:
-            self.refresh_from_db(using=db)
-        except self.DoesNotExist:
-            return False
+        if not self.CQRS_SERIALIZER:
+            try:
+                self.refresh_from_db(using=db)
+            except self.DoesNotExist:
+                return False
         producer.enqueue(self, SignalType.SYNC, using=db, queue=queue)
         return True
 

@@ -250,6 +250,19 @@ class MasterApiTests(TestCase):
         assert calls == [Customer]
         assert data["full_name"] == "A B"
 
+    def test_sync_serialises_the_loaded_instance_without_reading_it_again(self):
+        with InProcessTransport.hold(), self.commit():
+            customer = Customer.objects.create(first_name="A", last_name="B", email="a@b.c")
+        InProcessTransport.clean_connection()
+        with InProcessTransport.hold(), self.commit():
+            with CaptureQueriesContext(connection) as queries:
+                assert customer.cqrs_sync() is True
+            reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+            assert not any("replication_customer" in sql for sql in reads), reads
+            customer.save()  # a save serialises a fresh read through relate_cqrs_serialization
+        (message,) = InProcessTransport.pending()
+        assert (message["signal_type"], message["instance_data"]["full_name"]) == ("SAVE", "A B")
+
     def test_custom_delete_data_goes_into_the_delete_payload(self):
         with self.commit():
             product = _product()
