@@ -8,7 +8,8 @@ or for one bus with ``EventBus(backend="celery")``. ``emit`` then sends one
 :func:`run_event_handler` task per matching handler, with the handler's import path, the event
 name and the payload; a worker imports the handler and calls it (async handlers are run to
 completion). So handlers must be module-level functions (importable in the worker) and payloads
-JSON-serialisable; both are checked before anything is sent. The task is a ``shared_task``: it
+serialisable by the task serializer (Celery's default, JSON, also takes datetimes, UUIDs and
+decimals); both are checked before anything is sent. The task is a ``shared_task``: it
 binds to your project's Celery app (``app.autodiscover_tasks()`` or ``include=
 ["toolkit.contrib.celery"]``).
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,6 +27,8 @@ from toolkit.patterns.exceptions import EventDispatchError, ValidationError
 
 try:
     from celery import shared_task
+    from kombu.exceptions import EncodeError
+    from kombu.serialization import dumps as dumps_for_celery
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         'The celery EventBus backend needs Celery: pip install "django-pattern-toolkit[celery]"'
@@ -80,15 +82,20 @@ def run_event_handler(path: str, event: str, payload: Any) -> None:
 def enqueue(event: str, payload: Any, handlers: Sequence[Callable[..., Any]]) -> list[Any]:
     """Send one task per handler; return the ``AsyncResult`` objects.
 
-    A payload that is not JSON-serialisable raises :class:`ValidationError` and nothing is
-    sent; errors of individual sends (an unimportable handler, the broker) are gathered into
-    :class:`EventDispatchError` after every other handler was sent.
+    A payload that the task serializer cannot encode raises :class:`ValidationError` and
+    nothing is sent; errors of individual sends (an unimportable handler, the broker) are
+    gathered into :class:`EventDispatchError` after every other handler was sent.
     """
+    serializer = str(run_event_handler.app.conf.task_serializer)
     try:
-        json.dumps(payload)
-    except (TypeError, ValueError) as exc:
+        # The serializer the tasks are sent with (kombu's JSON also takes datetimes, UUIDs and
+        # decimals), so the check accepts exactly what the send would.
+        dumps_for_celery(payload, serializer=serializer)  # type: ignore[no-untyped-call]
+    except (EncodeError, TypeError, ValueError) as exc:
+        reason = exc.args[0] if isinstance(exc, EncodeError) and exc.args else exc
+        kind = "JSON-serialisable" if serializer == "json" else f"{serializer!r}-serialisable"
         raise ValidationError(
-            f"Payload of event {event!r} is not JSON-serialisable for Celery: {payload!r} ({exc})",
+            f"Payload of event {event!r} is not {kind} for Celery: {payload!r} ({reason})",
             field="payload",
             value=payload,
         ) from exc

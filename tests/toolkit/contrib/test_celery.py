@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import decimal
 import threading
 import uuid
 
@@ -101,10 +103,26 @@ def test_payload_not_json_serialisable_sends_nothing(eager_app) -> None:
     bus = EventBus(backend="celery")
     bus.subscribe("order.paid", record_receipt)
     with pytest.raises(ValidationError) as info:
-        bus.emit("order.paid", {"when": object()})
+        bus.emit("order.paid", {"when": object})
     assert info.value.field == "payload"
-    assert str(info.value).startswith("Payload of event 'order.paid' is not JSON-serialisable")
+    assert str(info.value) == (
+        "Payload of event 'order.paid' is not JSON-serialisable for Celery: "
+        "{'when': <class 'object'>} (Object of type type is not JSON serializable)"
+    )
     assert received == []
+
+
+def test_payload_with_datetime_uuid_and_decimal_goes_through_celerys_json(eager_app) -> None:
+    """The check is the task serializer itself: kombu's JSON encodes these types."""
+    payload = {
+        "at": datetime.datetime(2026, 1, 2, 3, 4, 5),
+        "id": uuid.UUID(int=7),
+        "amount": decimal.Decimal("9.99"),
+    }
+    bus = EventBus(backend="celery")
+    bus.subscribe("order.paid", record_receipt)
+    bus.emit("order.paid", payload)
+    assert received == [("receipt", payload)]
 
 
 def test_unimportable_handler_is_reported_and_the_others_still_sent(eager_app) -> None:
