@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import FieldError, ValidationError
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import QuerySet
 
 from toolkit.cqrs.exceptions import CqrsError
@@ -58,7 +58,11 @@ def sync_queryset(
     batch_size: int = 500,
     progress: Callable[[int, int], None] | None = None,
 ) -> SyncResult:
-    """Send a SYNC message for each instance (one transaction per batch, sent on commit)."""
+    """Send a SYNC message for each instance (one transaction per batch, sent on commit).
+
+    Between batches a broken or expired database connection is closed, so a long sync
+    reconnects instead of failing; the Kombu producer reconnects by itself.
+    """
     model = queryset.model
     queryset = model.relate_cqrs_serialization(queryset.order_by("pk"))
     total = queryset.count()
@@ -76,6 +80,12 @@ def sync_queryset(
                     synced += 1
         done += len(batch)
         last_pk = batch[-1].pk
+        # A long sync outlives database connections (server restarts, CONN_MAX_AGE): drop a
+        # broken or expired one between batches so the next batch reconnects, as Django does
+        # between requests. Inside a surrounding transaction the connection is left alone.
+        connection = connections[queryset.db]
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
         if progress is not None:
             progress(done, total)
     return SyncResult(total=total, synced=synced)

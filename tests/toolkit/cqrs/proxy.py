@@ -36,6 +36,12 @@ class TcpProxy:
             listener, self._listener = self._listener, None
             sockets, self._sockets = self._sockets, []
         if listener is not None:
+            # shutdown() wakes the accept() blocked in the other thread; close() alone would
+            # leave the port bound until the next client arrives.
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             listener.close()
         for sock in sockets:
             try:

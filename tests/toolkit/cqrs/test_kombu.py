@@ -22,7 +22,7 @@ from tests.toolkit.cqrs.proxy import TcpProxy
 from toolkit.cqrs import consumer
 from toolkit.cqrs.constants import Outcome
 from toolkit.cqrs.consumer import stats
-from toolkit.cqrs.models import CqrsDeadLetter
+from toolkit.cqrs.models import CqrsDeadLetter, CqrsOutbox
 from toolkit.cqrs.transport.kombu import KombuTransport
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -64,6 +64,19 @@ def _save_body(pk: int, revision: int, stock: int) -> dict:
             "cqrs_updated": "2026-01-01T00:00:00+00:00",
         },
     }
+
+
+def _restart(proxy: TcpProxy) -> None:
+    """Listen again on the proxy's port once the closed listener has released it."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            proxy.start()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 class KombuBrokerMixin:
@@ -175,6 +188,22 @@ class KombuBrokerMixin:
             2,
             "RuntimeError: replica database busy",
         )
+
+    def test_publishing_goes_on_after_the_broker_connection_is_lost(self):
+        proxy = TcpProxy("127.0.0.1", self.broker_port)
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        proxied = self.broker_url.replace(f":{self.broker_port}", f":{proxy.port}")
+        with override_settings(TOOLKIT=_settings(proxied, self.name, self.transport_path)):
+            with self.captureOnCommitCallbacks(execute=True):
+                Product.objects.create(sku="BEFORE", name="a", price=Decimal(1))
+            proxy.stop()  # drops the producer's cached connection, as a broker restart does
+            _restart(proxy)
+            with self.captureOnCommitCallbacks(execute=True):
+                Product.objects.create(sku="AFTER", name="b", price=Decimal(1))
+        assert not CqrsOutbox.objects.exists()  # both published, nothing left pending
+        self.consume(max_messages=2)
+        assert sorted(ProductReplica.objects.values_list("sku", flat=True)) == ["AFTER", "BEFORE"]
 
     def test_duplicate_and_out_of_order_deliveries_through_the_broker(self):
         for revision, stock in ((1, 10), (0, 1), (1, 10)):

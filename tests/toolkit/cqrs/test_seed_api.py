@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
-from django.test import RequestFactory, TestCase, override_settings
+from django.db import connection, connections, transaction
+from django.test import RequestFactory, TestCase, TransactionTestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from demo.replication.admin import ProductAdmin
@@ -26,6 +26,7 @@ from toolkit.cqrs.exceptions import TransportError
 from toolkit.cqrs.managers import MasterManager, ReplicaManager
 from toolkit.cqrs.mixins import MasterMixin, RawMasterMixin, ReplicaMixin
 from toolkit.cqrs.registries import MasterRegistry, ReplicaRegistry
+from toolkit.cqrs.sync import sync_queryset
 from toolkit.cqrs.transport.base import BaseTransport
 from toolkit.cqrs.transport.inprocess import InProcessTransport
 
@@ -434,3 +435,20 @@ def test_cqrs_consume_checks_every_cqrs_id_given_with_cid():
     assert excinfo.value.args == (
         "'invoice' is not a replica CQRS_ID; available: 'customer', 'product'",
     )
+
+
+class LongSyncTests(TransactionTestCase):
+    def test_sync_checks_the_database_connection_between_batches(self):
+        for i in range(3):
+            _product(f"L-{i}")
+        checks = []
+        wrapper = type(connections["default"])
+        real = wrapper.close_if_unusable_or_obsolete
+
+        def check(self):
+            checks.append(self.alias)
+            return real(self)
+
+        with mock.patch.object(wrapper, "close_if_unusable_or_obsolete", check):
+            result = sync_queryset(Product.objects.all(), batch_size=2)
+        assert (result.total, result.synced, checks) == (3, 3, ["default", "default"])
