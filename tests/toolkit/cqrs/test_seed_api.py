@@ -281,6 +281,22 @@ class MasterApiTests(TestCase):
             "discontinued",
         )
 
+    def test_bulk_update_that_empties_its_own_filter_still_publishes_every_row(self):
+        # django-cqrs #106: re-reading the filtered queryset after the update found nothing.
+        with self.commit():
+            Product.cqrs.bulk_create(
+                [Product(sku=f"A-{i}", name="a", price=Decimal(1)) for i in range(3)]
+            )
+        with self.commit():
+            count = Product.cqrs.bulk_update(
+                Product.objects.filter(is_active=True), is_active=False
+            )
+        assert count == 3
+        assert (
+            list(ProductReplica.objects.values_list("is_active", "cqrs_revision"))
+            == [(False, 1)] * 3
+        )
+
     def test_bulk_update_sends_the_tracked_fields_previous_values(self):
         with self.commit():
             customer = Customer.objects.create(first_name="A", last_name="B", email="a@b.c")
