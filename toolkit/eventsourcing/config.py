@@ -35,6 +35,7 @@ from toolkit.eventsourcing.store import EventStoreBackend
 DEFAULTS: dict[str, Any] = {
     "add_schema_version": False,
     "database": "default",
+    "prepared_statements": True,
     "projection_batch_size": 500,
     "projection_max_lag": 1000,
     "redis_prefix": "toolkit:es",
@@ -64,6 +65,7 @@ def _is_dirs(value: Any) -> bool:
 _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "add_schema_version": (_is_bool, "valid choices are: False, True"),
     "database": (_is_name, "it must be a database alias"),
+    "prepared_statements": (_is_bool, "valid choices are: False, True"),
     "projection_batch_size": (_is_positive_int, "it must be a positive integer"),
     "projection_max_lag": (_is_positive_int, "it must be a positive integer"),
     "redis_prefix": (_is_name, "it must be a non-empty string"),
@@ -162,7 +164,9 @@ def default_backend() -> EventStoreBackend:
     if name == "django":
         from toolkit.eventsourcing.backends.django import DjangoEventStoreBackend
 
-        backend = DjangoEventStoreBackend(using=options["database"])
+        backend = DjangoEventStoreBackend(
+            using=options["database"], prepared_statements=options["prepared_statements"]
+        )
     elif name == "redis":
         from toolkit.eventsourcing.backends.redis import RedisEventStoreBackend
 

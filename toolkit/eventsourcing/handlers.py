@@ -2,8 +2,9 @@
 
 As in djangoevents, put handlers in a ``handlers.py`` module of any installed app: the toolkit
 imports ``<app>.handlers`` for every app in ``INSTALLED_APPS`` at start-up
-(:func:`autodiscover_handlers`). Handlers run after the append commits (immediately for the
-memory and Redis backends); every handler runs, and failures are raised together as one
+(:func:`autodiscover_handlers`), after ``<app>.aggregates`` (:func:`autodiscover_aggregates`).
+Handlers run after the append commits (immediately for the memory and Redis backends); every
+handler runs, and failures are raised together as one
 :class:`~toolkit.patterns.exceptions.EventDispatchError`.
 
 .. code-block:: python
@@ -101,6 +102,15 @@ def dispatch(events: Sequence[StoredEvent], extra: Sequence[tuple[str, Handler]]
                 errors.append((getattr(handler, "__qualname__", repr(handler)), exc))
     if errors:
         raise EventDispatchError(events[0].event_type if len(events) == 1 else "events", errors)
+
+
+def autodiscover_aggregates() -> None:
+    """Import ``aggregates`` of every installed app (djangoevents' convention: aggregate
+    definitions live in ``<app>/aggregates.py``), so that every aggregate type is registered
+    in ``toolkit.registry.aggregates`` before handlers, schema versions and the panel use it."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("aggregates")
 
 
 def autodiscover_handlers() -> None:

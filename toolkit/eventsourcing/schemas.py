@@ -154,13 +154,15 @@ class SchemaRegistry:
         *,
         envelope: Mapping[str, Any] | None = None,
         version: int | None = None,
+        require: bool = False,
     ) -> None:
         """Raise :class:`SchemaValidationError` (naming the event type and field) unless
-        ``payload`` satisfies the schema of that version (default: the current one)."""
+        ``payload`` satisfies the schema of that version (default: the current one). A missing
+        schema file is an error when ``require`` or the registry's ``require_schemas`` is set."""
         key = schema_key(aggregate_type, event_type)
         versions = self.schemas.get(key)
         if not versions:
-            if self.require_schemas:
+            if self.require_schemas or require:
                 raise SchemaValidationError(
                     event_type,
                     f"no schema file for {key!r} (expected {key.split('/')[0]}/v1_"

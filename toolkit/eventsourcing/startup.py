@@ -1,8 +1,8 @@
 """Start-up wiring, imported by :func:`toolkit.startup.run_startup_hooks`.
 
 Registers the event-sourcing system checks, forgets cached backends and schemas when
-``TOOLKIT`` changes, imports ``handlers.py`` of every installed app, and sets each aggregate
-event class's ``version`` from the schema files.
+``TOOLKIT`` changes, imports ``aggregates.py`` then ``handlers.py`` of every installed app, and
+sets each aggregate event class's ``version`` from the schema files.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from toolkit.checks import add_check
 from toolkit.conf import on_reload
 from toolkit.eventsourcing import config
 from toolkit.eventsourcing.checks import check_eventsourcing
-from toolkit.eventsourcing.handlers import autodiscover_handlers
+from toolkit.eventsourcing.handlers import autodiscover_aggregates, autodiscover_handlers
 from toolkit.startup import on_startup
 
 add_check(check_eventsourcing)
 on_reload(config.reset)
+on_startup(autodiscover_aggregates)
 on_startup(autodiscover_handlers)
 on_startup(config.apply_event_versions)

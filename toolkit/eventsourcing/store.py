@@ -158,6 +158,16 @@ class Snapshot:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
+@dataclass(frozen=True)
+class StreamInfo:
+    """One stream (aggregate) of a store: its type, head sequence and last append time."""
+
+    aggregate_id: str
+    aggregate_type: str
+    last_sequence: int
+    updated_at: datetime
+
+
 @dataclass(slots=True)
 class NewEvent:
     """One event to append, already checked and serialised by the facade.
@@ -228,6 +238,13 @@ class EventStoreBackend(ABC):
     @abstractmethod
     def load_snapshot(self, aggregate_id: str, *, max_seq: int | None = None) -> Snapshot | None:
         """The latest snapshot of the stream (with sequence ≤ ``max_seq`` when given)."""
+
+    @abstractmethod
+    def list_streams(
+        self, *, aggregate_type: str | None = None, limit: int = 100
+    ) -> list[StreamInfo]:
+        """Streams most recently appended to first (of ``aggregate_type`` when given), at
+        most ``limit``. A stream keeps the aggregate type of its first append."""
 
     def after_commit(self, func: Callable[[], None]) -> None:
         """Run ``func`` once the append is durable (immediately, unless transactional)."""

@@ -30,7 +30,13 @@ from typing import Any
 from toolkit.eventsourcing import handlers as _handlers
 from toolkit.eventsourcing.context import current_context, user_id_of
 from toolkit.eventsourcing.schemas import SchemaRegistry
-from toolkit.eventsourcing.store import EventStoreBackend, NewEvent, Snapshot, StoredEvent
+from toolkit.eventsourcing.store import (
+    EventStoreBackend,
+    NewEvent,
+    Snapshot,
+    StoredEvent,
+    StreamInfo,
+)
 from toolkit.eventsourcing.upcasting import UpcasterRegistry
 from toolkit.eventsourcing.upcasting import upcasters as default_upcasters
 from toolkit.patterns.exceptions import ValidationError
@@ -96,12 +102,15 @@ class EventStore:
         correlation_id: str | None = None,
         causation_id: str | None = None,
         user: Any = None,
+        force_validate: bool = False,
     ) -> StoredEvent:
         """Append one event and return it as stored.
 
         Raises ConcurrencyConflict when ``expected_seq`` is given and the stream's head is
         another sequence, and ValidationError (naming the event type and field) for a payload
         that is not JSON-serialisable or fails its schema; nothing is written then.
+        ``force_validate=True`` (djangoevents' ``store_event(..., force_validate=True)``)
+        validates this call even when validation is off, and requires the event's schema file.
         """
         return self.append_batch(
             aggregate_id,
@@ -111,6 +120,7 @@ class EventStore:
             correlation_id=correlation_id,
             causation_id=causation_id,
             user=user,
+            force_validate=force_validate,
         )[0]
 
     def append_batch(
@@ -123,12 +133,13 @@ class EventStore:
         correlation_id: str | None = None,
         causation_id: str | None = None,
         user: Any = None,
+        force_validate: bool = False,
     ) -> list[StoredEvent]:
         """Append several events to one stream atomically: all of them or none.
 
         ``events`` holds :class:`EventData` or ``(event_type, payload)`` pairs. Without a
         correlation id (argument or :func:`~toolkit.eventsourcing.context.event_context`),
-        the first event's id correlates the batch.
+        the first event's id correlates the batch. ``force_validate`` as in :meth:`append`.
         """
         aggregate_id = _check_name("aggregate_id", aggregate_id)
         aggregate_type = _check_name("aggregate_type", aggregate_type)
@@ -145,7 +156,7 @@ class EventStore:
         causation = causation_id if causation_id is not None else ctx.causation_id
         user_id = user_id_of(user) if user is not None else ctx.user_id
         schemas = self.schemas
-        validate = self.validate
+        validate = self.validate or force_validate
         add_version = self.add_schema_version
         base = expected_seq or 0
         prepared: list[NewEvent] = []
@@ -176,6 +187,7 @@ class EventStore:
                         "entity_version": base + index,
                         "domain_event_id": str(event_id),
                     },
+                    require=force_validate,
                 )
             payload_json = _encode(event_type, payload, "payload")
             meta = dict(metadata) if metadata else {}
@@ -236,6 +248,12 @@ class EventStore:
     def stream_head(self, aggregate_id: str) -> int:
         """The last sequence of a stream (0 for an unknown one)."""
         return self.backend.stream_head(aggregate_id)
+
+    def streams(self, *, aggregate_type: str | None = None, limit: int = 100) -> list[StreamInfo]:
+        """The streams most recently appended to first (of ``aggregate_type`` when given),
+        at most ``limit``: aggregate id, type, last sequence and last append time. Every
+        backend keeps this list (the Django one in the ``EventStream`` table)."""
+        return self.backend.list_streams(aggregate_type=aggregate_type, limit=limit)
 
     # -- projections, snapshots, replay --------------------------------------------------
 

@@ -319,3 +319,39 @@ class EventStoreContract:
             store.append("o", "Order", "OrderPaid", {})
         assert missing.value.field == "total"
         assert store.load("o") == []
+
+    def test_force_validate_checks_one_call_when_validation_is_off(self, tmp_path: Path) -> None:
+        folder = tmp_path / "order"
+        folder.mkdir()
+        (folder / "v1_order_paid.json").write_text(
+            json.dumps({"type": "object", "properties": {"total": {"type": "number"}}})
+        )
+        store = self.make_store(schemas=SchemaRegistry.from_dirs([tmp_path]), validate=False)
+        store.append("o", "Order", "OrderPaid", {"total": "ten"})
+        with pytest.raises(SchemaValidationError) as info:
+            store.append("o", "Order", "OrderPaid", {"total": "ten"}, force_validate=True)
+        assert str(info.value) == "OrderPaid at 'total': 'ten' is not of type 'number'"
+        with pytest.raises(SchemaValidationError) as missing:
+            store.append("o", "Order", "OrderShipped", {}, force_validate=True)
+        assert str(missing.value) == (
+            "OrderShipped: no schema file for 'order/shipped' "
+            "(expected order/v1_order_shipped.json)"
+        )
+        assert [e.sequence for e in store.load("o")] == [1]
+
+    def test_streams_lists_every_stream_newest_first_with_its_head(self, store: EventStore) -> None:
+        assert store.streams() == []
+        store.append("order-1", "Order", "OrderCreated", {})
+        store.append("cart-1", "Cart", "CartOpened", {})
+        store.append_batch("order-2", "Order", [("OrderCreated", {}), ("OrderPaid", {})])
+        last = store.append("order-1", "Order", "OrderPaid", {})
+        listed = store.streams()
+        assert [(s.aggregate_id, s.aggregate_type, s.last_sequence) for s in listed] == [
+            ("order-1", "Order", 2),
+            ("order-2", "Order", 2),
+            ("cart-1", "Cart", 1),
+        ]
+        assert listed[0].updated_at == last.timestamp
+        orders = store.streams(aggregate_type="Order", limit=1)
+        assert [s.aggregate_id for s in orders] == ["order-1"]
+        assert store.streams(aggregate_type="Invoice") == []

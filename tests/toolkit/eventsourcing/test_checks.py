@@ -26,9 +26,9 @@ def test_unknown_keys_and_bad_values_are_reported() -> None:
         (
             "toolkit.E101",
             "Unknown key 'validate' in TOOLKIT['eventsourcing']; valid keys are: "
-            "'add_schema_version', 'database', 'projection_batch_size', 'projection_max_lag', "
-            "'redis_prefix', 'redis_url', 'require_schemas', 'schema_dirs', "
-            "'validate_on_append'.",
+            "'add_schema_version', 'database', 'prepared_statements', 'projection_batch_size', "
+            "'projection_max_lag', 'redis_prefix', 'redis_url', 'require_schemas', "
+            "'schema_dirs', 'validate_on_append'.",
         ),
         (
             "toolkit.E102",

@@ -93,8 +93,32 @@ def test_handlers_modules_of_installed_apps_are_imported() -> None:
     assert [e.aggregate_id for e in handlers.received] == ["d1"]
 
 
-def test_autodiscovery_is_a_startup_hook() -> None:
+def test_aggregates_modules_of_installed_apps_are_imported_and_registered() -> None:
+    import sys
+
+    from django.conf import settings
+
+    from toolkit.registry import aggregates
+
+    module = "tests.toolkit.eventsourcing.handlerapp.aggregates"
+    sys.modules.pop(module, None)
+    if "Discovered" in aggregates:
+        aggregates.unregister("Discovered")
+    apps = [*settings.INSTALLED_APPS, "tests.toolkit.eventsourcing.handlerapp"]
+    try:
+        with override_settings(INSTALLED_APPS=apps):
+            handler_registry.autodiscover_aggregates()
+        assert module in sys.modules
+        assert aggregates.get("Discovered") is sys.modules[module].Discovered
+    finally:
+        aggregates.unregister("Discovered")
+
+
+def test_autodiscovery_is_a_startup_hook_aggregates_first() -> None:
     from toolkit import startup
 
     assert "toolkit.eventsourcing.startup" in startup.STARTUP_MODULES
-    assert handler_registry.autodiscover_handlers in startup._hooks
+    hooks = startup._hooks
+    assert hooks.index(handler_registry.autodiscover_aggregates) < hooks.index(
+        handler_registry.autodiscover_handlers
+    )

@@ -32,7 +32,13 @@ from typing import Any
 
 from django.db import IntegrityError, connections, transaction
 
-from toolkit.eventsourcing.store import EventStoreBackend, NewEvent, Snapshot, StoredEvent
+from toolkit.eventsourcing.store import (
+    EventStoreBackend,
+    NewEvent,
+    Snapshot,
+    StoredEvent,
+    StreamInfo,
+)
 from toolkit.patterns.exceptions import ConcurrencyConflict
 
 #: Key of the advisory lock that serialises appends on PostgreSQL ("tkes" in ASCII).
@@ -201,6 +207,35 @@ class _Sql:
             f"ORDER BY x.o RETURNING {q('id')}, {q('sequence')}"
         )
         self.pg_append = {mode: f"WITH s AS ({head}) {insert}" for mode, head in heads.items()}
+        # One event (the common case): the same statement with scalar positional parameters.
+        # Dumping eight one-element Python lists into PostgreSQL arrays costs more client time
+        # than the whole server round trip, so single appends never build arrays.
+        heads_one = {
+            "any": (
+                f"UPDATE {streams} SET {q('last_sequence')} = {q('last_sequence')} + 1, "
+                f"{q('updated_at')} = %s WHERE {q('aggregate_id')} = %s "
+                f"RETURNING {q('last_sequence')} - 1 AS head"
+            ),
+            "new": (
+                f"INSERT INTO {streams} ({q('aggregate_id')}, {q('aggregate_type')}, "
+                f"{q('last_sequence')}, {q('created_at')}, {q('updated_at')}) "
+                "VALUES (%s, %s, 1, %s, %s) "
+                f"ON CONFLICT ({q('aggregate_id')}) DO NOTHING RETURNING 0::bigint AS head"
+            ),
+            "expected": (
+                f"UPDATE {streams} SET {q('last_sequence')} = {q('last_sequence')} + 1, "
+                f"{q('updated_at')} = %s WHERE {q('aggregate_id')} = %s "
+                f"AND {q('last_sequence')} = %s RETURNING {q('last_sequence')} - 1 AS head"
+            ),
+        }
+        insert_one = (
+            f"INSERT INTO {events} ({', '.join(q(c) for c in _EVENT_COLUMNS)}) "
+            "SELECT %s, %s, %s, s.head + 1, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s "
+            f"FROM s RETURNING {q('id')}, {q('sequence')}"
+        )
+        self.pg_append_one = {
+            mode: f"WITH s AS ({head}) {insert_one}" for mode, head in heads_one.items()
+        }
         self.pg_create_empty = (
             f"INSERT INTO {streams} ({q('aggregate_id')}, {q('aggregate_type')}, "
             f"{q('last_sequence')}, {q('created_at')}, {q('updated_at')}) "
@@ -231,8 +266,9 @@ class DjangoEventStoreBackend(EventStoreBackend):
     #: Events per INSERT statement (keeps SQLite under its bound-parameter limit).
     insert_chunk = 500
 
-    def __init__(self, using: str = "default") -> None:
+    def __init__(self, using: str = "default", *, prepared_statements: bool = True) -> None:
         self.using = using
+        self.prepared_statements = prepared_statements
         self._sql: _Sql | None = None
 
     @property
@@ -312,23 +348,50 @@ class DjangoEventStoreBackend(EventStoreBackend):
         events: Sequence[NewEvent],
         expected_seq: int | None,
         ts: Any,
-    ) -> tuple[str, dict[str, Any]]:
+    ) -> tuple[str, str, Any]:
+        """The append statement and its parameters: scalars for one event, arrays else."""
         mode = "any" if expected_seq is None else "new" if expected_seq == 0 else "expected"
-        return mode, {
-            "id": aggregate_id,
-            "type": aggregate_type,
-            "ts": ts,
-            "n": len(events),
-            "expected": expected_seq,
-            "e": [e.event_id for e in events],
-            "t": [e.event_type for e in events],
-            "v": [e.schema_version for e in events],
-            "p": [e.payload_json for e in events],
-            "m": [e.metadata_json for e in events],
-            "c": [e.correlation_id for e in events],
-            "k": [e.causation_id for e in events],
-            "u": [e.user_id for e in events],
-        }
+        if len(events) == 1:
+            e = events[0]
+            row = (
+                e.event_id,
+                aggregate_id,
+                aggregate_type,
+                e.event_type,
+                e.schema_version,
+                e.payload_json,
+                e.metadata_json,
+                e.correlation_id,
+                e.causation_id,
+                e.user_id,
+                ts,
+            )
+            if mode == "new":
+                head: tuple[Any, ...] = (aggregate_id, aggregate_type, ts, ts)
+            elif mode == "any":
+                head = (ts, aggregate_id)
+            else:
+                head = (ts, aggregate_id, expected_seq)
+            return mode, self.sql.pg_append_one[mode], head + row
+        return (
+            mode,
+            self.sql.pg_append[mode],
+            {
+                "id": aggregate_id,
+                "type": aggregate_type,
+                "ts": ts,
+                "n": len(events),
+                "expected": expected_seq,
+                "e": [e.event_id for e in events],
+                "t": [e.event_type for e in events],
+                "v": [e.schema_version for e in events],
+                "p": [e.payload_json for e in events],
+                "m": [e.metadata_json for e in events],
+                "c": [e.correlation_id for e in events],
+                "k": [e.causation_id for e in events],
+                "u": [e.user_id for e in events],
+            },
+        )
 
     def _append_pipelined(
         self,
@@ -345,16 +408,19 @@ class DjangoEventStoreBackend(EventStoreBackend):
         import psycopg
 
         sql = self.sql
-        mode, params = self._pg_params(aggregate_id, aggregate_type, events, expected_seq, ts)
+        mode, statement, params = self._pg_params(
+            aggregate_id, aggregate_type, events, expected_seq, ts
+        )
         raw = connection.connection
         with connection.wrap_database_errors:
             control = psycopg.Cursor(raw)
             append = psycopg.Cursor(raw)
             try:
+                prepare = self.prepared_statements
                 with raw.pipeline():
                     control.execute("BEGIN")
-                    control.execute(sql.lock, (ADVISORY_LOCK_KEY,))
-                    append.execute(sql.pg_append[mode], params)
+                    control.execute(sql.lock, (ADVISORY_LOCK_KEY,), prepare=prepare)
+                    append.execute(statement, params, prepare=prepare)
                     control.execute("COMMIT")
                 rows = append.fetchall()
             except BaseException:
@@ -409,14 +475,17 @@ class DjangoEventStoreBackend(EventStoreBackend):
         sql = self.sql
         count = len(events)
         if sql.postgres:
-            cursor.execute(sql.lock, (ADVISORY_LOCK_KEY,))
-            mode, params = self._pg_params(aggregate_id, aggregate_type, events, expected_seq, ts)
-            cursor.execute(sql.pg_append[mode], params)
+            prepare = self.prepared_statements
+            cursor.execute(sql.lock, (ADVISORY_LOCK_KEY,), prepare=prepare)
+            mode, statement, params = self._pg_params(
+                aggregate_id, aggregate_type, events, expected_seq, ts
+            )
+            cursor.execute(statement, params, prepare=prepare)
             rows = cursor.fetchall()
             if not rows and mode == "any":
                 # A new stream: create its row (we hold the lock), then append as usual.
                 cursor.execute(sql.pg_create_empty, (aggregate_id, aggregate_type, ts, ts))
-                cursor.execute(sql.pg_append[mode], params)
+                cursor.execute(statement, params)
                 rows = cursor.fetchall()
             if not rows:
                 raise _Conflict
@@ -570,6 +639,24 @@ class DjangoEventStoreBackend(EventStoreBackend):
                 cursor.execute(sql.count_after, (after_position,))
             row = cursor.fetchone()
         return int(row[0]) if row else 0
+
+    def list_streams(
+        self, *, aggregate_type: str | None = None, limit: int = 100
+    ) -> list[StreamInfo]:
+        """From the ``EventStream`` table (the rows the panel lists), newest first."""
+        from toolkit.models import EventStream
+
+        if limit <= 0:
+            return []
+        rows = EventStream.objects.using(self.using).order_by("-updated_at", "-id")
+        if aggregate_type is not None:
+            rows = rows.filter(aggregate_type=aggregate_type)
+        return [
+            StreamInfo(*row)
+            for row in rows.values_list(
+                "aggregate_id", "aggregate_type", "last_sequence", "updated_at"
+            )[:limit]
+        ]
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
         sql = self.sql

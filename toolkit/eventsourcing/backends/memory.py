@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from toolkit.eventsourcing.store import EventStoreBackend, NewEvent, Snapshot, StoredEvent
+from toolkit.eventsourcing.store import (
+    EventStoreBackend,
+    NewEvent,
+    Snapshot,
+    StoredEvent,
+    StreamInfo,
+)
 from toolkit.patterns.exceptions import ConcurrencyConflict
 
 _Row = tuple[str, str, int, str, str, int, UUID, datetime, int, str, str, str, str]
@@ -27,6 +33,8 @@ class MemoryEventStoreBackend(EventStoreBackend):
         self._all: list[_Row] = []
         self._streams: dict[str, list[int]] = {}
         self._snapshots: dict[str, dict[int, Snapshot]] = {}
+        # aggregate_id -> (aggregate_type, updated_at, order of the last append)
+        self._stream_info: dict[str, tuple[str, datetime, int]] = {}
 
     def append(
         self,
@@ -65,6 +73,8 @@ class MemoryEventStoreBackend(EventStoreBackend):
                 new_indexes.append(position - 1)
                 stored.append(_event(row))
             self._streams[aggregate_id] = new_indexes
+            kind = self._stream_info.get(aggregate_id, (aggregate_type,))[0]
+            self._stream_info[aggregate_id] = (kind, timestamp, len(self._all))
             return stored
 
     def load(
@@ -86,6 +96,20 @@ class MemoryEventStoreBackend(EventStoreBackend):
 
     def stream_head(self, aggregate_id: str) -> int:
         return len(self._streams.get(aggregate_id, ()))
+
+    def list_streams(
+        self, *, aggregate_type: str | None = None, limit: int = 100
+    ) -> list[StreamInfo]:
+        with self._lock:
+            rows = [
+                (updated, order, agg, kind, len(self._streams[agg]))
+                for agg, (kind, updated, order) in self._stream_info.items()
+                if aggregate_type is None or kind == aggregate_type
+            ]
+        rows.sort(reverse=True)
+        return [StreamInfo(agg, kind, head, updated) for updated, _, agg, kind, head in rows][
+            : max(limit, 0)
+        ]
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
         copy = Snapshot(

@@ -8,7 +8,10 @@ Keys (under ``prefix``):
 
 - ``<prefix>:s:<aggregate_id>``: list of the stream's events (index i = sequence i + 1)
 - ``<prefix>:all``: list of every event (index i = position i + 1), the global feed
-- ``<prefix>:types``: hash aggregate id → aggregate type (the stream list)
+- ``<prefix>:types``: hash aggregate id → aggregate type (set by the first append)
+- ``<prefix>:updated``: hash aggregate id → time of the last append (ISO 8601)
+- ``<prefix>:recent`` and ``<prefix>:recent:<aggregate_type>``: sorted sets of aggregate ids
+  scored by the global position of their last event (the stream list, newest first)
 - ``<prefix>:snap:<aggregate_id>``: sorted set of snapshots scored by sequence
 
 Each stored entry is ``<sequence>|<position>|<envelope JSON>``; positions come from the
@@ -22,24 +25,36 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from toolkit.eventsourcing.store import EventStoreBackend, NewEvent, Snapshot, StoredEvent
+from toolkit.eventsourcing.store import (
+    EventStoreBackend,
+    NewEvent,
+    Snapshot,
+    StoredEvent,
+    StreamInfo,
+)
 from toolkit.patterns.exceptions import ConcurrencyConflict
 
 _APPEND = """
-local stream, all, types = KEYS[1], KEYS[2], KEYS[3]
+local stream, all, types, updated, recent = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local expected = tonumber(ARGV[1])
 local head = redis.call('LLEN', stream)
 if expected >= 0 and head ~= expected then
   return {-1, head}
 end
 local position = redis.call('LLEN', all)
-for i = 4, #ARGV do
-  local seq = head + i - 3
-  local entry = seq .. '|' .. (position + i - 3) .. '|' .. ARGV[i]
+for i = 5, #ARGV do
+  local seq = head + i - 4
+  local entry = seq .. '|' .. (position + i - 4) .. '|' .. ARGV[i]
   redis.call('RPUSH', stream, entry)
   redis.call('RPUSH', all, entry)
 end
-redis.call('HSET', types, ARGV[2], ARGV[3])
+local id = ARGV[2]
+redis.call('HSETNX', types, id, ARGV[3])
+local kind = redis.call('HGET', types, id)
+local last = position + #ARGV - 4
+redis.call('HSET', updated, id, ARGV[4])
+redis.call('ZADD', recent, last, id)
+redis.call('ZADD', recent .. ':' .. kind, last, id)
 return {head, position}
 """
 
@@ -102,11 +117,18 @@ class RedisEventStoreBackend(EventStoreBackend):
             for e in events
         ]
         head, position = self._append(
-            keys=[self._stream_key(aggregate_id), f"{self.prefix}:all", f"{self.prefix}:types"],
+            keys=[
+                self._stream_key(aggregate_id),
+                f"{self.prefix}:all",
+                f"{self.prefix}:types",
+                f"{self.prefix}:updated",
+                f"{self.prefix}:recent",
+            ],
             args=[
                 -1 if expected_seq is None else expected_seq,
                 aggregate_id,
                 aggregate_type,
+                ts,
                 *envelopes,
             ],
         )
@@ -155,6 +177,28 @@ class RedisEventStoreBackend(EventStoreBackend):
     def stream_head(self, aggregate_id: str) -> int:
         return int(self.client.llen(self._stream_key(aggregate_id)))
 
+    def list_streams(
+        self, *, aggregate_type: str | None = None, limit: int = 100
+    ) -> list[StreamInfo]:
+        if limit <= 0:
+            return []
+        key = f"{self.prefix}:recent"
+        if aggregate_type is not None:
+            key = f"{key}:{aggregate_type}"
+        ids = [_text(raw) for raw in self.client.zrevrange(key, 0, limit - 1)]
+        if not ids:
+            return []
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hmget(f"{self.prefix}:types", ids)
+        pipe.hmget(f"{self.prefix}:updated", ids)
+        for aggregate_id in ids:
+            pipe.llen(self._stream_key(aggregate_id))
+        kinds, times, *heads = pipe.execute()
+        return [
+            StreamInfo(agg, _text(kind), int(head), datetime.fromisoformat(_text(updated)))
+            for agg, kind, updated, head in zip(ids, kinds, times, heads, strict=True)
+        ]
+
     def save_snapshot(self, snapshot: Snapshot) -> None:
         key = f"{self.prefix}:snap:{snapshot.aggregate_id}"
         value = json.dumps(
@@ -182,6 +226,10 @@ class RedisEventStoreBackend(EventStoreBackend):
         """Delete every key under the prefix (tests)."""
         for key in self.client.scan_iter(match=f"{self.prefix}:*", count=1000):
             self.client.delete(key)
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def _decode(raw: bytes | str) -> StoredEvent:
