@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
-from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -94,22 +93,26 @@ def test_undo_a_command(staff_page: Any, staff_user: Any) -> None:
 
 
 def test_toggle_a_plugin(staff_page: Any, staff_user: Any) -> None:
+    """Through the process's real registry: the demo's plugins from entry points."""
     from patterns_admin.models import PanelActionLog
-    from tests.patterns_admin.test_plugins import RecordingRegistry
     from toolkit.models import PluginState
+    from toolkit.patterns.plugin import get_plugin_registry
 
-    registry = RecordingRegistry()
-    registry.versions = {"loyalty_points": "1.2.0", "fraud_screening": "0.9.1"}
-    with mock.patch("patterns_admin.views.plugins.plugin_registry", return_value=registry):
-        page = staff_page
-        page.on("dialog", lambda dialog: dialog.accept())
-        page.goto("/panel/plugins/")
-        row = page.locator("#plugin-loyalty_points")
-        assert row.locator(".badge").inner_text() == "active"
-        row.locator("button:has-text('Disable')").click()
-        page.wait_for_selector("#plugin-loyalty_points .badge-disabled")
-        assert "is now disabled" in page.locator("#panel-messages").inner_text()
-        assert PluginState.objects.get(name="loyalty_points").enabled is False
-        log = PanelActionLog.objects.get()
-        assert (log.user_id, log.action, log.success) == (staff_user.pk, "toggle_plugin", True)
-        screenshot(page, "toggle-plugin")
+    names = [meta.name for meta in get_plugin_registry().list_plugins()]
+    assert "loyalty_points" in names, names
+    page = staff_page
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto("/panel/plugins/")
+    row = page.locator("#plugin-loyalty_points")
+    assert row.locator(".badge").inner_text() == "active"
+    row.locator("button:has-text('Disable')").click()
+    page.wait_for_selector("#plugin-loyalty_points .badge-disabled")
+    assert "is now disabled" in page.locator("#panel-messages").inner_text()
+    assert PluginState.objects.get(name="loyalty_points").enabled is False
+    assert not get_plugin_registry().is_enabled("loyalty_points")
+    log = PanelActionLog.objects.get()
+    assert (log.user_id, log.action, log.success) == (staff_user.pk, "toggle_plugin", True)
+    screenshot(page, "toggle-plugin")
+    page.locator("#plugin-loyalty_points button:has-text('Enable')").click()
+    page.wait_for_selector("#plugin-loyalty_points .badge-active")
+    assert get_plugin_registry().is_enabled("loyalty_points")
