@@ -27,3 +27,13 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"invoice {self.pk}"
+
+
+class Parcel(models.Model):
+    """Parcel whose ``status`` a protected state machine guards (only ``trigger`` moves it)."""
+
+    label = models.CharField(max_length=30, blank=True, default="")
+    status = models.CharField(max_length=20, default="packed")
+
+    def __str__(self) -> str:
+        return self.label or f"parcel {self.pk}"

@@ -161,7 +161,10 @@ class StateMachine:
 
     ``Meta`` keys: ``states`` (list, the first is the initial state), ``transitions``,
     ``state_field`` (default ``"state"``), ``audit`` (default: the ``audit`` setting),
-    ``model`` (optional) and ``name`` (optional, default: the class name). Each subclass with
+    ``model`` (optional), ``name`` (optional, default: the class name) and ``protected``
+    (optional, needs ``model``: direct assignments to the state field raise
+    :class:`InvalidTransition`, so only ``trigger`` changes it). The same keys may be set in
+    the class body instead of ``Meta``. Each subclass with
     a ``Meta`` is checked when defined and registered in ``toolkit.registry.machines``.
     """
 
@@ -170,6 +173,7 @@ class StateMachine:
     states: ClassVar[tuple[str, ...]] = ()
     state_field: ClassVar[str] = "state"
     audit: ClassVar[bool | None] = None
+    protected: ClassVar[bool] = False
     transitions: ClassVar[list[Transition]] = []
     # Precomputed at class creation so trigger does dictionary lookups only.
     _by_name: ClassVar[dict[str, Transition]] = {}
@@ -191,11 +195,22 @@ class StateMachine:
         cls.states = tuple(getattr(meta, "states", ()))
         cls.state_field = getattr(meta, "state_field", "state")
         cls.audit = getattr(meta, "audit", None)
+        cls.protected = bool(getattr(meta, "protected", False))
         cls.transitions = list(getattr(meta, "transitions", ()))
         cls._compile()
+        machine = cls()
+        if cls.protected:
+            if cls.model is None:
+                raise ImproperlyConfigured(
+                    f"{cls.__name__}: Meta.protected needs Meta.model (the model whose "
+                    f"{cls.state_field!r} field to protect)"
+                )
+            from toolkit.patterns.state_persistence import protect_state_field
+
+            protect_state_field(machine)
         from toolkit import registry
 
-        registry.machines.register(cls.name, cls())
+        registry.machines.register(cls.name, machine)
 
     @classmethod
     def _compile(cls) -> None:
@@ -333,7 +348,13 @@ class StateMachine:
         for func, g in transition.guard_calls:
             if not func(entity, user):
                 raise GuardFailed(name, g.name, g.explanation)
-        setattr(entity, self.state_field, transition.target)
+        if self.protected:
+            from toolkit.patterns.state_persistence import machine_writes
+
+            with machine_writes():
+                setattr(entity, self.state_field, transition.target)
+        else:
+            setattr(entity, self.state_field, transition.target)
         return transition.target
 
     def _trigger_model(

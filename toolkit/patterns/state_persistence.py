@@ -6,17 +6,98 @@ instance: conditional UPDATE, audit row and after-commit event, all in one trans
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models.query_utils import DeferredAttribute
 
 from toolkit.patterns.exceptions import InvalidTransition
 
 if TYPE_CHECKING:
-    from django.db.models import Model
+    from django.db.models import Field, Model
 
     from toolkit.patterns.state_machine import StateMachine, Transition
 
-__all__ = ["apply_to_model", "audit_user_id", "transition_event_name"]
+__all__ = [
+    "apply_to_model",
+    "audit_user_id",
+    "machine_writes",
+    "protect_state_field",
+    "transition_event_name",
+]
+
+#: True while a state machine (or ``refresh_from_db``) sets a protected state field.
+_machine_writing: ContextVar[bool] = ContextVar("toolkit_machine_writing", default=False)
+
+
+@contextmanager
+def machine_writes() -> Iterator[None]:
+    """Let the code in the block set protected state fields (the machine's own writes)."""
+    token = _machine_writing.set(True)
+    try:
+        yield
+    finally:
+        _machine_writing.reset(token)
+
+
+def protect_state_field(machine: StateMachine) -> None:
+    """Refuse direct assignments to ``machine.model``'s state field (``Meta.protected``).
+
+    The field's descriptor is replaced by one that lets the first value in (``__init__``,
+    loading from the database) and the machine's own writes, and raises
+    :class:`InvalidTransition` for any other change. ``refresh_from_db`` may still reload it.
+    """
+    model = machine.model
+    assert model is not None
+    field = model._meta.get_field(machine.state_field)
+    current = model.__dict__.get(field.attname)
+    if type(current) not in (DeferredAttribute, ProtectedStateAttribute):
+        raise ImproperlyConfigured(
+            f"{type(machine).__name__}: Meta.protected needs a plain field for "
+            f"{model._meta.label}.{field.attname}, which uses {type(current).__name__}"
+        )
+    setattr(model, field.attname, ProtectedStateAttribute(field, machine))
+    if not getattr(model.refresh_from_db, "_toolkit_reloads_state", False):
+        original = model.refresh_from_db
+
+        @functools.wraps(original)
+        def refresh_from_db(self: Model, *args: Any, **kwargs: Any) -> None:
+            with machine_writes():
+                original(self, *args, **kwargs)
+
+        refresh_from_db._toolkit_reloads_state = True  # type: ignore[attr-defined]
+        model.refresh_from_db = refresh_from_db
+
+
+class ProtectedStateAttribute(DeferredAttribute):
+    """The descriptor of a protected state field: reads as usual, refuses direct changes."""
+
+    def __init__(self, field: Field[Any, Any], machine: StateMachine) -> None:
+        super().__init__(field)
+        self.machine = machine
+
+    def __set__(self, instance: Model, value: Any) -> None:
+        data = instance.__dict__
+        name = self.field.attname
+        if name in data and data[name] != value and not _machine_writing.get():
+            current = data[name]
+            allowed = self.machine._from_state.get(current, ())
+            choices = ", ".join(repr(a) for a in sorted(allowed)) or "none"
+            raise InvalidTransition(
+                "(direct assignment)",
+                current,
+                allowed,
+                message=(
+                    f"Cannot set {instance._meta.label}.{name} from {current!r} to {value!r} "
+                    f"directly: it is protected by state machine {self.machine.name!r}; "
+                    f"trigger a transition instead (from {current!r}: {choices})"
+                ),
+            )
+        data[name] = value
 
 
 def transition_event_name(entity: Model, transition: Transition) -> str:
@@ -87,7 +168,8 @@ def apply_to_model(
                 reason=reason,
                 metadata=metadata,
             )
-        setattr(entity, field, transition.target)
+        with machine_writes():
+            setattr(entity, field, transition.target)
         payload = {
             "model": model._meta.label_lower,
             "object_id": str(entity.pk),

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections
 from django.test import override_settings
 
-from tests.testapp.models import Invoice, Ticket
+from tests.testapp.models import Invoice, Parcel, Ticket
 from toolkit import registry
 from toolkit.models import StateTransitionAudit
 from toolkit.patterns.exceptions import (
@@ -564,6 +564,78 @@ class TestModelTrigger:
         assert async_to_sync(TicketMachine().atrigger)(ticket, "start") == "in_progress"
         assert Ticket.objects.get().status == "in_progress"
         assert StateTransitionAudit.objects.get().transition == "start"
+
+
+class ParcelMachine(StateMachine):
+    class Meta:
+        name = "test-sm-parcels"
+        model = Parcel
+        protected = True
+        states = ["packed", "sent", "delivered"]
+        state_field = "status"
+        audit = True
+        transitions = [
+            Transition("send", source="packed", target="sent"),
+            Transition("deliver", source="sent", target="delivered"),
+        ]
+
+
+@pytest.mark.django_db
+class TestProtectedStateField:
+    def test_direct_assignment_is_refused_naming_the_values_and_transitions(self) -> None:
+        parcel = Parcel.objects.create(label="P1")
+        with pytest.raises(InvalidTransition) as info:
+            parcel.status = "delivered"
+        assert info.value.args == (
+            "Cannot set testapp.Parcel.status from 'packed' to 'delivered' directly: it is "
+            "protected by state machine 'test-sm-parcels'; trigger a transition instead "
+            "(from 'packed': 'send')",
+        )
+        assert parcel.status == "packed"
+        parcel.save()
+        assert Parcel.objects.get().status == "packed"
+
+    def test_trigger_creation_loading_and_refresh_still_set_it(self) -> None:
+        parcel = Parcel.objects.create(label="P2", status="packed")
+        parcel.status = "packed"  # the same value is no change
+        ParcelMachine().trigger(parcel, "send")
+        assert parcel.status == "sent"
+        loaded = Parcel.objects.get(pk=parcel.pk)
+        assert loaded.status == "sent"
+        ParcelMachine().trigger(loaded, "deliver")
+        parcel.refresh_from_db()  # reloading what the database says is not a bypass
+        assert parcel.status == "delivered"
+        deferred = Parcel.objects.only("label").get(pk=parcel.pk)
+        assert deferred.status == "delivered"
+        assert StateTransitionAudit.objects.filter(object_id=str(parcel.pk)).count() == 2
+
+    def test_unsaved_instance_moves_only_through_the_machine(self) -> None:
+        parcel = Parcel()
+        ParcelMachine().trigger(parcel, "send")
+        assert parcel.status == "sent"
+        with pytest.raises(InvalidTransition):
+            parcel.status = "packed"
+
+    def test_other_models_and_unprotected_machines_are_untouched(self) -> None:
+        inv = Invoice.objects.create()
+        inv.status = "void"
+        inv.save()
+        assert Invoice.objects.get().status == "void"
+
+    def test_protected_needs_a_model(self) -> None:
+        with pytest.raises(ImproperlyConfigured) as info:
+
+            class NoModel(StateMachine):
+                class Meta:
+                    name = "test-sm-protected-no-model"
+                    protected = True
+                    states = ["a", "b"]
+                    transitions = [Transition("go", source="a", target="b")]
+
+        assert info.value.args == (
+            "NoModel: Meta.protected needs Meta.model (the model whose 'state' field to protect)",
+        )
+        assert "test-sm-protected-no-model" not in registry.machines
 
 
 @pytest.mark.django_db(transaction=True)
