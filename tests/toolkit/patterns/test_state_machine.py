@@ -18,6 +18,7 @@ from tests.testapp.models import Invoice, Parcel, Ticket
 from toolkit import registry
 from toolkit.models import StateTransitionAudit
 from toolkit.patterns.exceptions import (
+    EventDispatchError,
     GuardFailed,
     InvalidTransition,
     TransitionNotPermitted,
@@ -636,6 +637,25 @@ class TestProtectedStateField:
             "NoModel: Meta.protected needs Meta.model (the model whose 'state' field to protect)",
         )
         assert "test-sm-protected-no-model" not in registry.machines
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failing_handler_after_commit_is_logged_and_the_transition_stands(caplog) -> None:
+    def broken(payload):
+        raise RuntimeError("mailer down")
+
+    default_bus.subscribe("ticket.close", broken)
+    try:
+        ticket = Ticket.objects.create()
+        with caplog.at_level("ERROR", logger="django.db.backends.base"):
+            assert TicketMachine().trigger(ticket, "close") == "closed"
+    finally:
+        default_bus.off("ticket.close", broken)
+    assert Ticket.objects.get().status == "closed"
+    assert StateTransitionAudit.objects.get().transition == "close"
+    [record] = [r for r in caplog.records if r.name == "django.db.backends.base"]
+    assert isinstance(record.exc_info[1], EventDispatchError)
+    assert [str(e) for e in record.exc_info[1].exceptions] == ["mailer down"]
 
 
 @pytest.mark.django_db(transaction=True)
