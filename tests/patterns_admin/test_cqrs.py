@@ -127,19 +127,21 @@ class CqrsPageTests(TestCase):
         assert not PanelActionLog.objects.exists()
 
     def test_replay_dead_letter_applies_it_and_is_audited(self) -> None:
+        # An id no master row has (PostgreSQL sequences outlive test rollbacks).
+        other = self.product.pk + 1000
         body = {
             "signal_type": "SAVE",
             "cqrs_id": "product",
-            "instance_pk": 77,
+            "instance_pk": other,
             "expires": "2000-01-01T00:00:00+00:00",
-            "instance_data": {**self.product.to_cqrs_dict(), "id": 77, "sku": "Q"},
+            "instance_data": {**self.product.to_cqrs_dict(), "id": other, "sku": "Q"},
         }
         consume_body(json.dumps(body))
         letter = CqrsDeadLetter.objects.get()
         assert self.login(self.viewer).post(REPLAY, {"dead_letter": letter.pk}).status_code == 403
         response = self.login(self.operator).post(REPLAY, {"dead_letter": letter.pk})
         assert response.status_code == 302
-        assert ProductReplica.objects.get(pk=77).sku == "Q"
+        assert ProductReplica.objects.get(pk=other).sku == "Q"
         letter.refresh_from_db()
         assert letter.replayed_at is not None
         log = PanelActionLog.objects.get()
