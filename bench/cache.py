@@ -2,16 +2,21 @@
 
 Run: ``python -m bench.cache`` (``REDIS_URL`` picks the Redis server, default db 12 on
 127.0.0.1). Goal: a hit within 2x of the direct get, and one cache round trip per hit (the
-script counts the backend calls). Redis rows are skipped when the server is not reachable.
+script counts the backend calls). Redis rows are skipped when the server is not reachable; the
+Memcached row starts its own ``memcached`` (Debian's package) on a free loopback port and is
+skipped when the binary or ``pymemcache`` is missing.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
+from importlib.util import find_spec
 from typing import Any
 
 import django
@@ -20,7 +25,7 @@ from django.conf import settings
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
-def _configure() -> None:
+def _configure(memcached_location: str) -> None:
     if settings.configured:
         return
     settings.configure(
@@ -32,10 +37,38 @@ def _configure() -> None:
                 "LOCATION": REDIS_URL,
                 "KEY_PREFIX": "bench-cache",
             },
+            "memcached": {
+                "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+                "LOCATION": memcached_location,
+                "KEY_PREFIX": "bench-cache",
+            },
         },
         TOOLKIT={"patterns": {"cache_backend": "locmem"}},
     )
     django.setup()
+
+
+def _start_memcached() -> tuple[subprocess.Popen[bytes], str] | None:
+    """Our own memcached on a free loopback port, or None when it cannot run here."""
+    binary = shutil.which("memcached")
+    if binary is None or find_spec("pymemcache") is None:
+        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "16"]
+    if os.geteuid() == 0:
+        command += ["-u", "nobody"]  # memcached refuses to run as root
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server, f"127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    server.kill()
+    return None
 
 
 def _redis_up() -> bool:
@@ -98,7 +131,7 @@ def run_backend(alias: str, number: int) -> dict[str, float]:
 
         counter = _Counter(cache)
         original = cache_module._cache
-        cache_module._cache = lambda _alias: counter
+        cache_module._cache = lambda alias: counter
         try:
             get_user_orders(user_id=42)
         finally:
@@ -118,12 +151,27 @@ def run_backend(alias: str, number: int) -> dict[str, float]:
 
 
 def main() -> None:
-    _configure()
+    memcached = _start_memcached()
+    try:
+        _run(memcached[1] if memcached else None)
+    finally:
+        if memcached is not None:
+            memcached[0].terminate()
+            memcached[0].wait(timeout=10)
+
+
+def _run(memcached_location: str | None) -> None:
+    # Without a server the alias still needs a LOCATION; its row is skipped below.
+    _configure(memcached_location or "127.0.0.1:11211")
     rows = [("LocMemCache", "locmem", 50_000)]
     if _redis_up():
         rows.append(("RedisCache", "redis", 3_000))
     else:
         print(f"Redis not reachable at {REDIS_URL}: RedisCache row skipped")
+    if memcached_location is not None:
+        rows.append(("PyMemcache", "memcached", 3_000))
+    else:
+        print("memcached or pymemcache missing: PyMemcacheCache row skipped")
     print(f"{'backend':<12} {'direct get':>12} {'@cached hit':>12} {'ratio':>7} {'trips':>6}")
     for label, alias, number in rows:
         ratios = []
