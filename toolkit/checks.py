@@ -34,3 +34,28 @@ def check_toolkit_setting(
     for check in list(_extra_checks):
         messages.extend(check())
     return messages
+
+
+@register(Tags.caches, "toolkit")
+def check_cache_backend(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``TOOLKIT['patterns']['cache_backend']`` must name an alias of ``settings.CACHES``."""
+    from django.conf import settings
+
+    from toolkit.conf import toolkit_settings
+
+    alias = toolkit_settings.patterns["cache_backend"]
+    aliases = sorted(getattr(settings, "CACHES", {}) or {"default": {}})
+    if not isinstance(alias, str) or alias in aliases:
+        return []  # a non-string is reported by check_toolkit_setting (toolkit.E002)
+    valid = ", ".join(repr(a) for a in aliases)
+    return [
+        Error(
+            f"TOOLKIT['patterns']['cache_backend'] is {alias!r}, which is not a cache alias; "
+            f"valid choices are: {valid}.",
+            hint="Add it to settings.CACHES or name one of the aliases above.",
+            id="toolkit.E003",
+            obj="settings.TOOLKIT",
+        )
+    ]

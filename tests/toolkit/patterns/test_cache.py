@@ -445,6 +445,24 @@ def test_invalidation_in_another_process_is_seen(server, request) -> None:
         delete_redis_keys(shared["LOCATION"], prefix)
 
 
+def test_system_check_rejects_an_unknown_cache_alias_listing_the_aliases() -> None:
+    from toolkit.checks import check_cache_backend
+
+    config = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    with override_settings(CACHES=config, TOOLKIT={"patterns": {"cache_backend": "shraed"}}):
+        (error,) = check_cache_backend()
+    assert error.id == "toolkit.E003"
+    assert error.msg == (
+        "TOOLKIT['patterns']['cache_backend'] is 'shraed', which is not a cache alias; "
+        "valid choices are: 'default', 'shared'."
+    )
+    with override_settings(CACHES=config, TOOLKIT={"patterns": {"cache_backend": "shared"}}):
+        assert check_cache_backend() == []
+
+
 def test_docs_page_examples_run() -> None:
     config = {
         "default": {
