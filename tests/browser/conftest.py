@@ -6,7 +6,9 @@ Fixtures:
 - ``staff_user``: an active staff user holding every ``patterns_admin`` permission.
 - ``staff_page``: a page whose context carries that user's session cookie, with
   ``base_url`` set to the live server, so ``staff_page.goto("/panel/")`` works.
-- ``screenshot(page, flow)``: saves ``docs/screenshots/<flow>.png`` and returns the path.
+- ``screenshot(page, flow)``: saves ``<flow>.png`` and returns the path: in
+  ``docs/screenshots/`` when ``SAVE_SCREENSHOTS=1`` (to refresh the docs), else in a
+  temporary directory, so that a test run leaves the working tree clean.
 
 The sync Playwright API runs an event loop in the test's thread, and Django refuses ORM calls
 from a thread with a running loop; ``DJANGO_ALLOW_ASYNC_UNSAFE`` lifts that for the tests
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1360, "height": 900}
 
 
@@ -107,9 +110,17 @@ def staff_page(browser: Any, live_server: Any, staff_user: Any) -> Iterator[Any]
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
+def screenshots_dir() -> Path:
+    """``docs/screenshots/`` when ``SAVE_SCREENSHOTS=1``, else a temporary directory."""
+    if os.environ.get("SAVE_SCREENSHOTS") == "1":
+        return DOCS_SCREENSHOTS
+    return Path(tempfile.gettempdir()) / "patterns-screenshots"
+
+
 def screenshot(page: Any, flow: str) -> Path:
-    """Save a full-page screenshot as ``docs/screenshots/<flow>.png``."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{flow}.png"
+    """Save a full-page screenshot as ``<flow>.png`` in :func:`screenshots_dir`."""
+    directory = screenshots_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{flow}.png"
     page.screenshot(path=str(path), full_page=True)
     return path

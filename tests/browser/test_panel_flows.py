@@ -139,6 +139,10 @@ def test_trigger_a_transition_from_the_admin_change_page(staff_page: Any, staff_
     assert "cannot ship an order without an address" in page.locator(".pa-blocked").inner_text()
     order.refresh_from_db()
     assert order.status == "paid"
+    # The block sits under the Save row, not behind the form (no empty heading bar there).
+    submit_row = page.locator(".submit-row").bounding_box()
+    block = page.locator(".pa-admin-transitions").bounding_box()
+    assert block["y"] >= submit_row["y"] + submit_row["height"]
     screenshot(page, "admin-transitions")
 
 

@@ -6,6 +6,7 @@ from django.test import Client, TestCase
 from django.urls import reverse
 
 from demo.shop.carts import ShoppingCart, cart_repository
+from patterns_admin.tables_streams import EventStreamTable
 from tests.patterns_admin.conftest import make_staff
 from tests.patterns_admin.queries import view_queries
 from toolkit.patterns.event_store import EventStore
@@ -52,6 +53,15 @@ class StreamPagesTests(TestCase):
         assert f'href="{detail_url("cart-1")}"' in html
         assert "ledger-1" in html
         assert ">5</td>" in html  # cart-1: opened, 3 items, checked out
+
+    def test_list_rows_render_in_one_template_with_ids_escaped(self) -> None:
+        EventStore().append("x<b>1</b>", "Ledger", "Opened", {"owner": "x"})
+        response = self.client.get(LIST_URL, {"aggregate_type": "Ledger"})
+        html = response.content.decode()
+        assert EventStreamTable.row_template_name == "patterns_admin/streams/stream_rows.html"
+        assert "x&lt;b&gt;1&lt;/b&gt;</a>" in html
+        assert "<b>1</b>" not in html
+        assert f'href="{detail_url("x<b>1</b>")}"' in html
 
     def test_list_htmx_gets_only_results(self) -> None:
         response = self.client.get(LIST_URL, headers={"HX-Request": "true"})
