@@ -142,5 +142,24 @@ def test_operations_emit_spans(repo) -> None:
     assert dict(get_span.attributes or {}) == {"model": "Order", "id": str(order.pk)}
 
 
+def test_async_operations_emit_the_same_spans(repo) -> None:
+    async def operations() -> None:
+        order = await repo.aadd(Order())
+        await repo.aget(order.pk)
+        await repo.alist()
+        await repo.aupdate(order)
+        await repo.aremove(order)
+
+    with capture_spans() as exporter:
+        async_to_sync(operations)()
+    assert [s.name for s in exporter.get_finished_spans()] == [
+        "repository.add",
+        "repository.get",
+        "repository.list",
+        "repository.update",
+        "repository.remove",
+    ]
+
+
 def test_docs_page_examples_run() -> None:
     run_page("repository.md")
