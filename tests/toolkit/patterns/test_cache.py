@@ -178,6 +178,26 @@ def test_invalidate_pattern_drops_every_entry_of_the_namespace(backend) -> None:
     assert get_profile(1) == "v1:1"
 
 
+def test_invalidation_is_one_incr_whatever_the_number_of_entries(backend) -> None:
+    @cached(key_prefix="many:")
+    def read(user_id: int) -> int:
+        return user_id
+
+    for user_id in range(50):
+        read(user_id)
+    counting_cache.calls.clear()
+    invalidate("many:*")
+    if backend == "locmem":
+        assert counting_cache.calls == []  # the versions live next to the process-local data
+    else:
+        assert counting_cache.calls == [("incr", VERSION_KEY.format(namespace="many:"))]
+    counting_cache.calls.clear()
+    assert read(7) == 7
+    assert [name for name, _ in counting_cache.calls] == (
+        ["get"] if backend == "locmem" else ["get_many"]
+    ) + ["set"]  # a miss after the invalidation, stored again
+
+
 def test_invalidate_parent_namespace_covers_nested_prefixes(backend) -> None:
     source = Source()
 
