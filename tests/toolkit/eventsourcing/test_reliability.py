@@ -178,3 +178,87 @@ def test_a_tailing_reader_sees_every_event_exactly_once(postgres_only: None) -> 
         cursor.execute("SELECT id, aggregate_id, sequence FROM toolkit_domainevent ORDER BY id")
         assert seen == [tuple(row) for row in cursor.fetchall()]
     assert len(seen) >= workers * count
+
+
+@pytest.mark.parametrize(
+    ("aggregate_id", "expected_seq", "batch"),
+    [
+        ("warm", 1, 1),
+        ("warm", None, 1),
+        ("fresh", 0, 1),
+        ("warm", 1, 3),
+        ("fresh", None, 3),
+    ],
+    ids=["expected", "any", "new-stream", "batch-expected", "batch-new-stream-any"],
+)
+def test_an_append_holds_the_lock_before_it_takes_a_position(
+    postgres_only: None, aggregate_id: str, expected_seq: int | None, batch: int
+) -> None:
+    """The ordering the global feed relies on: no position is handed out (``nextval``)
+    while another transaction holds the advisory lock."""
+    import threading
+
+    import psycopg
+    from django.db import connections
+
+    store = EventStore(DjangoEventStoreBackend())
+    warm = store.append("warm", "Lock", "Warmed", {})
+    settings = connection.settings_dict
+    holder = psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"] or "",
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+    )
+    results: list[Any] = []
+
+    def append() -> None:
+        try:
+            results.extend(
+                store.append_batch(
+                    aggregate_id,
+                    "Lock",
+                    [("Appended", {"i": i}) for i in range(batch)],
+                    expected_seq,
+                )
+            )
+        except Exception as exc:  # reported by the assertion below
+            results.append(exc)
+        finally:
+            connections.close_all()
+
+    def last_position() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT last_value FROM "
+                "pg_sequences WHERE sequencename = 'toolkit_domainevent_id_seq'"
+            )
+            return int(cursor.fetchone()[0])
+
+    def waiting_for_lock() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s "
+                "AND NOT granted",
+                [ADVISORY_LOCK_KEY],
+            )
+            return bool(cursor.fetchone()[0])
+
+    try:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+        writer = threading.Thread(target=append)
+        writer.start()
+        deadline = time.monotonic() + 30
+        while not waiting_for_lock():
+            assert time.monotonic() < deadline, "the append never waited for the lock"
+            assert writer.is_alive(), f"the append did not wait for the lock: {results}"
+            time.sleep(0.01)
+        assert last_position() == warm.position  # blocked before taking a position
+    finally:
+        holder.rollback()
+        holder.close()
+    writer.join(timeout=30)
+    assert [(e.position, e.sequence) for e in results] == [
+        (warm.position + i, (1 if aggregate_id == "warm" else 0) + i) for i in range(1, batch + 1)
+    ]

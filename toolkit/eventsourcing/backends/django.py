@@ -41,6 +41,8 @@ from toolkit.eventsourcing.store import (
 )
 from toolkit.patterns.exceptions import ConcurrencyConflict
 
+#: A psycopg ``prepare_threshold`` that no query reaches: only ``prepare=True`` prepares.
+_EXPLICIT_PREPARE_ONLY = 2**31 - 1
 #: Key of the advisory lock that serialises appends on PostgreSQL ("tkes" in ASCII).
 ADVISORY_LOCK_KEY = 0x746B6573
 
@@ -126,7 +128,6 @@ class _Sql:
         self.read_all = f"{select} WHERE {q('id')} > %s ORDER BY {q('id')} LIMIT %s"
         self.load_limit = self.load + " LIMIT %s"
         self.head_position = f"SELECT MAX({q('id')}) FROM {events}"
-        self.lock = "SELECT pg_advisory_xact_lock(%s)" if self.postgres else ""
         # SQLite: take the write lock at BEGIN so concurrent appenders queue, never deadlock.
         self.begin = "BEGIN" if self.postgres else "BEGIN IMMEDIATE"
         self.bump_any = (
@@ -176,26 +177,36 @@ class _Sql:
         self.mark = "%s" if self.postgres else "?"
 
     def _build_postgres_appends(self, q: Any, events: str, streams: str) -> None:
-        """One statement per expected-sequence mode that moves the stream head and inserts
-        the events: when the head check fails, the CTE returns no row and nothing is
-        inserted, so the statement can be pipelined with BEGIN and COMMIT."""
+        """One statement per expected-sequence mode that takes the advisory lock, moves the
+        stream head and inserts the events.
+
+        The lock is the CTE ``l``; the stream CTE ``s`` reads ``l`` (an uncorrelated EXISTS,
+        a one-time filter, or its FROM), and the event insert reads ``s``, so the lock is
+        held before ``nextval`` hands out a position. When the head check fails, ``s``
+        returns no row and nothing is inserted. Being one statement, it runs as its own
+        transaction in autocommit mode: one round trip, no BEGIN or COMMIT.
+        """
+        lock = f"l AS (SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY}))"
+        locked = "EXISTS (SELECT FROM l)"
+        new_stream = (
+            f"INSERT INTO {streams} ({q('aggregate_id')}, {q('aggregate_type')}, "
+            f"{q('last_sequence')}, {q('created_at')}, {q('updated_at')}) "
+        )
+        conflict = f"ON CONFLICT ({q('aggregate_id')}) DO NOTHING RETURNING 0::bigint AS head"
         set_ts = f"{q('updated_at')} = %(ts)s"
         heads = {
             "any": (
                 f"UPDATE {streams} SET {q('last_sequence')} = {q('last_sequence')} + %(n)s, "
-                f"{set_ts} WHERE {q('aggregate_id')} = %(id)s "
+                f"{set_ts} WHERE {q('aggregate_id')} = %(id)s AND {locked} "
                 f"RETURNING {q('last_sequence')} - %(n)s AS head"
             ),
             "new": (
-                f"INSERT INTO {streams} ({q('aggregate_id')}, {q('aggregate_type')}, "
-                f"{q('last_sequence')}, {q('created_at')}, {q('updated_at')}) "
-                "VALUES (%(id)s, %(type)s, %(n)s, %(ts)s, %(ts)s) "
-                f"ON CONFLICT ({q('aggregate_id')}) DO NOTHING RETURNING 0::bigint AS head"
+                f"{new_stream}SELECT %(id)s, %(type)s, %(n)s, %(ts)s, %(ts)s FROM l {conflict}"
             ),
             "expected": (
                 f"UPDATE {streams} SET {q('last_sequence')} = %(expected)s + %(n)s, {set_ts} "
                 f"WHERE {q('aggregate_id')} = %(id)s AND {q('last_sequence')} = %(expected)s "
-                "RETURNING %(expected)s::bigint AS head"
+                f"AND {locked} RETURNING %(expected)s::bigint AS head"
             ),
         }
         insert = (
@@ -206,26 +217,24 @@ class _Sql:
             "WITH ORDINALITY AS x(e, t, v, p, m, c, k, u, o) "
             f"ORDER BY x.o RETURNING {q('id')}, {q('sequence')}"
         )
-        self.pg_append = {mode: f"WITH s AS ({head}) {insert}" for mode, head in heads.items()}
+        self.pg_append = {
+            mode: f"WITH {lock}, s AS ({head}) {insert}" for mode, head in heads.items()
+        }
         # One event (the common case): the same statement with scalar positional parameters.
         # Dumping eight one-element Python lists into PostgreSQL arrays costs more client time
         # than the whole server round trip, so single appends never build arrays.
         heads_one = {
             "any": (
                 f"UPDATE {streams} SET {q('last_sequence')} = {q('last_sequence')} + 1, "
-                f"{q('updated_at')} = %s WHERE {q('aggregate_id')} = %s "
+                f"{q('updated_at')} = %s WHERE {q('aggregate_id')} = %s AND {locked} "
                 f"RETURNING {q('last_sequence')} - 1 AS head"
             ),
-            "new": (
-                f"INSERT INTO {streams} ({q('aggregate_id')}, {q('aggregate_type')}, "
-                f"{q('last_sequence')}, {q('created_at')}, {q('updated_at')}) "
-                "VALUES (%s, %s, 1, %s, %s) "
-                f"ON CONFLICT ({q('aggregate_id')}) DO NOTHING RETURNING 0::bigint AS head"
-            ),
+            "new": f"{new_stream}SELECT %s, %s, 1, %s, %s FROM l {conflict}",
             "expected": (
                 f"UPDATE {streams} SET {q('last_sequence')} = {q('last_sequence')} + 1, "
                 f"{q('updated_at')} = %s WHERE {q('aggregate_id')} = %s "
-                f"AND {q('last_sequence')} = %s RETURNING {q('last_sequence')} - 1 AS head"
+                f"AND {q('last_sequence')} = %s AND {locked} "
+                f"RETURNING {q('last_sequence')} - 1 AS head"
             ),
         }
         insert_one = (
@@ -234,13 +243,10 @@ class _Sql:
             f"FROM s RETURNING {q('id')}, {q('sequence')}"
         )
         self.pg_append_one = {
-            mode: f"WITH s AS ({head}) {insert_one}" for mode, head in heads_one.items()
+            mode: f"WITH {lock}, s AS ({head}) {insert_one}" for mode, head in heads_one.items()
         }
         self.pg_create_empty = (
-            f"INSERT INTO {streams} ({q('aggregate_id')}, {q('aggregate_type')}, "
-            f"{q('last_sequence')}, {q('created_at')}, {q('updated_at')}) "
-            "VALUES (%s, %s, 0, %s, %s) "
-            f"ON CONFLICT ({q('aggregate_id')}) DO NOTHING"
+            f"{new_stream}VALUES (%s, %s, 0, %s, %s) ON CONFLICT ({q('aggregate_id')}) DO NOTHING"
         )
 
     def insert(self, count: int) -> str:
@@ -300,7 +306,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
                 # (Django's atomic() costs more than the two statements of an append).
                 done = None
                 if sql.postgres:
-                    done = self._append_pipelined(
+                    done = self._append_autocommit(
                         connection, aggregate_id, aggregate_type, events, expected_seq, ts
                     )
                 if done is None:
@@ -393,7 +399,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
             },
         )
 
-    def _append_pipelined(
+    def _append_autocommit(
         self,
         connection: Any,
         aggregate_id: str,
@@ -402,34 +408,23 @@ class DjangoEventStoreBackend(EventStoreBackend):
         expected_seq: int | None,
         ts: Any,
     ) -> tuple[int, list[int]] | None:
-        """PostgreSQL outside a transaction: BEGIN, the lock, the append statement and COMMIT
-        in one network round trip (psycopg pipeline). A failed head check inserts nothing, so
-        committing is harmless. None: the stream does not exist yet (take the slow path)."""
+        """PostgreSQL outside a transaction: the lock, the head check and the insert are one
+        prepared statement, its own transaction in autocommit mode (one round trip). None:
+        the stream does not exist yet (take the slow path)."""
         import psycopg
 
-        sql = self.sql
         mode, statement, params = self._pg_params(
             aggregate_id, aggregate_type, events, expected_seq, ts
         )
         raw = connection.connection
+        prepare = self._prepare(raw)
         with connection.wrap_database_errors:
-            control = psycopg.Cursor(raw)
-            append = psycopg.Cursor(raw)
+            cursor = psycopg.Cursor(raw)
             try:
-                prepare = self.prepared_statements
-                with raw.pipeline():
-                    control.execute("BEGIN")
-                    control.execute(sql.lock, (ADVISORY_LOCK_KEY,), prepare=prepare)
-                    append.execute(statement, params, prepare=prepare)
-                    control.execute("COMMIT")
-                rows = append.fetchall()
-            except BaseException:
-                if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                    control.execute("ROLLBACK")
-                raise
+                cursor.execute(statement, params, prepare=prepare)
+                rows = cursor.fetchall()
             finally:
-                control.close()
-                append.close()
+                cursor.close()
         if not rows:
             if mode == "any":
                 return None
@@ -475,8 +470,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
         sql = self.sql
         count = len(events)
         if sql.postgres:
-            prepare = self.prepared_statements
-            cursor.execute(sql.lock, (ADVISORY_LOCK_KEY,), prepare=prepare)
+            prepare = self._prepare(cursor.connection)
             mode, statement, params = self._pg_params(
                 aggregate_id, aggregate_type, events, expected_seq, ts
             )
@@ -573,6 +567,21 @@ class DjangoEventStoreBackend(EventStoreBackend):
         # RETURNING gives no order guarantee across rows; ids are assigned in VALUES order.
         positions.sort()
         return positions
+
+    def _prepare(self, raw: Any) -> bool:
+        """Whether to prepare the append statements on the psycopg connection ``raw``.
+
+        Django opens psycopg connections with ``prepare_threshold=None``, which makes psycopg
+        ignore even ``execute(..., prepare=True)``. Django's own cursors bind on the client
+        and never prepare, so giving the connection a threshold no query reaches lets only
+        our explicit ``prepare=True`` statements be prepared: parsed and planned once per
+        connection instead of on every append.
+        """
+        if not self.prepared_statements:
+            return False
+        if raw.prepare_threshold is None:
+            raw.prepare_threshold = _EXPLICIT_PREPARE_ONLY
+        return True
 
     def _new_cursor(self, raw: Any) -> Any:
         if self.sql.postgres:
