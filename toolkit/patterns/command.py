@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 from toolkit.contrib.otel import span
 from toolkit.patterns.command_state import decode_state, encode_value, to_json
 from toolkit.patterns.exceptions import (
+    AlreadyUndone,
     CommandNotRebuildable,
     NotFound,
     UndoNotSupported,
@@ -96,6 +97,9 @@ class Command(Generic[T]):
     #: The undo row written by the last audited ``undo``.
     undo_log: CommandAuditLog | None = None
     _toolkit_depth: int = 0
+    #: Set by a successful undo, cleared by the next successful execute: an instance is undone
+    #: at most once even without audit rows (with them, the database enforces it too).
+    _toolkit_undone: bool = False
     _toolkit_call: tuple[tuple[Any, ...], dict[str, Any]] = ((), {})
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Command[T]:
@@ -292,12 +296,15 @@ class Command(Generic[T]):
         try:
             with span("command.execute", command=path):
                 if not self.audit_enabled():
-                    return raw(self, *args, **kwargs)
-                from toolkit.patterns.command_audit import audited_execute
+                    result = raw(self, *args, **kwargs)
+                else:
+                    from toolkit.patterns.command_audit import audited_execute
 
-                return audited_execute(self, raw, args, kwargs, path, params, acting)
+                    result = audited_execute(self, raw, args, kwargs, path, params, acting)
         finally:
             self._toolkit_depth -= 1
+        self._toolkit_undone = False
+        return result
 
     def _run_undo(
         self, raw: Callable[..., None], args: tuple[Any, ...], kwargs: dict[str, Any], user: Any
@@ -305,6 +312,8 @@ class Command(Generic[T]):
         path = self.command_path()
         if not self.is_undoable():
             raise UndoNotSupported(path, "undoable = False")
+        if self._toolkit_undone:
+            raise AlreadyUndone(path, self.audit_log.pk if self.audit_log is not None else None)
         acting = self._acting_user(user)
         self._toolkit_depth += 1
         try:
@@ -313,12 +322,13 @@ class Command(Generic[T]):
                 # setting says now: the row is what makes "at most once" hold.
                 if self.audit_log is None:
                     raw(self, *args, **kwargs)
-                    return
-                from toolkit.patterns.command_audit import audited_undo
+                else:
+                    from toolkit.patterns.command_audit import audited_undo
 
-                audited_undo(self, raw, args, kwargs, path, acting)
+                    audited_undo(self, raw, args, kwargs, path, acting)
         finally:
             self._toolkit_depth -= 1
+        self._toolkit_undone = True
 
 
 def undo_from_audit(audit_id: Any, *, user: Any = None) -> CommandAuditLog:

@@ -213,7 +213,8 @@ class AlreadyUndone(CommandError):
     def __init__(self, command: str, audit_id: Any) -> None:
         self.command = command
         self.audit_id = audit_id
-        super().__init__(f"{command} (audit row {audit_id!r}) was already undone")
+        row = f" (audit row {audit_id!r})" if audit_id is not None else ""
+        super().__init__(f"{command}{row} was already undone")
 
 
 class CommandNotRebuildable(CommandError):

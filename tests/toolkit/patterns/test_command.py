@@ -246,6 +246,21 @@ def test_audit_off_runs_without_rows_and_undo_still_works() -> None:
     assert CommandAuditLog.objects.count() == 0
 
 
+def test_unaudited_instance_is_undone_at_most_once_until_executed_again() -> None:
+    cmd = UnauditedCommand("INV-ONCE")
+    cmd.execute()
+    cmd.undo()
+    with pytest.raises(AlreadyUndone) as info:
+        cmd.undo()  # the seed's undo would delete an already deleted instance
+    assert info.value.args == (f"{PATH}.UnauditedCommand was already undone",)
+    assert repr(info.value) == (f"AlreadyUndone(command='{PATH}.UnauditedCommand', audit_id=None)")
+    cmd.execute()  # a new execution can be undone again
+    assert Invoice.objects.count() == 1
+    cmd.undo()
+    assert Invoice.objects.count() == 0
+    assert CommandAuditLog.objects.count() == 0
+
+
 def test_audit_follows_the_setting(settings) -> None:
     class SettingCommand(Command[int]):
         def execute(self) -> int:
