@@ -1,0 +1,207 @@
+"""Issue 4, item 9 across the panel: staff only, one permission per kind of action, checked on
+the server for every request, POST with CSRF, 403 changes nothing, every action audited with
+the acting user; bad query parameters never give a 500."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from unittest import mock
+
+from django.contrib.auth.models import User
+from django.test import Client, TestCase
+from django.urls import reverse
+
+from demo.shop.commands import CreateOrderCommand
+from demo.shop.models import DailyRevenue, Order
+from patterns_admin.models import PanelActionLog
+from tests.patterns_admin.conftest import make_staff
+from toolkit.models import CommandAuditLog, PluginState, StateTransitionAudit
+
+ACTIONS = ("trigger_transition", "undo_command", "toggle_plugin", "replay_events")
+
+
+@dataclass
+class _Meta:
+    name: str
+    version: str
+    status: str
+    error: str = ""
+
+
+class _Registry:
+    """Persists like the real registry, without touching the process's plugin flags."""
+
+    def list_plugins(self) -> list[_Meta]:
+        enabled = dict(PluginState.objects.values_list("name", "enabled"))
+        status = "active" if enabled.get("loyalty_points", True) else "disabled"
+        return [_Meta("loyalty_points", "1.2.0", status)]
+
+    def disable(self, name: str, *, user: Any = None) -> None:
+        PluginState.objects.update_or_create(
+            name=name, defaults={"enabled": False, "updated_by": user}
+        )
+
+
+class SecurityMatrixTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.order = Order.objects.create(
+            customer="Ada", email="ada@example.com", total=Decimal("10.00"), address="1 Road"
+        )
+        CreateOrderCommand("Bob", "bob@example.com", "20.00").execute()
+        cls.entry = CommandAuditLog.objects.get()
+        cls.users = {action: make_staff(action, action) for action in ACTIONS}
+        cls.users["none"] = make_staff("viewer")
+
+    def setUp(self) -> None:
+        patcher = mock.patch(
+            "patterns_admin.views.plugins.plugin_registry", return_value=_Registry()
+        )
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _requests(self) -> dict[str, tuple[str, dict[str, str]]]:
+        return {
+            "trigger_transition": (
+                reverse(
+                    "patterns_admin:object-transition-trigger",
+                    args=["shop", "order", self.order.pk],
+                ),
+                {"transition": "cancel", "reason": "matrix"},
+            ),
+            "undo_command": (
+                reverse("patterns_admin:command-undo", args=[self.entry.pk]),
+                {},
+            ),
+            "toggle_plugin": (
+                reverse("patterns_admin:plugin-toggle", args=["loyalty_points"]),
+                {"action": "disable"},
+            ),
+            "replay_events": (
+                reverse("patterns_admin:projection-rebuild", args=["revenue_per_day"]),
+                {},
+            ),
+        }
+
+    def _world(self) -> tuple[Any, ...]:
+        return (
+            Order.objects.get(pk=self.order.pk).status,
+            StateTransitionAudit.objects.count(),
+            CommandAuditLog.objects.count(),
+            list(PluginState.objects.values_list("name", "enabled")),
+            DailyRevenue.objects.count(),
+            PanelActionLog.objects.count(),
+        )
+
+    def test_each_permission_allows_its_own_kind_of_action_only(self) -> None:
+        for holder in [*ACTIONS, "none"]:
+            client = Client()
+            client.force_login(self.users[holder])
+            for action, (url, data) in self._requests().items():
+                if action == holder:
+                    continue
+                before = self._world()
+                response = client.post(url, data)
+                assert response.status_code == 403, (holder, action)
+                assert f"patterns_admin.{action}" in response.content.decode()
+                assert self._world() == before, (holder, action)
+
+    def test_every_allowed_action_is_recorded_with_the_acting_user(self) -> None:
+        for action, (url, data) in self._requests().items():
+            client = Client()
+            user = self.users[action]
+            client.force_login(user)
+            response = client.post(url, data)
+            assert response.status_code == 302, (action, response.status_code)
+            row = PanelActionLog.objects.filter(user=user).get()
+            assert row.success, (action, row.detail)
+        assert Order.objects.get(pk=self.order.pk).status == "cancelled"
+        assert CommandAuditLog.objects.filter(undo_of=self.entry).count() == 1
+        assert PluginState.objects.get(name="loyalty_points").enabled is False
+
+    def test_actions_refuse_get_and_missing_csrf_and_non_staff(self) -> None:
+        non_staff = User.objects.create_user("customer", password="pw")
+        for action, (url, data) in self._requests().items():
+            before = self._world()
+            csrf_client = Client(enforce_csrf_checks=True)
+            csrf_client.force_login(self.users[action])
+            assert csrf_client.post(url, data).status_code == 403, action
+            anonymous = Client().post(url, data)
+            assert anonymous.status_code in (302, 403), action
+            customer = Client()
+            customer.force_login(non_staff)
+            assert customer.post(url, data).status_code in (302, 403), action
+            if action != "replay_events":  # its GET is the confirmation, which changes nothing
+                allowed = Client()
+                allowed.force_login(self.users[action])
+                assert allowed.get(url).status_code == 405, action
+            assert self._world() == before, action
+
+
+class BadParametersTests(TestCase):
+    """Junk in the query string of every page: an error or an empty result, never a 500."""
+
+    JUNK = {
+        "page": "-1",
+        "per_page": "abc",
+        "sort": "password",
+        "before": "%%%",
+        "after": "zz",
+        "at": "x",
+        "tail_after": "-5",
+        "created_after": "yesterday",
+        "success": "maybe",
+        "kind": "<script>",
+        "object": "<script>alert(1)</script>",
+        "format": "pdf",
+        "entry": "0",
+        "aggregate_type": "Nope",
+    }
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.staff = User.objects.create_superuser("root", "root@example.com", "pw")
+        cls.order = Order.objects.create(
+            customer="Ada", email="ada@example.com", total=Decimal("10.00")
+        )
+
+    def test_no_page_answers_500_or_echoes_markup(self) -> None:
+        from toolkit.eventsourcing.projections import projection_statuses  # noqa: F401
+        from toolkit.patterns.event_store import EventStore
+
+        EventStore().append("cart-1", "ShoppingCart", "Opened", {"customer": "x"})
+        urls = [
+            reverse("patterns_admin:index"),
+            reverse("patterns_admin:audit-list"),
+            reverse("patterns_admin:command-list"),
+            reverse("patterns_admin:stream-list"),
+            reverse("patterns_admin:stream-detail", args=["cart-1"]),
+            reverse("patterns_admin:plugin-list"),
+            reverse("patterns_admin:diagram-list"),
+            reverse("patterns_admin:diagram-detail", args=["OrderMachine"]),
+            reverse("patterns_admin:projection-list"),
+            reverse("patterns_admin:object-transitions", args=["shop", "order", self.order.pk]),
+        ]
+        self.client.force_login(self.staff)
+        for url in urls:
+            for name, value in self.JUNK.items():
+                for headers in ({}, {"HX-Request": "true"}):
+                    response = self.client.get(url, {name: value}, headers=headers)
+                    assert response.status_code in (200, 400), (url, name, response.status_code)
+                    assert b"<script>" not in response.content, (url, name)
+
+    def test_unknown_objects_and_names_are_404_not_500(self) -> None:
+        self.client.force_login(self.staff)
+        urls = [
+            reverse("patterns_admin:object-transitions", args=["shop", "order", "abc"]),
+            reverse("patterns_admin:object-transitions", args=["shop", "order", "999999"]),
+            reverse("patterns_admin:object-transitions", args=["nope", "thing", "1"]),
+            reverse("patterns_admin:object-transitions", args=["auth", "user", "1"]),
+            reverse("patterns_admin:diagram-detail", args=["NoSuchMachine"]),
+            reverse("patterns_admin:stream-detail", args=["no-such-stream"]),
+            reverse("patterns_admin:projection-rebuild", args=["no_such_projection"]),
+        ]
+        for url in urls:
+            assert self.client.get(url).status_code == 404, url
