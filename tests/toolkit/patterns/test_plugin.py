@@ -215,6 +215,23 @@ def test_other_registry_follows_persisted_state() -> None:
 
 
 @pytest.mark.django_db
+def test_is_enabled_reads_only_its_own_row() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    registry = PluginRegistry()
+    registry.register("loyalty", Loyalty)
+    registry.register("screening", Screening)
+    PluginState.objects.create(name="screening", enabled=False)
+    with CaptureQueriesContext(connection) as queries:
+        assert registry.is_enabled("loyalty") is True
+    (query,) = queries.captured_queries
+    assert "\"name\" = 'loyalty'" in query["sql"]  # filtered by name
+    assert "screening" not in query["sql"]
+    assert events == ["loyalty.activate"]  # only the plugin asked about is synced
+
+
+@pytest.mark.django_db
 def test_unknown_plugin_enable_writes_nothing() -> None:
     registry = PluginRegistry()
     registry.register("loyalty", Loyalty)
