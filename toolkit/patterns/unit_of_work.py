@@ -48,6 +48,8 @@ class _Frame:
     atomic: Atomic
     token: Token[Pending | None]
     parent: Pending | None
+    owner: object
+    using: str
     events: Pending = field(default_factory=list)
 
 
@@ -69,7 +71,8 @@ class UnitOfWork:
     # -- sync ----------------------------------------------------------------------------
 
     def __enter__(self) -> UnitOfWork:
-        self._open(self._enter_atomic())
+        owner = object()
+        self._open(self._enter_atomic(owner), owner)
         return self
 
     def __exit__(
@@ -93,8 +96,9 @@ class UnitOfWork:
 
         # The transaction lives on the thread-sensitive thread, where sync_to_async (and
         # therefore the ORM's async methods) run the queries of this block.
-        atomic = await sync_to_async(self._enter_atomic, thread_sensitive=True)()
-        self._open(atomic)
+        owner = object()
+        atomic = await sync_to_async(self._enter_atomic, thread_sensitive=True)(owner)
+        self._open(atomic, owner)
         return self
 
     async def __aexit__(
@@ -117,18 +121,49 @@ class UnitOfWork:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _enter_atomic(self) -> Atomic:
+    def _alias(self) -> str:
+        from django.db import DEFAULT_DB_ALIAS
+
+        return self.using or DEFAULT_DB_ALIAS
+
+    def _enter_atomic(self, owner: object) -> Atomic:
+        """Open the transaction (or savepoint) on the connection of this thread.
+
+        Refuses a block that would nest into a unit of work of *another* context sharing this
+        connection (two ``async with`` blocks interleaved in concurrent tasks of one request):
+        Django would silently turn it into a savepoint of the other's transaction.
+        """
         from django.db import transaction
 
-        atomic = transaction.atomic(using=self.using)
+        alias = self._alias()
+        connection = transaction.get_connection(alias)
+        stack: list[object] = connection.__dict__.setdefault("_toolkit_units_of_work", [])
+        mine = [f.owner for f in _frames.get() if f.using == alias]
+        expected = mine[-1] if mine else None
+        if (stack[-1] if stack else None) is not expected:
+            raise transaction.TransactionManagementError(
+                f"A UnitOfWork on database {alias!r} is already open in another task or "
+                "context sharing this connection; concurrent units of work would share one "
+                "transaction. Run them one after the other, or each in its own "
+                "asgiref.sync.ThreadSensitiveContext."
+            )
+        atomic = transaction.atomic(using=alias)
         atomic.__enter__()
+        stack.append(owner)
         return atomic
 
-    def _open(self, atomic: Atomic) -> None:
+    def _open(self, atomic: Atomic, owner: object) -> None:
         parent = pending_events.get()
         events: Pending = []
         token = pending_events.set(events)
-        frame = _Frame(atomic=atomic, token=token, parent=parent, events=events)
+        frame = _Frame(
+            atomic=atomic,
+            token=token,
+            parent=parent,
+            owner=owner,
+            using=self._alias(),
+            events=events,
+        )
         _frames.set((*_frames.get(), frame))
 
     def _close(self, frame: _Frame) -> None:
@@ -149,16 +184,24 @@ class UnitOfWork:
         """
         from django.db import transaction
 
-        # Commits or rolls back; on_commit callbacks run here and may emit into our buffer.
-        frame.atomic.__exit__(exc_type, exc, tb)
+        stack: list[object] = transaction.get_connection(frame.using).__dict__.get(
+            "_toolkit_units_of_work", []
+        )
+        try:
+            # Commits or rolls back; on_commit callbacks run here and may emit into our
+            # buffer (or open units of work of their own, nested in this frame).
+            frame.atomic.__exit__(exc_type, exc, tb)
+        finally:
+            if stack and stack[-1] is frame.owner:
+                stack.pop()
         events = frame.events
         if exc_type is not None or not events:
             return []
         if frame.parent is not None:
             frame.parent.extend(events)
             return []
-        if transaction.get_connection(self.using).in_atomic_block:
-            transaction.on_commit(lambda: _dispatch_all(events), using=self.using)
+        if transaction.get_connection(frame.using).in_atomic_block:
+            transaction.on_commit(lambda: _dispatch_all(events), using=frame.using)
             return []
         return events
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connections, transaction
+from django.db.transaction import TransactionManagementError
 
 from tests.testapp.models import Invoice, Ticket
 from toolkit.patterns.exceptions import EventDispatchError
@@ -264,6 +266,79 @@ def test_async_with_gathers_handler_errors_after_commit(bus: EventBus) -> None:
     assert info.value.event == "invoice.created"
     assert [str(e) for e in info.value.exceptions] == ["async mailer down"]
     assert Invoice.objects.count() == 1
+
+
+def test_interleaved_async_blocks_of_concurrent_tasks_are_refused(
+    bus: EventBus, seen: list
+) -> None:
+    """Two tasks of one request share the connection: the second block must not silently
+    become a savepoint of the first one's transaction."""
+    uow = UnitOfWork()
+
+    async def main() -> list:
+        first_open = asyncio.Event()
+        second_done = asyncio.Event()
+
+        async def first() -> None:
+            async with uow:
+                await Invoice.objects.acreate(number="FIRST")
+                await bus.aemit("first", 1)
+                first_open.set()
+                await second_done.wait()
+
+        async def second() -> None:
+            await first_open.wait()
+            try:
+                async with uow:
+                    await Invoice.objects.acreate(number="SECOND")
+            finally:
+                second_done.set()
+
+        return await asyncio.gather(first(), second(), return_exceptions=True)
+
+    first_result, second_result = async_to_sync(main)()
+    assert first_result is None
+    assert isinstance(second_result, TransactionManagementError)
+    assert str(second_result) == (
+        "A UnitOfWork on database 'default' is already open in another task or context "
+        "sharing this connection; concurrent units of work would share one transaction. "
+        "Run them one after the other, or each in its own asgiref.sync.ThreadSensitiveContext."
+    )
+    assert list(Invoice.objects.values_list("number", flat=True)) == ["FIRST"]
+    assert seen == [1]
+
+
+def test_sync_code_called_from_an_async_block_nests_into_it(bus: EventBus, seen: list) -> None:
+    uow = UnitOfWork()
+
+    def sync_part() -> None:
+        with uow:  # the same context (sync_to_async carries it): a savepoint
+            Invoice.objects.create(number="SYNC")
+            bus.emit("sync", 2)
+
+    async def main() -> None:
+        async with uow:
+            await Invoice.objects.acreate(number="ASYNC")
+            await sync_to_async(sync_part)()
+            assert seen == []
+
+    async_to_sync(main)()
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == ["ASYNC", "SYNC"]
+    assert seen == [2]
+
+
+def test_on_commit_callback_may_open_its_own_unit_of_work(bus: EventBus, seen: list) -> None:
+    def after_commit() -> None:
+        with UnitOfWork():
+            Invoice.objects.create(number="AFTER")
+            bus.emit("after", 2)
+
+    with UnitOfWork():
+        Invoice.objects.create(number="MAIN")
+        transaction.on_commit(after_commit)
+        bus.emit("main", 1)
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == ["AFTER", "MAIN"]
+    assert seen == [1, 2]
 
 
 def test_using_alias_is_kept() -> None:
