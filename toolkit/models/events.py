@@ -9,6 +9,7 @@ streams without a GROUP BY over the event log.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -34,8 +35,33 @@ class EventStream(models.Model):
         return f"{self.aggregate_type} {self.aggregate_id} @{self.last_sequence}"
 
 
+_WRITE_REFUSED = (
+    "DomainEvent rows are immutable and written only by EventStore.append() or "
+    "append_batch(), which move the EventStream head and take the lock that keeps the global "
+    "feed in commit order; {what} would bypass both."
+)
+
+
+class DomainEventQuerySet(models.QuerySet["DomainEvent"]):
+    """Reads as usual; ORM writes are refused (see :meth:`DomainEvent.save`)."""
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[DomainEvent]:
+        raise TypeError(_WRITE_REFUSED.format(what="DomainEvent.objects.bulk_create()"))
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise TypeError(_WRITE_REFUSED.format(what="DomainEvent.objects.bulk_update()"))
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError(_WRITE_REFUSED.format(what="DomainEvent.objects.update()"))
+
+
 class DomainEvent(models.Model):
-    """One immutable event. ``id`` is the global position used by ``read_all``."""
+    """One immutable event. ``id`` is the global position used by ``read_all``.
+
+    Write events through :class:`toolkit.patterns.EventStore`; the ORM can read and delete
+    rows but refuses to insert or change them, since such rows would skip the stream head
+    and the advisory lock that keeps positions in commit order on PostgreSQL.
+    """
 
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     aggregate_id = models.CharField(max_length=255)
@@ -49,6 +75,8 @@ class DomainEvent(models.Model):
     causation_id = models.CharField(max_length=64, blank=True, default="")
     user_id = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = DomainEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = "domain event"
@@ -65,6 +93,14 @@ class DomainEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.aggregate_id}#{self.sequence} {self.event_type}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refused: events are written by ``EventStore.append`` and never change."""
+        raise TypeError(
+            _WRITE_REFUSED.format(
+                what=f"saving {self.aggregate_id!r} #{self.sequence!r} through the ORM"
+            )
+        )
 
 
 class Snapshot(models.Model):

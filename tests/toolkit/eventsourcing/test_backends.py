@@ -74,15 +74,47 @@ class TestDjangoBackend(EventStoreContract):
         assert seen == ["order-1"]
 
     def test_the_unique_sequence_constraint_backs_the_stream_check(self) -> None:
-        from django.db import IntegrityError, transaction
-
-        from toolkit.models import DomainEvent
+        from django.db import IntegrityError, connection, transaction
 
         self.make_store().append("order-1", "Order", "Created", {})
-        with pytest.raises(IntegrityError), transaction.atomic():
-            DomainEvent.objects.create(
-                aggregate_id="order-1", aggregate_type="Order", sequence=1, event_type="X"
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO toolkit_domainevent (event_id, aggregate_id, aggregate_type, "
+                "sequence, event_type, schema_version, payload, metadata, correlation_id, "
+                "causation_id, user_id, created_at) "
+                "VALUES (%s, 'order-1', 'Order', 1, 'X', 1, '{}', '{}', '', '', '', %s)",
+                [uuid.uuid4().hex, "2026-01-01 00:00:00"],
             )
+
+    def test_the_orm_refuses_to_write_events(self) -> None:
+        from toolkit.models import DomainEvent
+
+        stored = self.make_store().append("order-1", "Order", "Created", {})
+        refused = (
+            "DomainEvent rows are immutable and written only by EventStore.append() or "
+            "append_batch(), which move the EventStream head and take the lock that keeps the "
+            "global feed in commit order; {} would bypass both."
+        )
+        with pytest.raises(TypeError) as create:
+            DomainEvent.objects.create(
+                aggregate_id="order-1", aggregate_type="Order", sequence=2, event_type="X"
+            )
+        assert str(create.value) == refused.format("saving 'order-1' #2 through the ORM")
+        row = DomainEvent.objects.get(aggregate_id="order-1")
+        row.event_type = "Changed"
+        with pytest.raises(TypeError):
+            row.save()
+        for what, call in [
+            ("bulk_create", lambda: DomainEvent.objects.bulk_create([DomainEvent()])),
+            ("bulk_update", lambda: DomainEvent.objects.bulk_update([row], ["event_type"])),
+            ("update", lambda: DomainEvent.objects.filter(id=row.id).update(event_type="X")),
+        ]:
+            with pytest.raises(TypeError) as info:
+                call()
+            assert str(info.value) == refused.format(f"DomainEvent.objects.{what}()")
+        assert [(e.event_type, e.sequence) for e in self.make_store().load("order-1")] == [
+            (stored.event_type, 1)
+        ]
 
     def test_large_batches_keep_sequence_and_position_order(self) -> None:
         backend = DjangoEventStoreBackend()
