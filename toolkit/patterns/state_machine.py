@@ -164,8 +164,9 @@ class StateMachine:
     ``model`` (optional), ``name`` (optional, default: the class name) and ``protected``
     (optional, needs ``model``: direct assignments to the state field raise
     :class:`InvalidTransition`, so only ``trigger`` changes it). The same keys may be set in
-    the class body instead of ``Meta``. Each subclass with
-    a ``Meta`` is checked when defined and registered in ``toolkit.registry.machines``.
+    the class body instead of ``Meta``. Each configured subclass is checked when defined
+    (unknown states, duplicate names, a ``state_field`` the model lacks) and registered in
+    ``toolkit.registry.machines``.
     """
 
     name: ClassVar[str] = ""
