@@ -6,7 +6,7 @@ Nothing in this package needs ``django.setup()`` at import time.
 
 from __future__ import annotations
 
-from toolkit.eventsourcing.aggregate import Aggregate, AggregateEvent
+from toolkit.eventsourcing.aggregate import Aggregate, AggregateEvent, abstract
 from toolkit.eventsourcing.context import event_context
 from toolkit.eventsourcing.handlers import subscribe_to
 from toolkit.eventsourcing.repository import AggregateRepository
@@ -21,6 +21,7 @@ __all__ = [
     "NewEvent",
     "Snapshot",
     "StoredEvent",
+    "abstract",
     "event_context",
     "subscribe_to",
     "upcaster",

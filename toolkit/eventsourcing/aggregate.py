@@ -80,6 +80,29 @@ class AggregateEvent:
     __hash__ = None  # type: ignore[assignment]
 
 
+def abstract(cls: type[A]) -> type[A]:
+    """Class decorator: mark an aggregate abstract (djangoevents' ``@abstract``).
+
+    Same as ``abstract = True`` in the class body: the class is not registered, needs no
+    schema files, and each concrete subclass stores the inherited events under its own type.
+
+    .. code-block:: python
+
+        @abstract
+        class Animal(Aggregate):
+            class Created(Aggregate.Event): ...
+
+        class Dog(Animal):  # stores "Dog.Created"
+            pass
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Aggregate)):
+        raise TypeError(f"@abstract takes an Aggregate subclass, not {cls!r}")
+    cls.abstract = True
+    if cls.aggregate_type in aggregates and aggregates.get(cls.aggregate_type) is cls:
+        aggregates.unregister(cls.aggregate_type)
+    return cls
+
+
 class Aggregate:
     """An aggregate rebuilt by applying its events in order.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.eventsourcing import Aggregate
+from toolkit.eventsourcing import Aggregate, abstract
 from toolkit.patterns.exceptions import ValidationError
 from toolkit.registry import aggregates
 
@@ -100,3 +100,27 @@ def test_snapshot_every_must_be_positive() -> None:
 
     assert info.value.message == "Bad.snapshot_every must be None or a positive integer, not 0"
     aggregates.unregister("Bad")
+
+
+def test_the_abstract_decorator_works_like_the_attribute() -> None:
+    @abstract
+    class Pet(Aggregate):
+        class Adopted(Aggregate.Event):
+            pass
+
+    class Cat(Pet):
+        pass
+
+    try:
+        assert "Pet" not in aggregates
+        assert aggregates.get("Cat") is Cat
+        assert sorted(Cat.event_classes) == ["Cat.Adopted"]
+        assert Cat.create("c1", Cat.Adopted).pending_events[0].event_type == "Cat.Adopted"
+    finally:
+        aggregates.unregister("Cat")
+
+
+def test_abstract_rejects_what_is_not_an_aggregate() -> None:
+    with pytest.raises(TypeError) as info:
+        abstract(int)  # type: ignore[type-var]
+    assert str(info.value) == "@abstract takes an Aggregate subclass, not <class 'int'>"
