@@ -115,14 +115,7 @@ class PluginRegistry:
             raise ValidationError(
                 f"A plugin name must be a non-empty string, not {name!r}", field="name", value=name
             )
-        if not isinstance(plugin, type) or not all(
-            callable(getattr(plugin, method, None)) for method in ("activate", "deactivate")
-        ):
-            raise ValidationError(
-                f"Plugin {name!r} must be a class with activate() and deactivate(), not {plugin!r}",
-                field="plugin",
-                value=plugin,
-            )
+        _check_plugin_class(name, plugin)
         with self._lock:
             if name in self._entries:
                 raise DuplicatePlugin(name)
@@ -170,12 +163,19 @@ class PluginRegistry:
         return self.load(importlib.metadata.entry_points(group=group))
 
     def load(self, entry_points: Iterable[importlib.metadata.EntryPoint]) -> list[str]:
-        """Register the plugins of ``entry_points`` (what ``load_entry_points`` does)."""
+        """Register the plugins of ``entry_points`` (what ``load_entry_points`` does).
+
+        An entry point that fails to import, or names something that is not a plugin class,
+        is recorded as failed and the others still load. A name already registered with
+        another class raises ``DuplicatePlugin`` once all the others are loaded.
+        """
         loaded: list[str] = []
+        duplicates: list[str] = []
         for entry_point in sorted(entry_points, key=lambda ep: ep.name):
             dist_version = _dist_version(entry_point)
             try:
                 plugin = entry_point.load()
+                _check_plugin_class(entry_point.name, plugin)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 logger.warning(
@@ -193,13 +193,17 @@ class PluginRegistry:
                 if current is not None and current.plugin is plugin:
                     continue
                 if current is not None and current.plugin is not None:
-                    raise DuplicatePlugin(entry_point.name)
-                self._entries.pop(entry_point.name, None)
-                self.register(
-                    entry_point.name, plugin, version=_class_version(plugin) or dist_version
+                    duplicates.append(entry_point.name)
+                    continue
+                self._entries[entry_point.name] = _Entry(
+                    entry_point.name,
+                    plugin,
+                    _class_version(plugin) or dist_version,
+                    entry_point=entry_point.value,
                 )
-                self._entries[entry_point.name].entry_point = entry_point.value
             loaded.append(entry_point.name)
+        if duplicates:
+            raise DuplicatePlugin(duplicates[0])
         return loaded
 
     # -- persisted state ------------------------------------------------------------------------
@@ -317,6 +321,17 @@ class PluginRegistry:
             plugin=plugin,
             entry_point=entry.entry_point,
             description=doc[0] if doc else "",
+        )
+
+
+def _check_plugin_class(name: str, plugin: Any) -> None:
+    if not isinstance(plugin, type) or not all(
+        callable(getattr(plugin, method, None)) for method in ("activate", "deactivate")
+    ):
+        raise ValidationError(
+            f"Plugin {name!r} must be a class with activate() and deactivate(), not {plugin!r}",
+            field="plugin",
+            value=plugin,
         )
 
 

@@ -180,6 +180,35 @@ def test_load_accepts_entry_point_objects() -> None:
     )
 
 
+def test_entry_point_that_is_not_a_plugin_class_is_failed_and_others_load() -> None:
+    registry = PluginRegistry()
+    entry_points = [
+        EntryPoint("group", f"{__name__}:GROUP", GROUP),  # a string, not a plugin class
+        EntryPoint("loyalty", f"{__name__}:Loyalty", GROUP),
+    ]
+    assert registry.load(entry_points) == ["loyalty"]
+    assert registry.names() == ["group", "loyalty"]
+    assert registry._entries["group"].error == (
+        "ValidationError: Plugin 'group' must be a class with activate() and deactivate(), "
+        f"not {GROUP!r}"
+    )
+    assert registry._entries["group"].entry_point == f"{__name__}:GROUP"
+
+
+def test_entry_point_clashing_with_a_registered_name_raises_after_loading_the_rest() -> None:
+    registry = PluginRegistry()
+    registry.register("loyalty", Screening)
+    entry_points = [
+        EntryPoint("loyalty", f"{__name__}:Loyalty", GROUP),
+        EntryPoint("screening", f"{__name__}:Screening", GROUP),
+    ]
+    with pytest.raises(DuplicatePlugin) as excinfo:
+        registry.load(entry_points)
+    assert repr(excinfo.value) == "DuplicatePlugin(name='loyalty')"
+    assert registry.get("loyalty") is Screening  # the registered class stays
+    assert registry.get("screening") is Screening  # the later entry point still loaded
+
+
 @pytest.mark.django_db
 def test_disable_persists_and_deactivates_enable_reactivates() -> None:
     registry = PluginRegistry()
