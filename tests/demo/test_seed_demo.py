@@ -10,7 +10,6 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase
 
 from demo.shop.models import DailyRevenue, LoyaltyEntry, Order
-from toolkit.patterns.plugin import reset_plugin_registry
 from toolkit.models import (
     CommandAuditLog,
     DomainEvent,
@@ -18,6 +17,7 @@ from toolkit.models import (
     Snapshot,
     StateTransitionAudit,
 )
+from toolkit.patterns.plugin import reset_plugin_registry
 
 
 def seed(*args: str) -> str:
