@@ -15,6 +15,30 @@
     window.htmx.config.historyCacheSize = 0;
   }
   configure();
+  // Copy buttons: <button data-copy="element-id">. The clipboard API exists only on HTTPS and
+  // localhost; elsewhere the text is selected so that Ctrl+C copies it.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) { return; }
+    function selectText() {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      button.textContent = "Selected: press Ctrl+C";
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(source.textContent).then(
+        function () { button.textContent = "Copied"; },
+        selectText
+      );
+    } else {
+      selectText();
+    }
+  });
   document.addEventListener("htmx:responseError", function (event) {
     var box = document.getElementById("panel-messages");
     if (!box) { return; }

@@ -62,6 +62,16 @@ def test_filter_the_audit_log(staff_page: Any, transitions: None) -> None:
     page.reload()
     assert page.locator("#results tbody tr").count() == 30
     screenshot(page, "audit-filter")
+    # The operating system's dark mode (the admin's "auto" theme) darkens the panel too.
+    page.emulate_media(color_scheme="dark")
+    page.reload()
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(18, 18, 18)", background  # the admin's dark --body-bg
+    header = page.evaluate(
+        "getComputedStyle(document.querySelector('table.panel-table thead th')).backgroundColor"
+    )
+    assert header != "rgb(248, 248, 248)", header  # not the light --darkened-bg
+    screenshot(page, "audit-filter-dark")
 
 
 def test_undo_a_command(staff_page: Any, staff_user: Any) -> None:

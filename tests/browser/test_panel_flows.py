@@ -110,6 +110,14 @@ def test_open_a_diagram(staff_page: Any, staff_user: Any) -> None:
     with page.expect_download() as download:
         page.click("a:has-text('Download .gv')")
     assert download.value.suggested_filename == f"OrderMachine-{order.pk}.gv"
+    page.click("button[data-copy=dot-text]")
+    page.wait_for_function(
+        "document.querySelector('button[data-copy=dot-text]').textContent != 'Copy'"
+    )
+    copied = page.locator("button[data-copy=dot-text]").inner_text()
+    if copied != "Copied":  # no clipboard permission: the text is selected instead
+        assert copied == "Selected: press Ctrl+C"
+        assert page.evaluate("window.getSelection().toString()").startswith("digraph")
     screenshot(page, "diagram")
     # The admin's dark theme (its toggle keeps the choice in localStorage).
     page.evaluate("localStorage.setItem('theme', 'dark')")

@@ -109,7 +109,9 @@ class DiagramPagesTests(TestCase):
     def test_copy_buttons_and_texts_are_on_the_page(self) -> None:
         html = self.client.get(DETAIL_URL).content.decode()
         assert 'id="dot-text"' in html and 'id="mermaid-text"' in html
-        assert "navigator.clipboard.writeText" in html
+        assert '<button type="button" class="button" data-copy="dot-text">Copy</button>' in html
+        assert 'data-copy="mermaid-text"' in html
+        assert "patterns_admin/panel.js" in html  # where the data-copy handler lives
 
     def test_render_failure_is_shown_not_raised(self) -> None:
         diagrams.clear_local_cache()

@@ -161,6 +161,8 @@ class StreamPagesTests(TestCase):
         assert 'data-sequence="3"' not in html
         assert 'hx-trigger="every 2s"' in html
         assert "tail_after=5" in html
+        assert '<dd id="stream-events" hx-swap-oob="true">5</dd>' in html
+        assert '<dd id="stream-updated" hx-swap-oob="true">' in html
 
     def test_live_tail_without_news_keeps_polling_quietly(self) -> None:
         html = self.client.get(
