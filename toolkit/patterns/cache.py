@@ -62,7 +62,7 @@ from toolkit.contrib.otel import is_enabled as is_tracing
 from toolkit.contrib.otel import span
 from toolkit.patterns.exceptions import ValidationError
 
-__all__ = ["cache_invalidate", "cached", "invalidate", "namespaces_of"]
+__all__ = ["cache_invalidate", "cached", "invalidate", "namespaces_of", "version_key"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -165,8 +165,18 @@ def _fresh_version() -> int:
     return secrets.randbits(48) + 1
 
 
-def _version_keys(namespaces: Sequence[str]) -> list[str]:
-    return [VERSION_KEY.format(namespace=ns) for ns in namespaces]
+def version_key(namespace: str) -> str:
+    """The cache key holding ``namespace``'s version (hashed when not Memcached-safe)."""
+    key = VERSION_KEY.format(namespace=namespace)
+    if _safe(key):
+        return key
+    return VERSION_KEY.format(namespace="#" + hashlib.sha256(namespace.encode()).hexdigest())
+
+
+@functools.lru_cache(maxsize=4096)
+def _version_keys(namespaces: tuple[str, ...]) -> list[str]:
+    # Cached: the same few namespace tuples are looked up on every hit.
+    return [version_key(ns) for ns in namespaces]
 
 
 # -- one lookup, one store, one invalidation: shared by @cached and Component -----------------
@@ -186,7 +196,7 @@ def lookup(alias: str, key: str, namespaces: Sequence[str]) -> tuple[bool, Any, 
         if entry is not None and entry[0] == versions:
             return True, entry[1], versions
         return False, None, versions
-    version_keys = _version_keys(namespaces)
+    version_keys = _version_keys(tuple(namespaces))
     found = cache.get_many([key, *version_keys])
     versions = tuple([found.get(vk) for vk in version_keys])
     entry = found.get(key)
@@ -236,14 +246,14 @@ def _bump(alias: str, namespace: str) -> None:
         local.bump(namespace)
         return
     cache = _cache(alias)
-    version_key = VERSION_KEY.format(namespace=namespace)
+    key = version_key(namespace)
     try:
-        cache.incr(version_key)
+        cache.incr(key)
     except ValueError:
         # Missing version: no entry of the namespace can match anyway; start a fresh one,
         # unless a concurrent reader or invalidator created it first, then move it on.
-        if not cache.add(version_key, _fresh_version(), timeout=None):
-            cache.incr(version_key)
+        if not cache.add(key, _fresh_version(), timeout=None):
+            cache.incr(key)
 
 
 def _namespace_of_pattern(pattern: Any) -> str:
@@ -358,6 +368,9 @@ class _KeyBuilder:
             default = _MISSING if param.default is param.empty else param.default
             self.args.append(_Arg(name, index, default))
         self.prefix = prefix
+        # Hashed keys keep a readable prefix only when it is itself Memcached-safe and short.
+        safe_prefix = _safe(prefix) and len(prefix) <= _MAX_KEY - 65
+        self.hashed_prefix = prefix if safe_prefix else "toolkit:cache:"
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         parts = []
@@ -377,7 +390,7 @@ class _KeyBuilder:
         if _safe(key):
             return key
         digest = hashlib.sha256(key.encode()).hexdigest()
-        return f"{self.prefix}#{digest}"
+        return f"{self.hashed_prefix}#{digest}"
 
 
 # -- decorators ---------------------------------------------------------------------------------

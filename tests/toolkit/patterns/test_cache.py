@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 import uuid
+import warnings
 from importlib.util import find_spec
 
 import pytest
@@ -26,6 +27,7 @@ from toolkit.patterns.cache import (
     cached,
     invalidate,
     namespaces_of,
+    version_key,
 )
 from toolkit.patterns.exceptions import ValidationError
 from toolkit.testing.otel import capture_spans
@@ -196,6 +198,29 @@ def test_invalidation_is_one_incr_whatever_the_number_of_entries(backend) -> Non
     assert [name for name, _ in counting_cache.calls] == (
         ["get"] if backend == "locmem" else ["get_many"]
     ) + ["set"]  # a miss after the invalidation, stored again
+
+
+@pytest.mark.parametrize(
+    "key_prefix", ["user orders é:", "x" * 300 + ":"], ids=["spaces-non-ascii", "long"]
+)
+def test_unsafe_key_prefix_is_hashed_into_memcached_safe_keys(backend, key_prefix) -> None:
+    source = Source()
+
+    @cached(key_prefix=key_prefix)
+    def read(user_id: int) -> str:
+        return source.read(user_id)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Django's CacheKeyWarning for unsafe keys
+        assert read(1) == "v1:1"
+        source.value = "v2"
+        assert read(1) == "v1:1"
+        invalidate(f"{key_prefix}*")
+        assert read(1) == "v2:1"
+    assert source.calls == 2
+    key = read.cache_key(1)
+    assert key.startswith("toolkit:cache:#") and len(key) == len("toolkit:cache:#") + 64
+    assert version_key(key_prefix).startswith("toolkit:cache:ns:#")
 
 
 def test_invalidate_parent_namespace_covers_nested_prefixes(backend) -> None:
