@@ -128,7 +128,10 @@ def _cached(component: Component, context: dict[str, Any]) -> tuple[str, Any] | 
     """``(key, namespaces)`` when the component caches its output, else None."""
     if not component.cache_ttl:
         return None
-    return component.get_cache_key(context), _cache.namespaces_of(component.cache_prefix)
+    key = component.get_cache_key(context)
+    if not _cache._safe(key):  # a custom cache_prefix with spaces, non-ASCII, too long
+        key = "toolkit:cache:#" + hashlib.sha256(key.encode()).hexdigest()
+    return key, _cache.namespaces_of(component.cache_prefix)
 
 
 def _tree_render(self: Component, context: dict[str, Any]) -> dict[str, Any]:

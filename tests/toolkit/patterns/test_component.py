@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -136,6 +137,21 @@ def test_cache_ttl_uses_the_cache_backend_alias() -> None:
         assert caches["default"].get(key) is None
         caches["fragments"].clear()  # dropping that alias's data means rendering again
         page.render({"user_id": 5})
+    assert calls.count("page") == 2
+
+
+def test_unsafe_cache_prefix_still_caches_and_invalidates() -> None:
+    class Spaced(CachedPage):
+        cache_prefix = "profile pages é:"
+
+    page = Spaced()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Django's CacheKeyWarning for memcached-unsafe keys
+        page.render({"user_id": 1})
+        page.render({"user_id": 1})
+        assert calls.count("page") == 1
+        invalidate("profile pages é:*")
+        page.render({"user_id": 1})
     assert calls.count("page") == 2
 
 
