@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python -m bench.event_store`` (PostgreSQL too when ``BENCH_POSTGRES_URL``, by
 default ``postgres://postgres@127.0.0.1:5432/postgres``, is reachable; it creates and drops
-the database ``bench_toolkit_es``). Rows, on SQLite (WAL, synchronous=NORMAL, as the demo) and
+the database ``bench_toolkit_es_<pid>``). Rows, on SQLite (WAL, synchronous=NORMAL, as the demo) and
 PostgreSQL:
 
 - single appends: one event per call, one commit each, with the expected sequence
@@ -11,7 +11,9 @@ PostgreSQL:
 - rehydrate: an aggregate of 10,000 events, without and with a snapshot at its head
 
 Floors, on the same database in the same run: a raw driver connection doing
-``INSERT`` + ``COMMIT`` into the same events table, ``executemany`` + ``COMMIT`` for
+``INSERT`` + ``COMMIT`` into the same events table (DB-API's default: ``execute`` then
+``commit()``; a second row compares with a bare ``INSERT`` in autocommit mode, the cheapest
+one-commit-per-event code), ``executemany`` + ``COMMIT`` for
 batches, ``SELECT`` + ``fetchall`` + ``json.loads`` of each payload for loads, and that load
 plus a plain-Python fold for rehydration. Ratios are floor time / our time (1.0 = as fast as
 the floor) and eventsourcing time / our time (> 1 = we are faster).
@@ -38,7 +40,7 @@ STREAM_SIZE = 10_000
 REPEAT = int(os.environ.get("BENCH_REPEAT", "7"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "8"))
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-PG_DB = "bench_toolkit_es"
+PG_DB = f"bench_toolkit_es_{os.getpid()}"  # one per run: concurrent runs do not collide
 SQLITE_PRAGMAS = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 
 
@@ -178,6 +180,19 @@ class RawFloor:
             self.begin(cur)
             cur.execute(self.insert, self.row(stream, seq))
             self.conn.commit()
+
+    def single_autocommit(self, stream: str, count: int) -> None:
+        """The cheapest one-commit-per-event code: a bare INSERT in autocommit mode (its own
+        transaction; no BEGIN/COMMIT statements or round trips)."""
+        if self.vendor == "postgresql":
+            self.conn.autocommit = True
+        cur = self.conn.cursor()
+        try:
+            for seq in range(1, count + 1):
+                cur.execute(self.insert, self.row(stream, seq))
+        finally:
+            if self.vendor == "postgresql":
+                self.conn.autocommit = False
 
     def batch(self, stream: str, batches: int) -> None:
         cur = self.conn.cursor()
@@ -368,11 +383,12 @@ def measure(
     rows = []
     # Appends: ROUNDS interleaved rounds (floor, ours, library) and the best round of each,
     # so that load from other processes hits all three alike and disturbs the result least.
-    singles: dict[str, list[float]] = {"floor": [], "ours": [], "lib": []}
+    singles: dict[str, list[float]] = {"floor": [], "floor_ac": [], "ours": [], "lib": []}
     batches: dict[str, list[float]] = {"floor": [], "ours": [], "lib": []}
     per_round, batch_round = SINGLE // ROUNDS, max(BATCHES // ROUNDS, 1)
     for r in range(ROUNDS):
         singles["floor"].append(timed(floor.single, f"raw-s-{tag}-{r}", per_round))
+        singles["floor_ac"].append(timed(floor.single_autocommit, f"raw-a-{tag}-{r}", per_round))
         singles["ours"].append(timed(mine["single"], f"our-s-{tag}-{r}", per_round))
         singles["lib"].append(timed(lib["single"], "", per_round))
         batches["floor"].append(timed(floor.batch, f"raw-b-{tag}-{r}", batch_round))
@@ -383,6 +399,15 @@ def measure(
             label,
             f"single append ({per_round * ROUNDS} calls)",
             min(singles["floor"]) * ROUNDS,
+            min(singles["ours"]) * ROUNDS,
+            min(singles["lib"]) * ROUNDS,
+        )
+    )
+    rows.append(
+        (
+            label,
+            f"single append, floor = autocommit INSERT ({per_round * ROUNDS} calls)",
+            min(singles["floor_ac"]) * ROUNDS,
             min(singles["ours"]) * ROUNDS,
             min(singles["lib"]) * ROUNDS,
         )
