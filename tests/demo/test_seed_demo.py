@@ -91,3 +91,51 @@ class SeedDemoTests(TestCase):
             call_command("seed_demo", "--orders", "-3", stdout=StringIO())
         assert "'-3' must be 0 or more" in str(ctx.exception)
         assert not Order.objects.exists()
+
+    def test_progress_bar_on_stderr_ends_full(self) -> None:
+        out, err = StringIO(), StringIO()
+        call_command(
+            "seed_demo", "--orders", "5", "--events", "20", "--seed", "3", stdout=out, stderr=err
+        )
+        bar = err.getvalue()
+        assert "100%" in bar, bar
+        assert "step" in bar  # tqdm's unit: the demo extra is installed here
+        assert "admin / " in out.getvalue()
+
+    def test_verbosity_zero_hides_the_progress_bar(self) -> None:
+        err = StringIO()
+        call_command(
+            "seed_demo", "--orders", "2", "--events", "5", "-v", "0", stdout=StringIO(), stderr=err
+        )
+        assert err.getvalue() == ""
+
+
+def test_progress_without_tqdm_draws_a_text_bar(monkeypatch) -> None:
+    import builtins
+
+    from demo.shop.management.commands.seed_demo import Progress
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name: str, *args: object, **kwargs: object) -> object:
+        if name == "tqdm":
+            raise ImportError("No module named 'tqdm'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    stream = StringIO()
+    progress = Progress(100, enabled=True, stream=stream)
+    progress(50)
+    progress(50)
+    progress.close()
+    assert stream.getvalue() == f"\r[{'#' * 12:<25}]  50%\r[{'#' * 25}] 100%\n"
+
+
+def test_disabled_progress_writes_nothing() -> None:
+    from demo.shop.management.commands.seed_demo import Progress
+
+    stream = StringIO()
+    progress = Progress(10, enabled=False, stream=stream)
+    progress(10)
+    progress.close()
+    assert stream.getvalue() == ""

@@ -137,8 +137,10 @@ class Command(BaseCommand):
         active = [m.name for m in plugins.list_plugins() if m.status == "active"]
         progress = Progress(
             options["orders"] + options["events"],
-            enabled=not options["no_progress"],
-            stream=sys.stderr if options["verbosity"] > 0 else self.stderr,
+            enabled=not options["no_progress"] and options["verbosity"] > 0,
+            # The raw stream under Django's OutputWrapper (sys.stderr, or call_command's
+            # stderr=): the wrapper ends every write with a newline, which breaks a bar.
+            stream=getattr(self.stderr, "_out", sys.stderr),
         )
         seeder = Seeder(
             admin=admin, operator=operator, rng=random.Random(options["seed"]), tick=progress
