@@ -75,6 +75,19 @@ class DiagramPagesTests(TestCase):
         )
         assert 'class="pa-current-row"' in html
 
+    def test_detail_full_page_and_htmx_fragment(self) -> None:
+        page = self.client.get(DETAIL_URL, {"object": self.order.pk})
+        assert "HX-Request" in page["Vary"]
+        assert "<html" in page.content.decode()
+        assert 'id="diagram-object"' in page.content.decode()  # the form is outside #diagram
+        fragment = self.client.get(
+            DETAIL_URL, {"object": self.order.pk}, headers={"HX-Request": "true"}
+        ).content.decode()
+        assert "<html" not in fragment
+        assert fragment.lstrip().startswith('<section id="diagram" class="pa-diagram">')
+        assert 'id="diagram-object"' not in fragment
+        assert "<svg" in fragment and 'class="pa-current-row"' in fragment
+
     def test_unknown_object_is_a_message_not_a_500(self) -> None:
         for pk in ("999999", "not-a-pk"):
             response = self.client.get(DETAIL_URL, {"object": pk})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from html.parser import HTMLParser
 from typing import Any
 from unittest import mock
 
@@ -205,3 +206,66 @@ class BadParametersTests(TestCase):
         ]
         for url in urls:
             assert self.client.get(url).status_code == 404, url
+
+
+class _HtmxLinks(HTMLParser):
+    """Collects links and forms that htmx drives, to check they work without JavaScript."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: list[str] = []
+        self.links = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        hx = found.get("hx-get") or found.get("hx-post")
+        if tag == "a" and hx is not None:
+            self.links += 1
+            if found.get("href") != hx:
+                self.problems.append(f"<a hx-get={hx!r}> has href={found.get('href')!r}")
+        if tag == "form" and (found.get("hx-get") is not None or found.get("hx-post")):
+            if "method" not in found:
+                self.problems.append(f"<form {hx!r}> has no method")
+            if found.get("hx-post") and found.get("method") != "post":
+                self.problems.append(f"<form hx-post={hx!r}> posts with {found.get('method')!r}")
+
+
+class WithoutJavaScriptTests(TestCase):
+    """Every htmx link keeps the same href and every htmx form a method (STYLE §7)."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        from toolkit.patterns.event_store import EventStore
+
+        cls.staff = User.objects.create_superuser("root", "root@example.com", "pw")
+        cls.order = Order.objects.create(
+            customer="Ada", email="ada@example.com", total=Decimal("10.00"), address="1 Road"
+        )
+        CreateOrderCommand("Bob", "bob@example.com", "20.00").execute()
+        for i in range(60):
+            EventStore().append(f"cart-{i}", "ShoppingCart", "Opened", {"customer": "x"})
+
+    def test_htmx_links_and_forms_work_without_javascript(self) -> None:
+        self.client.force_login(self.staff)
+        urls = [
+            reverse("patterns_admin:index"),
+            reverse("patterns_admin:audit-list"),
+            reverse("patterns_admin:audit-list") + "?kind=commands",
+            reverse("patterns_admin:command-list"),
+            reverse("patterns_admin:stream-list"),
+            reverse("patterns_admin:stream-detail", args=["cart-1"]),
+            reverse("patterns_admin:plugin-list"),
+            reverse("patterns_admin:diagram-list"),
+            reverse("patterns_admin:diagram-detail", args=["OrderMachine"]),
+            reverse("patterns_admin:projection-list"),
+            reverse("patterns_admin:object-transitions", args=["shop", "order", self.order.pk]),
+        ]
+        links = 0
+        for url in urls:
+            response = self.client.get(url)
+            assert response.status_code == 200, url
+            parser = _HtmxLinks()
+            parser.feed(response.content.decode())
+            assert parser.problems == [], (url, parser.problems)
+            links += parser.links
+        assert links > 20  # the check saw the pages' htmx links
