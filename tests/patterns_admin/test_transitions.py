@@ -153,6 +153,20 @@ class TriggerTransitionTests(TestCase):
         assert "Done: pay: pending → paid" in html
         assert response["HX-Trigger"] == '{"auditChanged": {}}'
 
+    def test_reason_and_object_are_escaped_in_result_and_history(self) -> None:
+        self.order.customer = "<script>alert(1)</script>"
+        self.order.save()
+        response = self.client.post(
+            trigger_url(self.order),
+            {"transition": "pay", "reason": "<script>alert(2)</script>"},
+            headers={"HX-Request": "true"},
+        )
+        html = response.content.decode()
+        assert "<script>" not in html
+        assert "<td>&lt;script&gt;alert(2)&lt;/script&gt;</td>" in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert StateTransitionAudit.objects.get().reason == "<script>alert(2)</script>"
+
     def test_guard_failure_is_reported_inline_and_changes_nothing(self) -> None:
         self.order.status = "paid"
         self.order.address = ""
