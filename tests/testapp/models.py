@@ -37,3 +37,12 @@ class Parcel(models.Model):
 
     def __str__(self) -> str:
         return self.label or f"parcel {self.pk}"
+
+
+class Shipment(models.Model):
+    """Protected state field with a database default (the INSERT returns the value)."""
+
+    status = models.CharField(max_length=20, db_default="booked")
+
+    def __str__(self) -> str:
+        return f"shipment {self.pk} ({self.status})"

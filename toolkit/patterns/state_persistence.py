@@ -83,7 +83,13 @@ class ProtectedStateAttribute(DeferredAttribute):
     def __set__(self, instance: Model, value: Any) -> None:
         data = instance.__dict__
         name = self.field.attname
-        if name in data and data[name] != value and not _machine_writing.get():
+        if (
+            name in data
+            and data[name] != value
+            and not _machine_writing.get()
+            # An expression (``db_default``) is replaced by the value the INSERT returned.
+            and not hasattr(data[name], "resolve_expression")
+        ):
             current = data[name]
             allowed = self.machine._from_state.get(current, ())
             choices = ", ".join(repr(a) for a in sorted(allowed)) or "none"

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections
 from django.test import override_settings
 
-from tests.testapp.models import Invoice, Parcel, Ticket
+from tests.testapp.models import Invoice, Parcel, Shipment, Ticket
 from toolkit import registry
 from toolkit.models import StateTransitionAudit
 from toolkit.patterns.exceptions import (
@@ -581,6 +581,17 @@ class ParcelMachine(StateMachine):
         ]
 
 
+class ShipmentMachine(StateMachine):
+    class Meta:
+        name = "test-sm-shipments"
+        model = Shipment
+        protected = True
+        states = ["booked", "loaded"]
+        state_field = "status"
+        audit = False
+        transitions = [Transition("load", source="booked", target="loaded")]
+
+
 @pytest.mark.django_db
 class TestProtectedStateField:
     def test_direct_assignment_is_refused_naming_the_values_and_transitions(self) -> None:
@@ -609,6 +620,14 @@ class TestProtectedStateField:
         deferred = Parcel.objects.only("label").get(pk=parcel.pk)
         assert deferred.status == "delivered"
         assert StateTransitionAudit.objects.filter(object_id=str(parcel.pk)).count() == 2
+
+    def test_database_default_is_filled_in_by_the_insert(self) -> None:
+        shipment = Shipment.objects.create()
+        assert shipment.status == "booked"  # the value RETURNING gave back replaced db_default
+        ShipmentMachine().trigger(shipment, "load")
+        assert Shipment.objects.get().status == "loaded"
+        with pytest.raises(InvalidTransition):
+            shipment.status = "booked"
 
     def test_unsaved_instance_moves_only_through_the_machine(self) -> None:
         parcel = Parcel()
