@@ -7,11 +7,13 @@ table needs (``select_related("user")``) so a page costs a fixed number of queri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import Model, QuerySet
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 #: Above this many rows (by the planner's estimate) the home page shows an estimate.
 EXACT_COUNT_LIMIT = 100_000
@@ -87,6 +89,13 @@ class Activity:
     user: str
     url: str
     success: bool = True
+
+    @property
+    def ago(self) -> str:
+        """How long ago, for people: "just now" under a minute, else "5 minutes ago"."""
+        if timezone.now() - self.when < timedelta(minutes=1):
+            return "just now"
+        return f"{timesince(self.when)} ago"
 
 
 def recent_activity(*, limit: int = 12) -> list[Activity]:

@@ -126,3 +126,24 @@ def test_toggle_a_plugin(staff_page: Any, staff_user: Any) -> None:
     page.locator("#plugin-loyalty_points button:has-text('Enable')").click()
     page.wait_for_selector("#plugin-loyalty_points .badge-active")
     assert get_plugin_registry().is_enabled("loyalty_points")
+
+
+def test_home_shows_counts_activity_and_every_area(
+    staff_page: Any, staff_user: Any, transitions: None
+) -> None:
+    from patterns_admin.audit import record_action
+    from tests.patterns_admin.test_commands import AddToCounter
+
+    AddToCounter(3).execute(user=staff_user)
+    record_action(user=staff_user, action="toggle_plugin", target="plugin:loyalty_points")
+    page = staff_page
+    page.goto("/panel/")
+    cards = page.locator(".panel-card")
+    hrefs = cards.locator("a").evaluate_all("links => links.map(a => a.pathname)")
+    for area in ("/audit/", "/commands/", "/streams/", "/projections/", "/diagrams/", "/plugins/"):
+        assert any(href.startswith("/panel" + area) for href in hrefs), (area, hrefs)
+    assert page.locator(".panel-activity li").count() >= 3
+    # Every card leads somewhere that answers.
+    for href in hrefs:
+        assert page.request.get(href).status == 200, href
+    screenshot(page, "home")

@@ -162,3 +162,19 @@ class HomeTests(TestCase):
         )
         with max_queries(12):
             self.client.get(URL)
+
+
+def test_activity_says_just_now_under_a_minute_then_how_long_ago() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from patterns_admin.selectors import Activity
+
+    now = timezone.now()
+    fresh = Activity(when=now - timedelta(seconds=20), kind="panel", text="x", user="", url="")
+    older = Activity(
+        when=now - timedelta(minutes=7, seconds=5), kind="panel", text="x", user="", url=""
+    )
+    assert fresh.ago == "just now"
+    assert older.ago == "7\xa0minutes ago"
