@@ -1,5 +1,5 @@
 """Browser flows of the panel's core areas: filter the audit log, undo a command, toggle a
-plugin. Each saves its screenshot in docs/screenshots/."""
+plugin, the home page. Each takes a screenshot (docs/screenshots/ with SAVE_SCREENSHOTS=1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Browser flows of the operator and staff pages: replay a stream, trigger a transition,
-open a diagram. Each saves its screenshot in docs/screenshots/."""
+open a diagram. Each takes a screenshot (docs/screenshots/ with SAVE_SCREENSHOTS=1)."""
 
 from __future__ import annotations
 
