@@ -2,7 +2,7 @@
 
 Run: ``python -m bench.panel`` (PostgreSQL on 127.0.0.1:5432; ``BENCH_PG_URL`` overrides the
 server, the database is always ``bench_panel``, created, migrated and seeded here).
-Options: ``--rows 1000000`` (the large size), ``--requests 30``, ``--keep`` (reuse a database
+Options: ``--rows 1000000`` (the large size), ``--requests 60``, ``--keep`` (reuse a database
 already seeded to that size instead of dropping it).
 
 Goal (issue 4): p95 ≤ 100 ms and ≤ 15 queries per page, and p95 at 1M within 1.5× of p95 at
@@ -15,7 +15,8 @@ ones, round-robin over the pages so that noise from the shared machine spreads e
 floor, measured in the same run, is the page's own SQL replayed raw on a cursor: ``page/sql``
 shows what Django adds (rendering, middleware) on top of the database's work.
 Pages: ``first`` (no parameters), ``filtered`` (an indexed filter), ``deep`` (a keyset cursor
-90 % into the table; for a stream, its last page of events).
+90 % into the table; for a stream, its last page of events). The home page (counts, recent
+activity, projection health) and the projection list have only ``first``.
 """
 
 from __future__ import annotations
@@ -192,6 +193,8 @@ def _pages(rows: int) -> list[tuple[str, str, str]]:
     depth = int(rows * 0.9)
     stream_depth = int(EventStream.objects.count() * 0.9)
     return [
+        ("index", "first", reverse("patterns_admin:index")),
+        ("projection-list", "first", reverse("patterns_admin:projection-list")),
         ("audit-list", "first", audit),
         ("audit-list", "filtered", f"{audit}?transition=ship&user=bench_b"),
         (
@@ -306,7 +309,7 @@ def _users() -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="the large size")
-    parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--requests", type=int, default=60, help="timed requests per page")
     parser.add_argument("--keep", action="store_true", help="reuse a seeded bench_panel")
     args = parser.parse_args(argv)
 
