@@ -31,10 +31,11 @@ The registry itself is pure Python; only ``enable``/``disable``/``sync`` touch t
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -98,6 +99,7 @@ class _Entry:
     error: str | None = None  # import or activation error
     instance: Any = None
     active: bool = False
+    dist_checked: bool = False
 
 
 class PluginRegistry:
@@ -110,7 +112,12 @@ class PluginRegistry:
     # -- registration (pure) ----------------------------------------------------------------
 
     def register(self, name: str, plugin: type[Any], *, version: str | None = None) -> type[Any]:
-        """Register the class ``plugin`` under ``name``; ``DuplicatePlugin`` if it is taken."""
+        """Register the class ``plugin`` under ``name``; ``DuplicatePlugin`` if it is taken.
+
+        The version is ``version``, else the class's ``version`` attribute, else the version
+        of the installed distribution that ships the class's top-level package (looked up
+        once, when first listed), else None.
+        """
         if not isinstance(name, str) or not name:
             raise ValidationError(
                 f"A plugin name must be a non-empty string, not {name!r}", field="name", value=name
@@ -295,6 +302,15 @@ class PluginRegistry:
         elif not enabled and entry.active:
             self._deactivate(entry)
 
+    def _version(self, entry: _Entry) -> str | None:
+        plugin = entry.plugin
+        manual = entry.entry_point is None  # entry points carry their distribution's version
+        if manual and plugin is not None and entry.version is None and not entry.dist_checked:
+            # The class's distribution, looked up once (it scans the installed ones).
+            entry.version = _module_dist_version(plugin.__module__)
+            entry.dist_checked = True
+        return entry.version
+
     def _deactivate(self, entry: _Entry) -> None:
         try:
             entry.instance.deactivate()
@@ -315,7 +331,7 @@ class PluginRegistry:
         doc = (plugin.__doc__ or "").strip().splitlines() if plugin is not None else []
         return PluginMeta(
             name=entry.name,
-            version=entry.version,
+            version=self._version(entry),
             status=status,
             error=entry.error,
             plugin=plugin,
@@ -338,6 +354,22 @@ def _check_plugin_class(name: str, plugin: Any) -> None:
 def _class_version(plugin: type[Any]) -> str | None:
     version = getattr(plugin, "version", None)
     return str(version) if version else None
+
+
+@functools.lru_cache(maxsize=1)
+def _packages_distributions() -> Mapping[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def _module_dist_version(module: str) -> str | None:
+    """The version of the one distribution that ships ``module``'s top-level package."""
+    dists = _packages_distributions().get(module.partition(".")[0], [])
+    if len(set(dists)) != 1:
+        return None  # not installed, or ambiguous (namespace package of several)
+    try:
+        return importlib.metadata.version(dists[0])
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _dist_version(entry_point: importlib.metadata.EntryPoint) -> str | None:

@@ -71,6 +71,7 @@ def plugin_dist(tmp_path: Path, monkeypatch):
     info = tmp_path / "moreplugins-3.1.4.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: moreplugins\nVersion: 3.1.4\n")
+    (info / "top_level.txt").write_text("moreplugins_pkg\nmoreplugins_broken\n")
     (info / "entry_points.txt").write_text(
         f"[{GROUP}]\n"
         "audit = moreplugins_pkg:Audit\n"
@@ -150,6 +151,31 @@ def test_load_entry_points_lists_failed_plugin_with_error_and_loads_others(plugi
     assert metas["pinned"].version == "9.9"  # the class attribute wins
     with pytest.raises(PluginNotFound, match="available: 'audit', 'pinned'"):
         registry.get("broken")
+
+
+@pytest.mark.django_db
+def test_manual_registration_takes_the_class_then_the_distribution_version(plugin_dist) -> None:
+    plugin_module._packages_distributions.cache_clear()  # the fixture installed a distribution
+    from moreplugins_pkg import Audit, Pinned
+
+    registry = PluginRegistry()
+    registry.register("audit", Audit)
+    registry.register("pinned", Pinned)
+    registry.register("screening", Screening)  # no version, in no distribution
+    registry.register("loyalty", Loyalty)  # its class attribute
+    registry.register("forced", Audit, version="0.0.1")
+    try:
+        versions = {meta.name: meta.version for meta in registry.list_plugins()}
+    finally:
+        registry.shutdown()
+        plugin_module._packages_distributions.cache_clear()
+    assert versions == {
+        "audit": "3.1.4",  # the distribution shipping moreplugins_pkg
+        "forced": "0.0.1",
+        "loyalty": "2.0.0",
+        "pinned": "9.9",
+        "screening": None,
+    }
 
 
 @pytest.mark.django_db
