@@ -66,9 +66,10 @@ gates:
 	$(MAKE) docs
 	$(MAKE) wheel-check
 
+## --no-cache: a stale .ruff_cache can hide errors that a fresh clone (CI) reports.
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --check --no-cache .
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -11,9 +11,8 @@ honours it.
 
 from __future__ import annotations
 
-from toolkit.patterns.plugin import Plugin
-
 from demo.shop import screening
+from toolkit.patterns.plugin import Plugin
 
 
 class LoyaltyPointsPlugin(Plugin):
