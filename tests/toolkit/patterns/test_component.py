@@ -115,6 +115,14 @@ def test_cache_ttl_caches_merged_output_per_context() -> None:
     assert calls.count("page") == 2
 
 
+def test_cached_output_expires_after_cache_ttl_seconds() -> None:
+    page = CachedPage()
+    page.render({"user_id": 1})
+    cache = caches["default"]
+    expires_at = cache._expire_info[cache.make_key(page.get_cache_key({"user_id": 1}))]
+    assert 59 < expires_at - time.time() <= 60
+
+
 def test_cached_component_is_invalidated_by_its_namespace() -> None:
     page = CachedPage()
     page.render({"user_id": 1})
