@@ -87,7 +87,8 @@ deploy-check: install
 	DJANGO_ALLOWED_HOSTS=patterns.example.com \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 
-## Whole suite on SQLite, then the browser flows (they write docs/screenshots/*.png) in a
+## Whole suite on SQLite, then the browser flows (screenshots to a temp dir; SAVE_SCREENSHOTS=1
+## writes docs/screenshots/*.png) in a
 ## second process: Playwright's sync API keeps an asyncio loop running in the main thread for
 ## the whole session, which breaks asyncio.run()/async_to_sync in tests that would follow it.
 test-sqlite: install
