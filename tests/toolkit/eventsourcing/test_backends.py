@@ -140,3 +140,34 @@ class TestRedisBackend(EventStoreContract):
         backend = RedisEventStoreBackend.from_url(REDIS_URL, prefix=self.prefix)
         self.backends.append(backend)
         return EventStore(backend, **options)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("prepared", [True, False], ids=["prepared", "not-prepared"])
+def test_postgres_appends_are_prepared_unless_disabled(prepared: bool) -> None:
+    services.require_postgres_db()
+    from django.db import connection
+
+    connection.close()  # a new session: Django opens it with prepare_threshold=None
+    store = EventStore(DjangoEventStoreBackend(prepared_statements=prepared))
+    store.append("p-1", "T", "E", {})
+    store.append("p-1", "T", "E", {}, 1)
+    store.append_batch("p-1", "T", [("E", {}), ("E", {})], 2)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        appends = [row[0] for row in cursor.fetchall() if "pg_advisory_xact_lock" in row[0]]
+    assert len(appends) == (3 if prepared else 0)  # new, expected, batch-expected
+    assert connection.connection.prepare_threshold == (2**31 - 1 if prepared else None)
+    assert [e.sequence for e in store.load("p-1")] == [1, 2, 3, 4]
+
+
+def test_the_prepared_statements_setting_reaches_the_default_backend() -> None:
+    from django.test import override_settings
+
+    from toolkit.eventsourcing import config
+
+    with override_settings(TOOLKIT={"eventsourcing": {"prepared_statements": False}}):
+        backend = config.default_backend()
+        assert isinstance(backend, DjangoEventStoreBackend)
+        assert backend.prepared_statements is False
+    assert config.default_backend().prepared_statements is True  # type: ignore[attr-defined]
