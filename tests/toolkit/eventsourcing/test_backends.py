@@ -171,3 +171,21 @@ def test_the_prepared_statements_setting_reaches_the_default_backend() -> None:
         assert isinstance(backend, DjangoEventStoreBackend)
         assert backend.prepared_statements is False
     assert config.default_backend().prepared_statements is True  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("use_tz", [True, False], ids=["USE_TZ", "no-USE_TZ"])
+def test_event_and_snapshot_times_round_trip_with_and_without_use_tz(use_tz: bool) -> None:
+    from django.test import override_settings
+
+    from toolkit.models import EventStream
+
+    with override_settings(USE_TZ=use_tz):
+        store = EventStore(DjangoEventStoreBackend())
+        stored = store.append("tz-1", "T", "E", {})
+        snapshot = store.save_snapshot("tz-1", {"n": 1}, 1)
+        assert store.load("tz-1")[0].timestamp == stored.timestamp
+        loaded = store.load_snapshot("tz-1")
+        assert loaded is not None and loaded.created_at == snapshot.created_at
+        if use_tz:  # the ORM reads the stream row's time back as the same instant
+            assert EventStream.objects.get(aggregate_id="tz-1").updated_at == stored.timestamp

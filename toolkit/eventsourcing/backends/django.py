@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
@@ -298,7 +298,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
         connection = connections[self.using]
         if connection.connection is None:
             connection.ensure_connection()
-        ts = timestamp if sql.postgres else connection.ops.adapt_datetimefield_value(timestamp)
+        ts = timestamp if sql.postgres else _sqlite_datetime(connection, timestamp)
         conflict = False
         try:
             if connection.autocommit and not connection.in_atomic_block:
@@ -671,7 +671,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
         sql = self.sql
         connection = connections[self.using]
         created = snapshot.created_at
-        ts = created if sql.postgres else connection.ops.adapt_datetimefield_value(created)
+        ts = created if sql.postgres else _sqlite_datetime(connection, created)
         state = json.dumps(snapshot.state)
         with transaction.atomic(using=self.using), self._cursor() as cursor:
             cursor.execute(sql.delete_snapshot, (snapshot.aggregate_id, snapshot.sequence))
@@ -700,6 +700,18 @@ class DjangoEventStoreBackend(EventStoreBackend):
         )
 
 
+def _sqlite_datetime(connection: Any, value: datetime) -> str:
+    """An aware datetime as SQLite text, as Django's ``adapt_datetimefield_value`` writes it
+    (``str`` of the naive value in the connection's time zone) without its generic checks.
+    With ``USE_TZ = False`` (where Django refuses aware values) the naive UTC time is written,
+    which is what loads read back."""
+    from django.conf import settings
+
+    if settings.USE_TZ:
+        return str(value.astimezone(connection.timezone).replace(tzinfo=None))
+    return str(value.astimezone(UTC).replace(tzinfo=None))
+
+
 def _head_and_positions(rows: list[Any]) -> tuple[int, list[int]]:
     """``(id, sequence)`` rows → (the head before the append, ids in sequence order)."""
     rows.sort(key=lambda row: row[1])
@@ -716,8 +728,6 @@ def _is_duplicate(exc: IntegrityError) -> bool:
 
 
 def _aware(value: Any) -> datetime:
-    from datetime import UTC
-
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime) and value.tzinfo is None:
