@@ -93,11 +93,14 @@ def object_transition_trigger(
         # Reload the object: a successful trigger changed its state field in place already,
         # a failed one left the row as it was.
         target = machine_object(app_label, model_name, pk)
-        response = render(
-            request,
-            "patterns_admin/transitions/object.html#transitions",
-            transitions_context(request, target, outcome=outcome),
-        )
+        context = transitions_context(request, target, outcome=outcome)
+        context["next"] = request.POST.get("next", "")  # the next trigger returns there too
+        admin_url = str(context["admin_url"])
+        if outcome.ok and admin_url and str(context["next"]).split("?")[0] == admin_url:
+            # Posted from the admin change page: its read-only state field shows the old
+            # state until reloaded, so the fragment updates it out of band.
+            context["admin_state_field"] = target.machine.state_field
+        response = render(request, "patterns_admin/transitions/object.html#transitions", context)
         # 200 for refusals too: the request was handled, and htmx swaps only 2xx answers.
         return trigger_client_event(response, "auditChanged")
     level = messages.SUCCESS if outcome.ok else messages.ERROR

@@ -147,10 +147,14 @@ def test_trigger_a_transition_from_the_admin_change_page(staff_page: Any, staff_
     assert "cannot ship an order without an address" in page.locator(".pa-blocked").inner_text()
     order.refresh_from_db()
     assert order.status == "paid"
+    # The form's read-only status follows without a reload.
+    assert page.locator(".field-status .readonly").inner_text() == "paid"
     # The block sits under the Save row, not behind the form (no empty heading bar there).
     submit_row = page.locator(".submit-row").bounding_box()
     block = page.locator(".pa-admin-transitions").bounding_box()
     assert block["y"] >= submit_row["y"] + submit_row["height"]
+    # Fold the admin's sticky sidebar: a full-page capture draws it halfway down the page.
+    page.click("#toggle-nav-sidebar")
     screenshot(page, "admin-transitions")
 
 

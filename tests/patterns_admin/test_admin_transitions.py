@@ -51,6 +51,25 @@ class AdminTransitionsTests(TestCase):
         assert f'name="next" value="{url}"' in html
         assert "htmx" in html
 
+    def test_htmx_trigger_from_the_change_page_updates_its_state_field(self) -> None:
+        self.client.force_login(self.operator)
+        change_url = reverse("admin:shop_order_change", args=[self.ready.pk])
+        trigger = reverse(
+            "patterns_admin:object-transition-trigger", args=["shop", "order", self.ready.pk]
+        )
+        html = self.client.post(
+            trigger, {"transition": "pay", "next": change_url}, headers={"HX-Request": "true"}
+        ).content.decode()
+        assert '<div hx-swap-oob="innerHTML:.field-status .readonly">paid</div>' in html
+        assert f'name="next" value="{change_url}"' in html  # kept for the next trigger
+        # From the panel's own page there is no admin form to update.
+        self.ready.refresh_from_db()
+        html = self.client.post(
+            trigger, {"transition": "ship"}, headers={"HX-Request": "true"}
+        ).content.decode()
+        assert "Done: ship: paid → shipped" in html
+        assert "hx-swap-oob" not in html
+
     def test_bulk_action_reports_per_object(self) -> None:
         self.client.force_login(self.operator)
         response = self.client.post(
