@@ -118,6 +118,16 @@ class HomeTests(TestCase):
         html = client.get(reverse("admin:index")).content.decode()
         assert 'id="patterns-panel-module"' in html
         assert f'href="{URL}"' in html
+        for name in (
+            "audit-list",
+            "command-list",
+            "stream-list",
+            "projection-list",
+            "diagram-list",
+            "plugin-list",
+            "cqrs-list",
+        ):
+            assert f'href="{reverse("patterns_admin:" + name)}"' in html, name
 
     def test_big_tables_show_the_planner_estimate_on_postgresql(self) -> None:
         require_postgres_db()
