@@ -1,17 +1,20 @@
 """Server time and query count of the control panel's list pages at 10,000 and 1,000,000 rows.
 
 Run: ``python -m bench.panel`` (PostgreSQL on 127.0.0.1:5432; ``BENCH_PG_URL`` overrides the
-server, the database is always ``bench_panel``, created, migrated and seeded here).
-Options: ``--rows 1000000`` (the large size), ``--requests 60``, ``--keep`` (reuse a database
-already seeded to that size instead of dropping it).
+server). Two databases are created, migrated and seeded here: ``bench_panel_small`` with 10,000
+rows per table and ``bench_panel`` with the large size.
+Options: ``--rows 1000000`` (the large size), ``--requests 60``, ``--keep`` (reuse databases
+already seeded to their size instead of dropping them).
 
 Goal (issue 4): p95 ≤ 100 ms and ≤ 15 queries per page, and p95 at 1M within 1.5× of p95 at
-10k. Seeding is server-side ``INSERT … SELECT FROM generate_series`` (no Python loop), in two
-steps: 10,000 rows of each table, measure, then grow to the large size, ``ANALYZE``, measure.
+10k. Seeding is server-side ``INSERT … SELECT FROM generate_series`` (no Python loop), then
+``VACUUM ANALYZE`` and a ``CHECKPOINT``.
 
 Each page is requested through Django's test ``Client`` (middleware, session, rendering: the
 whole server side) as a logged-in superuser, three warm-up requests then ``--requests`` timed
-ones, round-robin over the pages so that noise from the shared machine spreads evenly. The
+ones, round-robin over the pages *and the two sizes* (the default connection is pointed at one
+database, then the other), so that noise from the shared machine falls on both sizes alike and
+the 1M/10k ratio compares like with like. The
 floor, measured in the same run, is the page's own SQL replayed raw on a cursor: ``page/sql``
 shows what Django adds (rendering, middleware) on top of the database's work.
 Pages: ``first`` (no parameters), ``filtered`` (an indexed filter), ``deep`` (a keyset cursor
@@ -57,6 +60,25 @@ def _create_database(server_url: str, name: str, *, keep: bool) -> str:
             conn.execute(f'CREATE DATABASE "{name}"')
     parts = urlsplit(server_url)
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _add_database(alias: str, url: str) -> None:
+    """Declare ``url`` as the database ``alias`` after ``django.setup()``."""
+    from django.conf import settings
+    from django.db import connections
+
+    from demo.dburl import parse_database_url
+
+    settings.DATABASES[alias] = parse_database_url(url, base_dir=settings.BASE_DIR)
+    connections.__dict__.pop("settings", None)  # a cached_property: recompute with the new alias
+    connections._settings = None
+
+
+def _use(alias: str, wrappers: dict[str, Any]) -> None:
+    """Point the ``default`` connection (what the views query) at the database ``alias``."""
+    from django.db import connections
+
+    connections._connections.default = wrappers[alias]
 
 
 def _seed(start: int, stop: int, user_ids: list[int]) -> None:
@@ -246,46 +268,62 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-def _measure_all(client: Any, pages: list[tuple[str, str, str]], rows: int, n: int) -> list[Figure]:
-    """Time every page ``n`` times, round-robin, so a burst of load on the shared machine
-    falls on all pages alike instead of on whichever page was being measured."""
+@dataclass
+class Size:
+    """One database of the bench: its alias, rows per table, logged-in client and pages."""
+
+    alias: str
+    rows: int
+    client: Any
+    pages: list[tuple[str, str, str]]
+
+
+def _measure_all(sizes: list[Size], wrappers: dict[str, Any], n: int) -> list[Figure]:
+    """Time every page of every size ``n`` times, round-robin over sizes and pages, so a burst
+    of load on the shared machine falls on all pages and both sizes alike."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    statements: dict[str, list[str]] = {}
-    for _, _, url in pages:
-        for _ in range(3):
-            response = client.get(url)
-            if response.status_code != 200:
-                raise SystemExit(f"{url} answered {response.status_code}")
-        with CaptureQueriesContext(connection) as captured:
-            client.get(url)
-        statements[url] = [q["sql"] for q in captured.captured_queries]
-    timings: dict[str, list[float]] = {url: [] for _, _, url in pages}
-    sql_timings: dict[str, list[float]] = {url: [] for _, _, url in pages}
-    with connection.cursor() as cursor:
-        for _ in range(n):
-            for _, _, url in pages:
-                start = time.perf_counter()
-                client.get(url)
-                timings[url].append((time.perf_counter() - start) * 1000)
-                start = time.perf_counter()
-                for statement in statements[url]:
-                    cursor.execute(statement)
-                    if cursor.description is not None:
-                        cursor.fetchall()
-                sql_timings[url].append((time.perf_counter() - start) * 1000)
+    statements: dict[tuple[str, str], list[str]] = {}
+    for size in sizes:
+        _use(size.alias, wrappers)
+        for _, _, url in size.pages:
+            for _ in range(3):
+                response = size.client.get(url)
+                if response.status_code != 200:
+                    raise SystemExit(f"{url} answered {response.status_code} ({size.alias})")
+            with CaptureQueriesContext(connection) as captured:
+                size.client.get(url)
+            statements[size.alias, url] = [q["sql"] for q in captured.captured_queries]
+    timings: dict[tuple[str, str], list[float]] = {key: [] for key in statements}
+    sql_timings: dict[tuple[str, str], list[float]] = {key: [] for key in statements}
+    for _ in range(n):
+        for size in sizes:
+            _use(size.alias, wrappers)
+            with connection.cursor() as cursor:
+                for _, _, url in size.pages:
+                    key = (size.alias, url)
+                    start = time.perf_counter()
+                    size.client.get(url)
+                    timings[key].append((time.perf_counter() - start) * 1000)
+                    start = time.perf_counter()
+                    for statement in statements[key]:
+                        cursor.execute(statement)
+                        if cursor.description is not None:
+                            cursor.fetchall()
+                    sql_timings[key].append((time.perf_counter() - start) * 1000)
     return [
         Figure(
             page=page,
             variant=variant,
-            rows=rows,
-            p50_ms=statistics.median(timings[url]),
-            p95_ms=_percentile(timings[url], 0.95),
-            queries=len(statements[url]),
-            sql_p50_ms=statistics.median(sql_timings[url]),
+            rows=size.rows,
+            p50_ms=statistics.median(timings[size.alias, url]),
+            p95_ms=_percentile(timings[size.alias, url], 0.95),
+            queries=len(statements[size.alias, url]),
+            sql_p50_ms=statistics.median(sql_timings[size.alias, url]),
         )
-        for page, variant, url in pages
+        for size in sizes
+        for page, variant, url in size.pages
     ]
 
 
@@ -313,38 +351,42 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="the large size")
     parser.add_argument("--requests", type=int, default=60, help="timed requests per page")
-    parser.add_argument("--keep", action="store_true", help="reuse a seeded bench_panel")
+    parser.add_argument("--keep", action="store_true", help="reuse seeded databases")
     args = parser.parse_args(argv)
 
     server = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    url = _create_database(server, "bench_panel", keep=args.keep)
-    _configure(url)
+    large_url = _create_database(server, "bench_panel", keep=args.keep)
+    small_url = _create_database(server, "bench_panel_small", keep=args.keep)
+    _configure(large_url)
+    _add_database("small", small_url)
     from django.core.management import call_command
+    from django.db import connections
 
-    # No setup_test_environment(): its template-rendered signal would copy every context
-    # into the response and inflate the figures. demo.settings allows the "testserver" host.
-    call_command("migrate", verbosity=0)
-    user_ids = _users()
-    client = _client()
-
-    figures: list[Figure] = []
-    for size in (SMALL, args.rows):
+    wrappers = {"default": connections["default"], "small": connections["small"]}
+    sizes: list[Size] = []
+    for alias, rows in (("small", SMALL), ("default", args.rows)):
+        _use(alias, wrappers)
+        # No setup_test_environment(): its template-rendered signal would copy every context
+        # into the response and inflate the figures. demo.settings allows "testserver".
+        call_command("migrate", verbosity=0)
+        user_ids = _users()
         have = _row_count()
-        if have < size:
+        if have < rows:
             started = time.perf_counter()
-            _seed(have, size, user_ids)
+            _seed(have, rows, user_ids)
             elapsed = time.perf_counter() - started
-            print(f"seeded {have:,} → {size:,} rows per table in {elapsed:.0f} s", file=sys.stderr)
-        elif have > size:
-            raise SystemExit(f"bench_panel holds {have:,} rows, more than {size:,}: drop --keep")
-        for figure in _measure_all(client, _pages(size), size, args.requests):
-            figures.append(figure)
-            print(
-                f"{figure.page:14} {figure.variant:9} {size:>9,} p50 {figure.p50_ms:6.1f} ms  "
-                f"p95 {figure.p95_ms:6.1f} ms  {figure.queries:2} queries  "
-                f"sql {figure.sql_p50_ms:5.1f} ms",
-                file=sys.stderr,
-            )
+            print(f"seeded {have:,} → {rows:,} rows per table in {elapsed:.0f} s", file=sys.stderr)
+        elif have > rows:
+            raise SystemExit(f"{alias} holds {have:,} rows, more than {rows:,}: drop --keep")
+        sizes.append(Size(alias, rows, _client(), _pages(rows)))
+    figures = _measure_all(sizes, wrappers, args.requests)
+    for figure in figures:
+        print(
+            f"{figure.page:15} {figure.variant:9} {figure.rows:>9,} p50 {figure.p50_ms:6.1f} ms  "
+            f"p95 {figure.p95_ms:6.1f} ms  {figure.queries:2} queries  "
+            f"sql {figure.sql_p50_ms:5.1f} ms",
+            file=sys.stderr,
+        )
     _report(figures, args.rows)
     return 0
 
