@@ -2,7 +2,7 @@
 
 Fixtures:
 
-- ``browser``: one headless chromium per session (``/usr/bin/chromium``).
+- ``browser``: one headless chromium per test module (``/usr/bin/chromium``).
 - ``staff_user``: an active staff user holding every ``patterns_admin`` permission.
 - ``staff_page``: a page whose context carries that user's session cookie, with
   ``base_url`` set to the live server, so ``staff_page.goto("/panel/")`` works.
@@ -10,9 +10,11 @@ Fixtures:
   ``docs/screenshots/`` when ``SAVE_SCREENSHOTS=1`` (to refresh the docs), else in a
   temporary directory, so that a test run leaves the working tree clean.
 
-The sync Playwright API runs an event loop in the test's thread, and Django refuses ORM calls
-from a thread with a running loop; ``DJANGO_ALLOW_ASYNC_UNSAFE`` lifts that for the tests
-(the live server itself runs in its own thread).
+The sync Playwright API runs an event loop in the test's thread while it is open, and Django
+refuses ORM calls from a thread with a running loop; ``DJANGO_ALLOW_ASYNC_UNSAFE`` lifts that
+while a browser is open (the live server itself runs in its own thread). The browser is
+module-scoped and closed, with the variable restored, at the end of each browser module: a
+loop left running for the rest of the session would break every later ``async_to_sync``.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,7 +49,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """A headless Debian chromium driven by Playwright; fails in CI if it is missing."""
     from tests import services
@@ -61,12 +61,20 @@ def browser() -> Iterator[Any]:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                yield instance
+            finally:
+                instance.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
