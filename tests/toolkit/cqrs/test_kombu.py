@@ -95,7 +95,7 @@ class KombuBrokerMixin:
         self.settings_override.enable()
         self.addCleanup(self.settings_override.disable)
         self.addCleanup(self._delete_broker_objects)
-        self.addCleanup(KombuTransport.clean_connection)
+        self.addCleanup(self.transport.clean_connection)
         with kombu.Connection(url) as connection:
             KombuTransport.queue()(connection.channel()).declare()
 
@@ -204,6 +204,24 @@ class KombuBrokerMixin:
         assert not CqrsOutbox.objects.exists()  # both published, nothing left pending
         self.consume(max_messages=2)
         assert sorted(ProductReplica.objects.values_list("sku", flat=True)) == ["AFTER", "BEFORE"]
+
+    def test_a_changed_broker_url_is_used_instead_of_the_cached_connection(self):
+        proxy = TcpProxy("127.0.0.1", self.broker_port)
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        proxied = self.broker_url.replace(f":{self.broker_port}", f":{proxy.port}")
+        with override_settings(TOOLKIT=_settings(proxied, self.name, self.transport_path)):
+            with self.captureOnCommitCallbacks(execute=True):
+                Product.objects.create(sku="VIA-PROXY", name="a", price=Decimal(1))
+        proxy.stop()  # the cached connection now points at a dead port
+        with self.captureOnCommitCallbacks(execute=True):
+            Product.objects.create(sku="DIRECT", name="b", price=Decimal(1))
+        assert not CqrsOutbox.objects.exists()  # the second publish went to the direct URL
+        self.consume(max_messages=2)
+        assert sorted(ProductReplica.objects.values_list("sku", flat=True)) == [
+            "DIRECT",
+            "VIA-PROXY",
+        ]
 
     def test_duplicate_and_out_of_order_deliveries_through_the_broker(self):
         for revision, stock in ((1, 10), (0, 1), (1, 10)):

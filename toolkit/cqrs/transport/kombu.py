@@ -83,6 +83,7 @@ class KombuTransport(BaseTransport):
     """Publish and consume CQRS messages through kombu."""
 
     _connection: ClassVar[Any] = None
+    _connection_url: ClassVar[str | None] = None
     _producer: ClassVar[Any] = None
     _lock: ClassVar[threading.Lock] = threading.Lock()
     #: Messages the broker hands the consumer before it acknowledges any.
@@ -132,8 +133,14 @@ class KombuTransport(BaseTransport):
         """Publish ``payload`` (routing key = CQRS_ID); raise ``TransportError`` if it fails."""
         with cls._lock:
             try:
+                url = cls.broker_url()
+                if cls._connection is not None and cls._connection_url != url:
+                    # The setting changed (override_settings, a reconfigured service): never
+                    # keep publishing to the broker the cached connection was opened for.
+                    cls._release()
                 if cls._connection is None:
-                    cls._connection = kombu.Connection(cls.broker_url())
+                    cls._connection = kombu.Connection(url)
+                    cls._connection_url = url
                     # One producer (one channel) per connection: a new channel per message
                     # costs a client object and a round trip on every publish.
                     cls._producer = cls._connection.Producer()
@@ -163,6 +170,7 @@ class KombuTransport(BaseTransport):
             except Exception:  # a dead connection may fail to close; it is dropped anyway
                 logger.debug("ignoring error while releasing the kombu connection")
             cls._connection = None
+            cls._connection_url = None
             cls._producer = None
 
     @classmethod
