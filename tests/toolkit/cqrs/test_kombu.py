@@ -210,9 +210,11 @@ class KombuBrokerMixin:
         proxy.start()
         self.addCleanup(proxy.stop)
         proxied = self.broker_url.replace(f":{self.broker_port}", f":{proxy.port}")
-        with override_settings(TOOLKIT=_settings(proxied, self.name, self.transport_path)):
-            with self.captureOnCommitCallbacks(execute=True):
-                Product.objects.create(sku="VIA-PROXY", name="a", price=Decimal(1))
+        with (
+            override_settings(TOOLKIT=_settings(proxied, self.name, self.transport_path)),
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            Product.objects.create(sku="VIA-PROXY", name="a", price=Decimal(1))
         proxy.stop()  # the cached connection now points at a dead port
         with self.captureOnCommitCallbacks(execute=True):
             Product.objects.create(sku="DIRECT", name="b", price=Decimal(1))
