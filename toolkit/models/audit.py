@@ -36,6 +36,8 @@ class StateTransitionAudit(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="tk_sta_created"),
             models.Index(fields=["model", "object_id", "-created_at"], name="tk_sta_object"),
+            # The panel filters by object id alone too (any model): give it its own index.
+            models.Index(fields=["object_id", "-created_at"], name="tk_sta_object_id"),
             models.Index(fields=["transition", "-created_at"], name="tk_sta_transition"),
             models.Index(fields=["from_state", "-created_at"], name="tk_sta_from"),
             models.Index(fields=["to_state", "-created_at"], name="tk_sta_to"),
