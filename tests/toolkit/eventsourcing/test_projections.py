@@ -182,7 +182,10 @@ def test_readers_see_the_old_read_model_until_the_rebuild_commits(
     assert after == (4,)
 
 
-def test_status_reports_position_head_and_lag(store: EventStore) -> None:
+def test_status_reports_position_head_and_lag(store: EventStore, settings) -> None:
+    # Positions are never reused: on PostgreSQL, events rolled back by earlier tests leave the
+    # head far above 2, so the lag limit must not depend on what other tests left behind.
+    settings.TOOLKIT = {**settings.TOOLKIT, "eventsourcing": {"projection_max_lag": 10**12}}
     pay(store, "o1")
     ProjectionCheckpoint.objects.create(name="gone", position=0)
     statuses = {s.name: s for s in projection_statuses(store=store)}
