@@ -81,7 +81,13 @@ class Projection:
 
 @dataclass(frozen=True)
 class ProjectionStatus:
-    """Where a projection stands: ``lag`` = ``head - position`` (events behind the feed)."""
+    """Where a projection stands: ``lag`` = the events stored after ``position``.
+
+    Positions can have gaps (a rolled-back append on PostgreSQL consumes its sequence values),
+    so ``head - position`` overstates the lag: the events after ``position`` are counted
+    exactly when that range spans at most :data:`EXACT_LAG_RANGE` positions (an index range
+    count), and ``head - position`` is used as an upper bound beyond it.
+    """
 
     name: str
     position: int
@@ -251,19 +257,31 @@ def rebuild_projection(
     return done
 
 
+#: Up to this many positions behind the head, ``lag`` is an exact count of the events.
+EXACT_LAG_RANGE = 100_000
+
+
+def _lag(store: EventStore, head: int, position: int) -> int:
+    span = max(head - position, 0)
+    if span == 0 or span > EXACT_LAG_RANGE:
+        return span
+    return store.backend.count_after(position)
+
+
 def projection_statuses(*, store: EventStore | None = None) -> list[ProjectionStatus]:
     """A status for every registered projection (and every checkpoint row), by name."""
     from toolkit.eventsourcing.config import es_settings
     from toolkit.models import ProjectionCheckpoint
 
-    head = _store(store).head_position()
+    event_store = _store(store)
+    head = event_store.head_position()
     max_lag = int(es_settings()["projection_max_lag"])
     rows = {c.name: c for c in ProjectionCheckpoint.objects.using(_database()).all()}
     statuses = []
     for name in sorted(set(projections) | set(rows)):
         row = rows.get(name)
         position = row.position if row else 0
-        lag = max(head - position, 0)
+        lag = _lag(event_store, head, position)
         error = row.last_error if row else ""
         statuses.append(
             ProjectionStatus(
