@@ -317,3 +317,16 @@ class RabbitMQTransportTests(KombuBrokerMixin, TestCase):
 
     broker = "rabbitmq"
     transport_path = "toolkit.cqrs.transport.RabbitMQTransport"
+
+
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [
+        ("amqp://guest:guest@127.0.0.1:5672//", {"confirm_publish": True}),
+        ("pyamqp://guest:guest@127.0.0.1:5672//", {"confirm_publish": True}),
+        ("redis://127.0.0.1:6379/14", {}),
+    ],
+    ids=["amqp", "pyamqp", "redis"],
+)
+def test_amqp_publishing_waits_for_publisher_confirms(url, options):
+    assert KombuTransport.publish_transport_options(url) == options

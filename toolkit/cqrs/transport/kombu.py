@@ -79,6 +79,10 @@ def _close_old_connections(*, force: bool = False) -> None:
             connection.close_if_unusable_or_obsolete()
 
 
+#: URL schemes served by kombu's AMQP transports (RabbitMQ).
+AMQP_SCHEMES = frozenset({"amqp", "amqps", "pyamqp", "librabbitmq"})
+
+
 class KombuTransport(BaseTransport):
     """Publish and consume CQRS messages through kombu."""
 
@@ -101,6 +105,17 @@ class KombuTransport(BaseTransport):
                 "e.g. 'redis://127.0.0.1:6379/0' or 'amqp://guest:guest@127.0.0.1:5672//'"
             )
         return url
+
+    @classmethod
+    def publish_transport_options(cls, url: str) -> dict[str, Any]:
+        """Options of the publishing connection: on AMQP, publisher confirms.
+
+        The outbox row is deleted once ``produce`` returns, so ``produce`` must not return
+        before the broker has the message: AMQP's ``basic.publish`` is fire-and-forget unless
+        the channel is in confirm mode (Redis answers every ``LPUSH`` anyway).
+        """
+        scheme = url.split("://", 1)[0].split("+", 1)[0]
+        return {"confirm_publish": True} if scheme in AMQP_SCHEMES else {}
 
     @classmethod
     def declarations(cls) -> list[Any]:
@@ -139,7 +154,9 @@ class KombuTransport(BaseTransport):
                     # keep publishing to the broker the cached connection was opened for.
                     cls._release()
                 if cls._connection is None:
-                    cls._connection = kombu.Connection(url)
+                    cls._connection = kombu.Connection(
+                        url, transport_options=cls.publish_transport_options(url)
+                    )
                     cls._connection_url = url
                     # One producer (one channel) per connection: a new channel per message
                     # costs a client object and a round trip on every publish.
