@@ -19,6 +19,7 @@ from django.core.cache import caches
 from django.db import transaction
 from django.test.utils import override_settings
 
+from tests import services
 from tests.toolkit.patterns import counting_cache
 from tests.toolkit.patterns.docs_examples import run_page
 from toolkit.patterns.cache import (
@@ -50,12 +51,15 @@ def redis_caches(redis_url: str, prefix: str) -> dict:
 def memcached_location():
     """A private memcached server on a free loopback port, for this test session only.
 
-    Skips when Debian's ``memcached`` binary (``apt-get install memcached``) or ``pymemcache``
-    (the ``dev`` extra) is missing.
+    Skips when Debian's ``memcached`` binary (``apt-get install memcached``, which
+    ``make test`` runs) or ``pymemcache`` (the ``dev`` extra) is missing; fails in CI.
     """
     binary = shutil.which("memcached")
     if binary is None or find_spec("pymemcache") is None:
-        pytest.skip("memcached tests need `apt-get install memcached` and pymemcache")
+        reason = "memcached tests need `apt-get install memcached` and pymemcache"
+        if services.in_ci():
+            pytest.fail(f"{reason} (CI=true: server-backed tests must run)", pytrace=False)
+        pytest.skip(reason)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
