@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from toolkit.stories.story import (
     HOOK_NAMES,
+    STEP_TEMPLATE,
     StepExecutionInfo,
     StepStatus,
     Story,
@@ -25,6 +26,14 @@ from toolkit.stories.story import (
 )
 
 logger = logging.getLogger("toolkit.stories")
+
+# Precomputed per module, so the hooks allocate no new template for the usual step line.
+_RUNNING = StepStatus.RUNNING
+_COMPLETED = StepStatus.COMPLETED
+_INDENT = len(STEP_TEMPLATE) - len(STEP_TEMPLATE.lstrip(" "))
+_STATUS_TEMPLATE = f"{STEP_TEMPLATE[:_INDENT]}{{meta[status]}}{STEP_TEMPLATE[_INDENT:]}"
+_DURATION_SUFFIX = " [{meta[duration]:.3f}s]"
+_STATUS_DURATION_TEMPLATE = _STATUS_TEMPLATE + _DURATION_SUFFIX
 
 __all__ = ["ExecutionTimeTracker", "LoggingHook", "StatusTracker", "default_hooks", "inject_hooks"]
 
@@ -39,16 +48,18 @@ class StatusTracker:
     __slots__ = ()
 
     def before(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
-        step_info.meta["status"] = StepStatus.RUNNING
-        if "{meta[status]}" not in step_info.template:
-            indent = len(step_info.template) - len(step_info.template.lstrip(" "))
-            step_info.template = (
-                f"{step_info.template[:indent]}{{meta[status]}}{step_info.template[indent:]}"
-            )
+        step_info.meta["status"] = _RUNNING
+        template = step_info.template
+        if template == STEP_TEMPLATE:  # the usual case: its result is precomputed
+            step_info.template = _STATUS_TEMPLATE
+        elif "{meta[status]}" not in template:
+            indent = len(template) - len(template.lstrip(" "))
+            step_info.template = f"{template[:indent]}{{meta[status]}}{template[indent:]}"
 
     def after(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
-        if step_info.meta.get("status") is StepStatus.RUNNING:
-            step_info.meta["status"] = StepStatus.COMPLETED
+        meta = step_info.meta
+        if meta.get("status") is _RUNNING:
+            meta["status"] = _COMPLETED
 
     def error(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
         step_info.meta["status"] = StepStatus.FAILED
@@ -69,10 +80,14 @@ class ExecutionTimeTracker:
         step_info.meta["started"] = time.perf_counter()
 
     def after(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
-        if "duration" not in step_info.meta:
-            step_info.meta["duration"] = self._elapsed(context, step_info)
-        if "{meta[duration]" not in step_info.template:
-            step_info.template = f"{step_info.template} [{{meta[duration]:.3f}}s]"
+        meta = step_info.meta
+        if "duration" not in meta:
+            meta["duration"] = time.perf_counter() - float(meta.get("started", context.started_at))
+        template = step_info.template
+        if template == _STATUS_TEMPLATE:  # after StatusTracker: the result is precomputed
+            step_info.template = _STATUS_DURATION_TEMPLATE
+        elif "{meta[duration]" not in template:
+            step_info.template = f"{template}{_DURATION_SUFFIX}"
 
     def error(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
         step_info.meta["duration"] = self._elapsed(context, step_info)
@@ -100,8 +115,12 @@ class LoggingHook:
             self.logger.debug("\n%s", str(context))  # rendered now: the context changes
 
     def after(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
-        last = step_info.error is None and context.is_last(step_info)
-        if last and self.logger.isEnabledFor(logging.DEBUG):
+        # is_last() inlined; the cheap checks first, the logger's level last
+        if (
+            step_info.error is None
+            and step_info.step_index == len(context.steps) - 1
+            and self.logger.isEnabledFor(logging.DEBUG)
+        ):
             self.logger.debug("\n%s", str(context))  # rendered now: the context changes
 
     def error(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:

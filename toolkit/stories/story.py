@@ -230,10 +230,8 @@ class StoryExecutionContext:
 
     def __post_init__(self) -> None:
         if not self.steps:
-            self.steps = [
-                StepExecutionInfo(step_name=name, step_index=index)
-                for index, name in enumerate(type(self.story).__steps__)
-            ]
+            info = StepExecutionInfo
+            self.steps = [info(name, index) for index, name in type(self.story).__step_pairs__]
 
     @property
     def story_name(self) -> str:
@@ -274,6 +272,7 @@ class _StoryType(type):
             for base in bases:
                 steps = tuple(getattr(base, "__steps__", ())) or steps
         namespace["__steps__"] = steps
+        namespace["__step_pairs__"] = tuple(enumerate(steps))
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
         methods = [
             attr
@@ -309,6 +308,7 @@ class Story(metaclass=_StoryType):
 
     I: ClassVar[Any]  # noqa: E741
     __steps__: ClassVar[tuple[str, ...]]
+    __step_pairs__: ClassVar[tuple[tuple[int, str], ...]]
     __story_hooks__: ClassVar[dict[str, list[Callback]]]
     __story_is_async__: ClassVar[bool]
 
@@ -345,18 +345,25 @@ class Story(metaclass=_StoryType):
 
         A story of sync steps runs now and returns :data:`COMPLETED` (awaitable, falsy).
         """
-        if type(self).__story_is_async__:
+        cls = type(self)
+        if cls.__story_is_async__:
             return self._run_async(state)
-        self._run_sync(state)
-        return COMPLETED
-
-    def _run_sync(self, state: Any) -> None:
-        hooks = type(self).__story_hooks__
+        hooks = cls.__story_hooks__
         befores, afters, errors = hooks["before"], hooks["after"], hooks["error"]
         if not (befores or afters or errors):
-            for step in type(self).__steps__:
+            for step in cls.__steps__:
                 getattr(self, step)(state)
-            return
+            return COMPLETED
+        self._run_hooked(state, befores, afters, errors)
+        return COMPLETED
+
+    def _run_hooked(
+        self,
+        state: Any,
+        befores: list[Callback],
+        afters: list[Callback],
+        errors: list[Callback],
+    ) -> None:
         context = self.context_class(story=self, state=state)
         for info in context.steps:
             for hook in befores:
