@@ -354,10 +354,10 @@ class Story(metaclass=_StoryType):
             for step in cls.__steps__:
                 getattr(self, step)(state)
             return COMPLETED
-        self._run_hooked(state, befores, afters, errors)
+        self._run_sync(state, befores, afters, errors)
         return COMPLETED
 
-    def _run_hooked(
+    def _run_sync(
         self,
         state: Any,
         befores: list[Callback],
