@@ -38,7 +38,7 @@ from typing import Any, ClassVar, dataclass_transform
 from toolkit.ddd.broker import EventBroker
 from toolkit.ddd.changes import ChangesHandler
 from toolkit.ddd.exceptions import ImmutableValueObject
-from toolkit.ddd.identity import identity_field_of
+from toolkit.ddd.mixins import EventRecorder, IdentityEquality
 from toolkit.ddd.repository import Repository
 
 __all__ = [
@@ -130,7 +130,7 @@ ValueObject.__delattr__ = _value_delattr  # type: ignore[method-assign,assignmen
 
 @dataclass_transform(kw_only_default=True, field_specifiers=(dataclasses.field,))
 @dataclasses.dataclass(kw_only=True, eq=False)
-class Entity:
+class Entity(IdentityEquality):
     """An object with identity: two entities are equal when their identity fields are.
 
     Set ``identity = "sku"`` on the class to choose the field; by default it is ``id``, else
@@ -147,22 +147,8 @@ class Entity:
         cls.__hash__ = Entity.__hash__  # type: ignore[method-assign]
         dataclasses.dataclass(kw_only=True, eq=False)(cls)
 
-    @property
-    def entity_id(self) -> Any:
-        """The value of the identity field."""
-        return getattr(self, identity_field_of(type(self)))
 
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        assert isinstance(other, Entity)
-        return bool(self.entity_id == other.entity_id)
-
-    def __hash__(self) -> int:
-        return hash((type(self).__qualname__, self.entity_id))
-
-
-class Aggregate(Entity):
+class Aggregate(Entity, EventRecorder[DomainEvent]):
     """The root entity of a consistency boundary; it records domain events.
 
     Events wait in the aggregate until a changes handler (or your code) takes them with
@@ -172,25 +158,3 @@ class Aggregate(Entity):
     _events: list[DomainEvent] = dataclasses.field(
         default_factory=list, init=False, repr=False, compare=False
     )
-
-    def add_event(self, event: DomainEvent) -> None:
-        """Record ``event``; it is dispatched when the aggregate is saved."""
-        self._events.append(event)
-
-    @property
-    def pending_events(self) -> list[DomainEvent]:
-        """The recorded events not collected yet (a copy)."""
-        return list(self._events)
-
-    def get_events(self) -> list[DomainEvent]:
-        """dddkit's name for :attr:`pending_events`."""
-        return self.pending_events
-
-    def collect_events(self) -> list[DomainEvent]:
-        """Return the pending events and forget them (each event is handed over once)."""
-        events, self._events[:] = list(self._events), []
-        return events
-
-    def clear_events(self) -> None:
-        """Forget the pending events without handing them over."""
-        self._events.clear()

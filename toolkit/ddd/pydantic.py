@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from toolkit.ddd.broker import EventBroker
 from toolkit.ddd.changes import ChangesHandler
 from toolkit.ddd.exceptions import ImmutableValueObject, MissingDependency
-from toolkit.ddd.identity import identity_field_of
+from toolkit.ddd.mixins import EventRecorder, IdentityEquality
 from toolkit.ddd.repository import Repository
 
 try:
@@ -85,52 +85,15 @@ class ValueObject(BaseModel):
         raise ImmutableValueObject(type(self).__name__, name)
 
 
-class Entity(BaseModel):
+class Entity(IdentityEquality, BaseModel):
     """An object with identity: equal when the identity fields are (see the dataclasses one)."""
 
     model_config = ConfigDict(validate_assignment=True)
 
     identity: ClassVar[str | None] = None
 
-    @property
-    def entity_id(self) -> Any:
-        """The value of the identity field."""
-        return getattr(self, identity_field_of(type(self)))
 
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        assert isinstance(other, Entity)
-        return bool(self.entity_id == other.entity_id)
-
-    def __hash__(self) -> int:
-        return hash((type(self).__qualname__, self.entity_id))
-
-
-class Aggregate(Entity):
+class Aggregate(Entity, EventRecorder[DomainEvent]):
     """The root entity of a consistency boundary; it records domain events."""
 
     _events: list[DomainEvent] = PrivateAttr(default_factory=list)
-
-    def add_event(self, event: DomainEvent) -> None:
-        """Record ``event``; it is dispatched when the aggregate is saved."""
-        self._events.append(event)
-
-    @property
-    def pending_events(self) -> list[DomainEvent]:
-        """The recorded events not collected yet (a copy)."""
-        return list(self._events)
-
-    def get_events(self) -> list[DomainEvent]:
-        """dddkit's name for :attr:`pending_events`."""
-        return self.pending_events
-
-    def collect_events(self) -> list[DomainEvent]:
-        """Return the pending events and forget them (each event is handed over once)."""
-        events = list(self._events)
-        self._events.clear()
-        return events
-
-    def clear_events(self) -> None:
-        """Forget the pending events without handing them over."""
-        self._events.clear()
