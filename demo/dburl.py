@@ -22,13 +22,17 @@ def parse_database_url(url: str, *, base_dir: Path) -> dict[str, Any]:
     """Return the ``DATABASES['default']`` dict for ``url``; ValueError names bad schemes."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
-        path = unquote(parsed.path.lstrip("/")) if parsed.netloc == "" else parsed.netloc
-        name = (base_dir / path) if path and not path.startswith("/") else Path(path or ":memory:")
-        if url.startswith("sqlite:////"):
-            name = Path("/" + unquote(parsed.path.lstrip("/")))
+        # sqlite:///relative/to/base_dir, sqlite:////absolute/path, sqlite:///:memory:
+        path = unquote(parsed.path)[1:]
+        if path in {"", ":memory:"}:
+            name = ":memory:"
+        elif path.startswith("/"):
+            name = path
+        else:
+            name = str(base_dir / path)
         return {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(name),
+            "NAME": name,
             "OPTIONS": dict(SQLITE_OPTIONS),
         }
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:

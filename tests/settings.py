@@ -18,11 +18,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # In memory: WAL means nothing there, and each test run gets a fresh database.
     DATABASES["default"]["NAME"] = ":memory:"
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
-DATABASES["default"]["TEST"] = {"NAME": f"test_toolkit_{os.environ.get('TEST_DB_SUFFIX', 'main')}"}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["TEST"] = {}
+else:
+    suffix = os.environ.get("TEST_DB_SUFFIX", "main")
+    DATABASES["default"]["TEST"] = {"NAME": f"test_toolkit_{suffix}"}
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp", "tests.seedapp"]  # noqa: F405
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
