@@ -35,3 +35,28 @@ def record_action(
         detail=detail or {},
         success=success,
     )
+
+
+def record_failure(
+    *,
+    user: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    target: str,
+    exc: BaseException,
+    detail: dict[str, Any] | None = None,
+) -> PanelActionLog:
+    """Record a failed action: ``detail`` plus the exception's ``error`` and ``error_type``.
+
+    The shared ``except`` arm of the action views::
+
+        except PatternError as exc:
+            record_failure(user=request.user, action="undo_command", target=target, exc=exc,
+                           detail={"command": entry.command})
+    """
+    return record_action(
+        user=user,
+        action=action,
+        target=target,
+        detail={**(detail or {}), "error": str(exc), "error_type": type(exc).__name__},
+        success=False,
+    )

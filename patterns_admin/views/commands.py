@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from patterns_admin.audit import record_action
+from patterns_admin.audit import record_action, record_failure
 from patterns_admin.filters import CommandAuditFilter
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
 from patterns_admin.permissions import has_panel_permission, permission_required_403
@@ -91,22 +91,22 @@ def command_undo(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         undo = undo_from_audit(pk, user=request.user)
     except PatternError as exc:
         messages.error(request, f"Could not undo #{pk}: {exc}")
-        record_action(
+        record_failure(
             user=request.user,
             action="undo_command",
             target=target,
-            detail={"command": entry.command, "error": str(exc), "error_type": type(exc).__name__},
-            success=False,
+            exc=exc,
+            detail={"command": entry.command},
         )
     except Exception as exc:
         logger.exception("Undo of command #%s failed", pk)
         messages.error(request, f"Could not undo #{pk}: {type(exc).__name__}: {exc}")
-        record_action(
+        record_failure(
             user=request.user,
             action="undo_command",
             target=target,
-            detail={"command": entry.command, "error": str(exc), "error_type": type(exc).__name__},
-            success=False,
+            exc=exc,
+            detail={"command": entry.command},
         )
     else:
         messages.success(

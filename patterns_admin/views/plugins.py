@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from patterns_admin.audit import record_action
+from patterns_admin.audit import record_action, record_failure
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
 from patterns_admin.permissions import has_panel_permission, permission_required_403
 from toolkit.conf import toolkit_settings
@@ -93,23 +93,23 @@ def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
             registry.disable(name, user=request.user)
     except PatternError as exc:
         messages.error(request, f"Could not {action} {name!r}: {exc}")
-        record_action(
+        record_failure(
             user=request.user,
             action="toggle_plugin",
             target=f"plugin:{name}",
-            detail={"action": action, "error": str(exc), "error_type": type(exc).__name__},
-            success=False,
+            exc=exc,
+            detail={"action": action},
         )
         return _finish(request, status=404 if type(exc).__name__ == "PluginNotFound" else 200)
     except Exception as exc:
         logger.exception("Could not %s plugin %r", action, name)
         messages.error(request, f"Could not {action} {name!r}: {type(exc).__name__}: {exc}")
-        record_action(
+        record_failure(
             user=request.user,
             action="toggle_plugin",
             target=f"plugin:{name}",
-            detail={"action": action, "error": str(exc), "error_type": type(exc).__name__},
-            success=False,
+            exc=exc,
+            detail={"action": action},
         )
         return _finish(request)
     status = next((p.status for p in registry.list_plugins() if p.name == name), "unknown")

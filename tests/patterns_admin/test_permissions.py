@@ -1,4 +1,4 @@
-"""Panel permissions: the codenames, the 403 decorator, record_action, wants_fragment."""
+"""Panel permissions: codenames, the 403 decorator, record_action/_failure, wants_fragment."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, TestCase
 from django_htmx.middleware import HtmxDetails
 
-from patterns_admin.audit import record_action
+from patterns_admin.audit import record_action, record_failure
 from patterns_admin.http import wants_fragment
 from patterns_admin.models import PanelActionLog
 from patterns_admin.permissions import (
@@ -125,3 +125,20 @@ class PermissionTests(TestCase):
         anonymous = record_action(user=AnonymousUser(), action="x", target="y" * 300, success=False)
         assert anonymous.user is None and anonymous.success is False
         assert len(PanelActionLog.objects.get(pk=anonymous.pk).target) == 255
+
+    def test_record_failure_adds_the_error_and_its_type_to_the_detail(self) -> None:
+        user = make_staff("operator")
+        row = record_failure(
+            user=user,
+            action="toggle_plugin",
+            target="plugin:x",
+            exc=KeyError("x"),
+            detail={"action": "enable"},
+        )
+        assert (row.user, row.action, row.target, row.success) == (
+            user,
+            "toggle_plugin",
+            "plugin:x",
+            False,
+        )
+        assert row.detail == {"action": "enable", "error": "'x'", "error_type": "KeyError"}
