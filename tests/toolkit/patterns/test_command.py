@@ -489,28 +489,6 @@ def test_super_execute_does_not_write_a_second_row() -> None:
     assert CommandAuditLog.objects.count() == 1
 
 
-@pytest.fixture
-def spans():
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    from toolkit.contrib import otel
-
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    provider.add_span_processor(processor)
-    otel.reset()
-    yield exporter
-    exporter.clear()
-    processor.shutdown()
-
-
 def test_execute_and_undo_record_otel_spans(spans) -> None:
     cmd = CreateInvoiceCommand("SPAN")
     cmd.execute()

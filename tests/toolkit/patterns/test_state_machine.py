@@ -699,28 +699,6 @@ def test_guards_of_a_model_trigger_run_inside_its_transaction() -> None:
     assert seen == [True, False]
 
 
-@pytest.fixture
-def spans():
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    from toolkit.contrib import otel
-
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    provider.add_span_processor(processor)
-    otel.reset()
-    yield exporter
-    exporter.clear()
-    processor.shutdown()
-
-
 @pytest.mark.django_db
 def test_trigger_records_an_otel_span(spans) -> None:
     ticket = Ticket.objects.create()
