@@ -32,12 +32,17 @@ class _AuditFilter(django_filters.FilterSet):  # type: ignore[misc]
         label="Before", field_name="created_at", lookup_expr="lt"
     )
 
+    #: The fields whose input offers the ``<datalist id="suggest-<name>">`` of :meth:`suggestions`.
+    suggested_fields: tuple[str, ...] = ()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("created_after", "created_before"):
             widget = self.form.fields[name].widget
             widget.attrs.update({"placeholder": "YYYY-MM-DD[THH:MM]"})
             widget.input_type = "text"
+        for name in self.suggested_fields:
+            self.form.fields[name].widget.attrs["list"] = f"suggest-{name}"
 
     def suggestions(self) -> dict[str, list[str]]:
         """Known values per field, offered as ``<datalist>`` hints (any value still works)."""
@@ -62,6 +67,7 @@ class TransitionAuditFilter(_AuditFilter):
     transition = django_filters.CharFilter(label="Transition", lookup_expr="exact", max_length=100)
     from_state = django_filters.CharFilter(label="From state", lookup_expr="exact", max_length=100)
     to_state = django_filters.CharFilter(label="To state", lookup_expr="exact", max_length=100)
+    suggested_fields = ("model", "transition", "from_state", "to_state")
 
     class Meta:
         model = StateTransitionAudit
@@ -75,11 +81,6 @@ class TransitionAuditFilter(_AuditFilter):
             "created_after",
             "created_before",
         ]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name in self.suggestions():
-            self.form.fields[name].widget.attrs["list"] = f"suggest-{name}"
 
     def suggestions(self) -> dict[str, list[str]]:
         """Models, transitions and states of the registered state machines."""
@@ -114,6 +115,7 @@ class CommandAuditFilter(_AuditFilter):
         label="Execute / undo", field_name="kind", choices=_KIND_CHOICES, empty_label="any"
     )
     entry = django_filters.NumberFilter(label="Entry #", method="filter_entry", min_value=1)
+    suggested_fields = ("command",)
 
     class Meta:
         model = CommandAuditLog
@@ -126,10 +128,6 @@ class CommandAuditFilter(_AuditFilter):
             "created_after",
             "created_before",
         ]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.form.fields["command"].widget.attrs["list"] = "suggest-command"
 
     def suggestions(self) -> dict[str, list[str]]:
         """The registered command classes, by dotted path."""

@@ -206,12 +206,14 @@ class AuditListTests(TestCase):
 
         machine = machines.values()[0]
         html = self.client.get(URL).content.decode()
-        assert 'list="suggest-transition"' in html
+        for name in ("model", "transition", "from_state", "to_state"):
+            assert f'list="suggest-{name}"' in html
         assert f'<option value="{machine.model._meta.label_lower}">' in html
         for transition in machine.transitions:
             assert f'<option value="{transition.name}">' in html
         commands_html = self.client.get(URL, {"kind": "commands"}).content.decode()
         assert '<datalist id="suggest-command">' in commands_html
+        assert 'list="suggest-command"' in commands_html
 
     def test_post_is_not_allowed(self) -> None:
         assert self.client.post(URL).status_code == 405
