@@ -10,13 +10,14 @@ Python object with the same two transitions. Each figure is the best of several 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import django
 from django.conf import settings
+
+from bench._timing import best_per_loop
 
 ROUNDS = 7
 LOOPS = 50_000
@@ -31,12 +32,7 @@ def _configure() -> None:
 
 def _best(func: Callable[[], None]) -> float:
     """Best time per loop, in microseconds."""
-    timings = []
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        func()
-        timings.append((time.perf_counter() - start) / LOOPS * 1e6)
-    return min(timings)
+    return best_per_loop(func, rounds=ROUNDS, loops=LOOPS)
 
 
 def _has_items(entity: Any, user: Any = None) -> bool:
