@@ -187,6 +187,31 @@ class NewEvent:
     metadata: dict[str, Any] = field(default_factory=dict)
     metadata_json: str = "{}"
 
+    def stored(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        sequence: int,
+        position: int,
+        timestamp: datetime,
+    ) -> StoredEvent:
+        """This event as the backend stored it at ``sequence`` / ``position``."""
+        return StoredEvent(
+            aggregate_id,
+            aggregate_type,
+            sequence,
+            self.event_type,
+            self.payload,
+            position,
+            self.event_id,
+            timestamp,
+            self.schema_version,
+            self.correlation_id,
+            self.causation_id,
+            self.user_id,
+            self.metadata,
+        )
+
 
 class EventStoreBackend(ABC):
     """Where events, stream heads and snapshots live.

@@ -329,21 +329,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
         if conflict:
             raise ConcurrencyConflict(aggregate_id, expected_seq, self.stream_head(aggregate_id))
         return [
-            StoredEvent(
-                aggregate_id,
-                aggregate_type,
-                head + offset,
-                event.event_type,
-                event.payload,
-                position,
-                event.event_id,
-                timestamp,
-                event.schema_version,
-                event.correlation_id,
-                event.causation_id,
-                event.user_id,
-                event.metadata,
-            )
+            event.stored(aggregate_id, aggregate_type, head + offset, position, timestamp)
             for offset, (event, position) in enumerate(zip(events, positions, strict=True), 1)
         ]
 

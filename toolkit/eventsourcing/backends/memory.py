@@ -71,7 +71,9 @@ class MemoryEventStoreBackend(EventStoreBackend):
                 )
                 self._all.append(row)
                 new_indexes.append(position - 1)
-                stored.append(_event(row))
+                stored.append(
+                    event.stored(aggregate_id, aggregate_type, head + offset, position, timestamp)
+                )
             self._streams[aggregate_id] = new_indexes
             kind = self._stream_info.get(aggregate_id, (aggregate_type,))[0]
             self._stream_info[aggregate_id] = (kind, timestamp, len(self._all))

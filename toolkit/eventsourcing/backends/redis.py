@@ -134,22 +134,9 @@ class RedisEventStoreBackend(EventStoreBackend):
         )
         if head == -1:
             raise ConcurrencyConflict(aggregate_id, expected_seq, int(position))
+        head, position = int(head), int(position)
         return [
-            StoredEvent(
-                aggregate_id,
-                aggregate_type,
-                int(head) + offset,
-                e.event_type,
-                e.payload,
-                int(position) + offset,
-                e.event_id,
-                timestamp,
-                e.schema_version,
-                e.correlation_id,
-                e.causation_id,
-                e.user_id,
-                e.metadata,
-            )
+            e.stored(aggregate_id, aggregate_type, head + offset, position + offset, timestamp)
             for offset, e in enumerate(events, 1)
         ]
 
