@@ -100,6 +100,17 @@ class Batch(Entity):
         return (0, date.min) if self.eta is None else (1, self.eta)
 
 
+def _deallocated(line: OrderLine, batch: Batch, *, reallocate: bool = False) -> Deallocated:
+    """The event of ``line`` leaving ``batch``."""
+    return Deallocated(
+        orderid=line.orderid,
+        sku=line.sku,
+        qty=line.qty,
+        batchref=batch.reference,
+        reallocate=reallocate,
+    )
+
+
 @icontract.invariant(
     lambda self: all(b.sku == self.sku for b in self.batches),
     "every batch of a product has the product's SKU",
@@ -164,14 +175,7 @@ class Product(Aggregate):
                 if line.orderid == orderid:
                     batch.deallocate(line)
                     self.version_number += 1
-                    self.add_event(
-                        Deallocated(
-                            orderid=line.orderid,
-                            sku=line.sku,
-                            qty=line.qty,
-                            batchref=batch.reference,
-                        )
-                    )
+                    self.add_event(_deallocated(line, batch))
                     return batch.reference
         return None
 
@@ -187,12 +191,4 @@ class Product(Aggregate):
         self.version_number += 1
         while batch.available_quantity < 0:
             line = batch.deallocate_one()
-            self.add_event(
-                Deallocated(
-                    orderid=line.orderid,
-                    sku=line.sku,
-                    qty=line.qty,
-                    batchref=batch.reference,
-                    reallocate=True,
-                )
-            )
+            self.add_event(_deallocated(line, batch, reallocate=True))
