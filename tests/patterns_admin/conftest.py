@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
@@ -17,6 +19,32 @@ def make_staff(username: str, *codenames: str) -> User:
         assert perms.count() == len(codenames), codenames
         user.user_permissions.add(*perms)
     return User.objects.get(pk=user.pk)  # fresh: no cached permissions
+
+
+def make_transitions(count: int, **fields: Any) -> None:
+    """Bulk-create ``count`` ``shop.order`` pay rows (object ids ``"0"``, ``"1"``, ...).
+
+    ``fields`` override the defaults; a callable value is called with the row's index.
+    """
+    from toolkit.models import StateTransitionAudit
+
+    defaults: dict[str, Any] = {
+        "model": "shop.order",
+        "machine": "M",
+        "transition": "pay",
+        "from_state": "new",
+        "to_state": "paid",
+    }
+    StateTransitionAudit.objects.bulk_create(
+        StateTransitionAudit(
+            object_id=str(i),
+            **{
+                name: value(i) if callable(value) else value
+                for name, value in {**defaults, **fields}.items()
+            },
+        )
+        for i in range(count)
+    )
 
 
 @pytest.fixture

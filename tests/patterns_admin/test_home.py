@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from patterns_admin.audit import record_action
 from patterns_admin.selectors import Count, table_counts
-from tests.patterns_admin.conftest import make_staff, max_queries
+from tests.patterns_admin.conftest import make_staff, make_transitions, max_queries
 from tests.services import require_postgres_db
 from toolkit.models import CommandAuditLog, EventStream, StateTransitionAudit
 
@@ -131,17 +131,7 @@ class HomeTests(TestCase):
 
     def test_big_tables_show_the_planner_estimate_on_postgresql(self) -> None:
         require_postgres_db()
-        StateTransitionAudit.objects.bulk_create(
-            StateTransitionAudit(
-                model="shop.order",
-                object_id=str(i),
-                machine="M",
-                transition="pay",
-                from_state="new",
-                to_state="paid",
-            )
-            for i in range(30)
-        )
+        make_transitions(30)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE toolkit_statetransitionaudit")
         with mock.patch("patterns_admin.selectors.EXACT_COUNT_LIMIT", 5):
@@ -175,18 +165,7 @@ class HomeTests(TestCase):
     def test_home_page_query_count_is_bounded(self) -> None:
         with max_queries(12):
             self.client.get(URL)
-        StateTransitionAudit.objects.bulk_create(
-            StateTransitionAudit(
-                model="shop.order",
-                object_id=str(i),
-                machine="M",
-                transition="pay",
-                from_state="new",
-                to_state="paid",
-                user=self.staff,
-            )
-            for i in range(30)
-        )
+        make_transitions(30, user=self.staff)
         with max_queries(12):
             self.client.get(URL)
 

@@ -8,6 +8,7 @@ import pytest
 from django.test import TestCase
 
 from patterns_admin.pagination import Cursor, InvalidCursor, keyset_page
+from tests.patterns_admin.conftest import make_transitions
 from toolkit.models import StateTransitionAudit
 
 
@@ -35,18 +36,7 @@ class KeysetPageTests(TestCase):
     def setUpTestData(cls) -> None:
         base = datetime(2026, 1, 1, tzinfo=UTC)
         # Pairs of rows share a timestamp, so the id has to break the ties.
-        StateTransitionAudit.objects.bulk_create(
-            StateTransitionAudit(
-                model="m",
-                object_id=str(i),
-                machine="x",
-                transition="t",
-                from_state="a",
-                to_state="b",
-                created_at=base + timedelta(seconds=i // 2),
-            )
-            for i in range(25)
-        )
+        make_transitions(25, created_at=lambda i: base + timedelta(seconds=i // 2))
         cls.order = list(
             StateTransitionAudit.objects.order_by("-created_at", "-id").values_list(
                 "object_id", flat=True
