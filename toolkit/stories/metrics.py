@@ -16,8 +16,11 @@ observe two histograms, in milliseconds:
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from toolkit.patterns.exceptions import ValidationError
 from toolkit.stories.story import StepExecutionInfo, StoryExecutionContext
@@ -56,6 +59,32 @@ def _parse_buckets(buckets: Sequence[float | str]) -> list[float]:
             value=list(buckets),
         )
     return parsed
+
+
+# Per registry (weakly: a dropped registry takes its histograms along), per metric name.
+_histograms: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_histograms_lock = threading.Lock()
+
+
+def shared_histogram(
+    registry: Any,
+    name: str,
+    create: Callable[[], Any],
+    check: Callable[[Any], None] | None = None,
+) -> Any:
+    """The histogram ``name`` of ``registry``, made by ``create`` the first time.
+
+    Every hook using the same registry and name shares it; ``check`` may reject the existing
+    one (it raises) when the new hook's configuration does not fit it.
+    """
+    with _histograms_lock:
+        by_name = _histograms.setdefault(registry, {})
+        existing = by_name.get(name)
+        if existing is None:
+            existing = by_name[name] = create()
+        elif check is not None:
+            check(existing)
+        return existing
 
 
 class MetricsHookBase:

@@ -7,13 +7,11 @@ labels are the histograms' constant labels. ``registry`` defaults to ``aiopromet
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from toolkit.ddd.exceptions import MissingDependency
-from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase
+from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase, shared_histogram
 
 try:
     from aioprometheus.collectors import REGISTRY, Histogram, Registry
@@ -22,23 +20,17 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 
 __all__ = ["PrometheusMetricsHook"]
 
-# Per registry (weakly: a dropped registry takes its histograms along), per metric name.
-_histograms: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
 
 def _histogram(
     registry: Any, name: str, documentation: str, const_labels: dict[str, str], buckets: list[float]
 ) -> Any:
-    with _lock:
-        by_name = _histograms.setdefault(registry, {})
-        existing = by_name.get(name)
-        if existing is None:
-            existing = Histogram(
-                name, documentation, const_labels=const_labels, registry=registry, buckets=buckets
-            )
-            by_name[name] = existing
-        return existing
+    return shared_histogram(
+        registry,
+        name,
+        lambda: Histogram(
+            name, documentation, const_labels=const_labels, registry=registry, buckets=buckets
+        ),
+    )
 
 
 class PrometheusMetricsHook(MetricsHookBase):

@@ -11,14 +11,12 @@ Histograms are created once per (registry, name) and shared by every hook using 
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from toolkit.ddd.exceptions import MissingDependency
 from toolkit.patterns.exceptions import ValidationError
-from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase
+from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase, shared_histogram
 
 try:
     from prometheus_client import REGISTRY, CollectorRegistry, Histogram
@@ -26,10 +24,6 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
     raise MissingDependency("prometheus_client", "prometheus") from exc
 
 __all__ = ["PrometheusMetricsHook"]
-
-# Per registry (weakly: a dropped registry takes its histograms along), per metric name.
-_histograms: weakref.WeakKeyDictionary[Any, dict[str, Histogram]] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
 
 
 def _histogram(
@@ -39,22 +33,23 @@ def _histogram(
     labelnames: list[str],
     buckets: list[float],
 ) -> Histogram:
-    with _lock:
-        by_name = _histograms.setdefault(registry, {})
-        existing = by_name.get(name)
-        if existing is not None:
-            if list(existing._labelnames) != labelnames:
-                raise ValidationError(
-                    f"Metric {name!r} already exists with labels "
-                    f"{list(existing._labelnames)!r}, not {labelnames!r}; use another prefix",
-                    field="labels",
-                )
-            return existing
-        histogram = Histogram(
+    def check(existing: Histogram) -> None:
+        if list(existing._labelnames) != labelnames:
+            raise ValidationError(
+                f"Metric {name!r} already exists with labels "
+                f"{list(existing._labelnames)!r}, not {labelnames!r}; use another prefix",
+                field="labels",
+            )
+
+    histogram: Histogram = shared_histogram(
+        registry,
+        name,
+        lambda: Histogram(
             name, documentation, labelnames=labelnames, buckets=buckets, registry=registry
-        )
-        by_name[name] = histogram
-        return histogram
+        ),
+        check,
+    )
+    return histogram
 
 
 class PrometheusMetricsHook(MetricsHookBase):
