@@ -23,6 +23,22 @@ from toolkit.models import CommandAuditLog, PluginState, StateTransitionAudit
 ACTIONS = ("trigger_transition", "undo_command", "toggle_plugin", "replay_events")
 
 
+def panel_pages(order_pk: int) -> list[str]:
+    """The URL of every panel page (the stream ``cart-1`` and the order ``order_pk`` exist)."""
+    return [
+        reverse("patterns_admin:index"),
+        reverse("patterns_admin:audit-list"),
+        reverse("patterns_admin:command-list"),
+        reverse("patterns_admin:stream-list"),
+        reverse("patterns_admin:stream-detail", args=["cart-1"]),
+        reverse("patterns_admin:plugin-list"),
+        reverse("patterns_admin:diagram-list"),
+        reverse("patterns_admin:diagram-detail", args=["OrderMachine"]),
+        reverse("patterns_admin:projection-list"),
+        reverse("patterns_admin:object-transitions", args=["shop", "order", order_pk]),
+    ]
+
+
 @dataclass
 class _Meta:
     name: str
@@ -173,18 +189,7 @@ class BadParametersTests(TestCase):
         from toolkit.patterns.event_store import EventStore
 
         EventStore().append("cart-1", "ShoppingCart", "Opened", {"customer": "x"})
-        urls = [
-            reverse("patterns_admin:index"),
-            reverse("patterns_admin:audit-list"),
-            reverse("patterns_admin:command-list"),
-            reverse("patterns_admin:stream-list"),
-            reverse("patterns_admin:stream-detail", args=["cart-1"]),
-            reverse("patterns_admin:plugin-list"),
-            reverse("patterns_admin:diagram-list"),
-            reverse("patterns_admin:diagram-detail", args=["OrderMachine"]),
-            reverse("patterns_admin:projection-list"),
-            reverse("patterns_admin:object-transitions", args=["shop", "order", self.order.pk]),
-        ]
+        urls = panel_pages(self.order.pk)
         self.client.force_login(self.staff)
         for url in urls:
             for name, value in self.JUNK.items():
@@ -248,17 +253,8 @@ class WithoutJavaScriptTests(TestCase):
     def test_htmx_links_and_forms_work_without_javascript(self) -> None:
         self.client.force_login(self.staff)
         urls = [
-            reverse("patterns_admin:index"),
-            reverse("patterns_admin:audit-list"),
+            *panel_pages(self.order.pk),
             reverse("patterns_admin:audit-list") + "?kind=commands",
-            reverse("patterns_admin:command-list"),
-            reverse("patterns_admin:stream-list"),
-            reverse("patterns_admin:stream-detail", args=["cart-1"]),
-            reverse("patterns_admin:plugin-list"),
-            reverse("patterns_admin:diagram-list"),
-            reverse("patterns_admin:diagram-detail", args=["OrderMachine"]),
-            reverse("patterns_admin:projection-list"),
-            reverse("patterns_admin:object-transitions", args=["shop", "order", self.order.pk]),
         ]
         links = 0
         for url in urls:
