@@ -374,14 +374,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
                 "ts": ts,
                 "n": len(events),
                 "expected": expected_seq,
-                "e": [e.event_id for e in events],
-                "t": [e.event_type for e in events],
-                "v": [e.schema_version for e in events],
-                "p": [e.payload_json for e in events],
-                "m": [e.metadata_json for e in events],
-                "c": [e.correlation_id for e in events],
-                "k": [e.causation_id for e in events],
-                "u": [e.user_id for e in events],
+                **dict(zip("etvpmcku", _event_arrays(events), strict=True)),
             },
         )
 
@@ -502,22 +495,11 @@ class DjangoEventStoreBackend(EventStoreBackend):
         sql = self.sql
         postgres = sql.postgres
         if postgres and len(events) > 1:
+            ids, *columns = _event_arrays(events)
+            sequences = list(range(head + 1, head + len(events) + 1))
             cursor.execute(
                 sql.insert_unnest,
-                (
-                    aggregate_id,
-                    aggregate_type,
-                    ts,
-                    [e.event_id for e in events],
-                    list(range(head + 1, head + len(events) + 1)),
-                    [e.event_type for e in events],
-                    [e.schema_version for e in events],
-                    [e.payload_json for e in events],
-                    [e.metadata_json for e in events],
-                    [e.correlation_id for e in events],
-                    [e.causation_id for e in events],
-                    [e.user_id for e in events],
-                ),
+                (aggregate_id, aggregate_type, ts, ids, sequences, *columns),
             )
             return sorted(r[0] for r in cursor.fetchall())
         params: list[Any] = []
@@ -719,6 +701,21 @@ def _aware(value: Any) -> datetime:
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value  # type: ignore[no-any-return]
+
+
+def _event_arrays(events: Sequence[NewEvent]) -> list[list[Any]]:
+    """The events' columns as PostgreSQL arrays, in the order of the ``unnest`` statements:
+    event id, type, schema version, payload, metadata, correlation, causation, user."""
+    return [
+        [e.event_id for e in events],
+        [e.event_type for e in events],
+        [e.schema_version for e in events],
+        [e.payload_json for e in events],
+        [e.metadata_json for e in events],
+        [e.correlation_id for e in events],
+        [e.causation_id for e in events],
+        [e.user_id for e in events],
+    ]
 
 
 def _rows_to_events(rows: Sequence[Sequence[Any]]) -> list[StoredEvent]:
