@@ -8,6 +8,7 @@ They call the same toolkit services as ``cqrs_sync`` and ``cqrs_dead_letters``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -29,6 +30,8 @@ logger = logging.getLogger("patterns_admin.cqrs")
 RESYNC_SCOPES = ("all", "pending")
 #: How many dead letters the page lists.
 DEAD_LETTER_LIMIT = 50
+
+_View = Callable[..., HttpResponse]
 
 
 def _context(request: HtmxHttpRequest) -> dict[str, Any]:
@@ -66,6 +69,13 @@ def _finish(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse:
     return trigger_client_event(_render_list(request, status=status), "auditChanged")
 
 
+def _manage_action(view: _View) -> _View:
+    """A CQRS action: POST only, staff only, ``manage_cqrs`` (403 otherwise), varies on htmx."""
+    decorated = vary_on_headers("HX-Request")(view)
+    decorated = permission_required_403("manage_cqrs")(decorated)
+    return require_POST(staff_member_required(decorated))
+
+
 @require_GET
 @staff_member_required
 @vary_on_headers("HX-Request")
@@ -74,10 +84,7 @@ def cqrs_list(request: HtmxHttpRequest) -> HttpResponse:
     return _render_list(request)
 
 
-@require_POST
-@staff_member_required
-@permission_required_403("manage_cqrs")
-@vary_on_headers("HX-Request")
+@_manage_action
 def cqrs_resync(request: HtmxHttpRequest) -> HttpResponse:
     """Resend a master model: ``scope=all`` syncs every instance, ``pending`` the outbox."""
     from toolkit.cqrs.producer import publish_pending
@@ -121,10 +128,7 @@ def cqrs_resync(request: HtmxHttpRequest) -> HttpResponse:
     return _finish(request)
 
 
-@require_POST
-@staff_member_required
-@permission_required_403("manage_cqrs")
-@vary_on_headers("HX-Request")
+@_manage_action
 def cqrs_replay(request: HtmxHttpRequest) -> HttpResponse:
     """Replay one dead letter (``dead_letter`` = its id) or all of them (``dead_letter=all``)."""
     from toolkit.cqrs.constants import Outcome
