@@ -31,6 +31,31 @@ class CqrsModelStatus:
     gaps: int
 
 
+def _status(
+    role: Literal["master", "replica"],
+    cqrs_id: str,
+    model: type[Any],
+    last: tuple[Any, int, datetime] | None,
+    *,
+    pending: int = 0,
+    dead_letters: int = 0,
+    gaps: int = 0,
+) -> CqrsModelStatus:
+    """Build a status from the ``(pk, revision, changed)`` row of the last change, if any."""
+    return CqrsModelStatus(
+        role=role,
+        cqrs_id=cqrs_id,
+        model_label=model._meta.label,
+        verbose_name=str(model._meta.verbose_name),
+        last_revision=last[1] if last else None,
+        last_instance_pk=str(last[0]) if last else None,
+        last_change=last[2] if last else None,
+        pending=pending,
+        dead_letters=dead_letters,
+        gaps=gaps,
+    )
+
+
 def _master_status(cqrs_id: str, model: type[Any]) -> CqrsModelStatus:
     from toolkit.cqrs.models import CqrsOutbox
 
@@ -39,17 +64,8 @@ def _master_status(cqrs_id: str, model: type[Any]) -> CqrsModelStatus:
         .values_list("pk", "cqrs_revision", "cqrs_updated")
         .first()
     )
-    return CqrsModelStatus(
-        role="master",
-        cqrs_id=cqrs_id,
-        model_label=model._meta.label,
-        verbose_name=str(model._meta.verbose_name),
-        last_revision=last[1] if last else None,
-        last_instance_pk=str(last[0]) if last else None,
-        last_change=last[2] if last else None,
-        pending=CqrsOutbox.objects.filter(cqrs_id=cqrs_id).count(),
-        dead_letters=0,
-        gaps=0,
+    return _status(
+        "master", cqrs_id, model, last, pending=CqrsOutbox.objects.filter(cqrs_id=cqrs_id).count()
     )
 
 
@@ -62,15 +78,11 @@ def _replica_status(cqrs_id: str, model: type[Any]) -> CqrsModelStatus:
         .values_list("instance_pk", "revision", "updated_at")
         .first()
     )
-    return CqrsModelStatus(
-        role="replica",
-        cqrs_id=cqrs_id,
-        model_label=model._meta.label,
-        verbose_name=str(model._meta.verbose_name),
-        last_revision=last[1] if last else None,
-        last_instance_pk=last[0] if last else None,
-        last_change=last[2] if last else None,
-        pending=0,
+    return _status(
+        "replica",
+        cqrs_id,
+        model,
+        last,
         dead_letters=CqrsDeadLetter.objects.filter(
             cqrs_id=cqrs_id, replayed_at__isnull=True
         ).count(),
