@@ -22,7 +22,7 @@ django-cqrs names the same things ``CQRS["transport"]``, ``CQRS["url"]``, ``CQRS
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,13 +119,18 @@ def check_cqrs_models() -> list[CheckMessage]:
     from django.core.exceptions import FieldDoesNotExist
 
     from toolkit.cqrs.constants import ALL_FIELDS, REVISION_FIELD, UPDATED_FIELD
+    from toolkit.cqrs.managers import field_names
     from toolkit.cqrs.registries import MasterRegistry, ReplicaRegistry
 
     errors: list[CheckMessage] = []
 
-    def names(model: type[Any]) -> set[str]:
-        fields = model._meta.concrete_fields
-        return {f.name for f in fields} | {f.attname for f in fields}
+    def unknown_fields(model: type[Any], what: str, names: Iterable[str]) -> list[CheckMessage]:
+        unknown = sorted(set(names) - field_names(model))
+        if not unknown:
+            return []
+        valid = ", ".join(repr(n) for n in sorted(field_names(model)))
+        message = f"{model._meta.label}.{what} unknown field(s) {unknown!r}; fields are: {valid}"
+        return [Error(message, id="toolkit.E061", obj=model)]
 
     for model in MasterRegistry.models.values():
         label = model._meta.label
@@ -142,31 +147,11 @@ def check_cqrs_models() -> list[CheckMessage]:
                     )
                 )
         if model.CQRS_FIELDS != ALL_FIELDS:
-            unknown = sorted(set(model.CQRS_FIELDS) - names(model))
-            if unknown:
-                valid = ", ".join(repr(n) for n in sorted(names(model)))
-                errors.append(
-                    Error(
-                        f"{label}.CQRS_FIELDS names unknown field(s) {unknown!r}; "
-                        f"fields are: {valid}",
-                        id="toolkit.E061",
-                        obj=model,
-                    )
-                )
+            errors += unknown_fields(model, "CQRS_FIELDS names", model.CQRS_FIELDS)
     for model in ReplicaRegistry.models.values():
         if model.CQRS_CUSTOM_SERIALIZATION or not model.CQRS_MAPPING:
             continue
-        unknown = sorted(set(model.CQRS_MAPPING.values()) - names(model))
-        if unknown:
-            valid = ", ".join(repr(n) for n in sorted(names(model)))
-            errors.append(
-                Error(
-                    f"{model._meta.label}.CQRS_MAPPING maps to unknown field(s) {unknown!r}; "
-                    f"fields are: {valid}",
-                    id="toolkit.E061",
-                    obj=model,
-                )
-            )
+        errors += unknown_fields(model, "CQRS_MAPPING maps to", model.CQRS_MAPPING.values())
     return errors
 
 

@@ -17,6 +17,19 @@ from toolkit.cqrs.exceptions import MalformedMessage
 logger = logging.getLogger("toolkit.cqrs.replica")
 
 
+_field_names: dict[type[Any], frozenset[str]] = {}
+
+
+def field_names(model: type[Any]) -> frozenset[str]:
+    """The names and attnames of ``model``'s concrete fields (computed once per model)."""
+    names = _field_names.get(model)
+    if names is None:
+        fields = model._meta.concrete_fields
+        names = frozenset({f.name for f in fields} | {f.attname for f in fields})
+        _field_names[model] = names
+    return names
+
+
 class MasterManager(models.Manager[Any]):
     """The ``cqrs`` manager of master models: bulk writes that do publish."""
 
@@ -97,9 +110,7 @@ class ReplicaManager(models.Manager[Any]):
         if model.CQRS_CUSTOM_SERIALIZATION:
             return dict(data)
         mapping = model.CQRS_MAPPING or {}
-        names = {f.attname for f in model._meta.concrete_fields} | {
-            f.name for f in model._meta.concrete_fields
-        }
+        names = field_names(model)
         mapped: dict[str, Any] = {}
         for key, value in data.items():
             target = mapping.get(key, key)
