@@ -76,7 +76,7 @@ def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
     ``deactivate()`` through the registry, and records the action with the user.
     """
 
-    from toolkit.patterns.exceptions import PatternError
+    from toolkit.patterns.exceptions import PatternError, PluginNotFound
 
     action = request.POST.get("action", "")
     if action not in TOGGLE_ACTIONS:
@@ -100,7 +100,7 @@ def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
             exc=exc,
             detail={"action": action},
         )
-        return _finish(request, status=404 if type(exc).__name__ == "PluginNotFound" else 200)
+        return _finish(request, status=404 if isinstance(exc, PluginNotFound) else 200)
     except Exception as exc:
         logger.exception("Could not %s plugin %r", action, name)
         messages.error(request, f"Could not {action} {name!r}: {type(exc).__name__}: {exc}")
