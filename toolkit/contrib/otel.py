@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, ParamSpec, Protocol, TypeVar
 
@@ -140,10 +140,8 @@ def span(name: str, **attributes: Any) -> Any:
     tracer = _tracer if _tracer is not None else _find_tracer()
     if tracer is None:
         return _NOOP
-    clean: Mapping[str, Any] = {
-        key: _attribute_value(value) for key, value in attributes.items() if value is not None
-    }
-    return tracer.start_as_current_span(name, attributes=dict(clean))
+    clean = {key: _attribute_value(value) for key, value in attributes.items() if value is not None}
+    return tracer.start_as_current_span(name, attributes=clean)
 
 
 def traced(name: str, **attributes: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
