@@ -1,4 +1,4 @@
-"""Count the queries a panel view runs, apart from per-request work outside the view."""
+"""Count the queries a panel view runs, apart from the plugin-state reads of the demo's guards."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-#: Tables read on every request by process-wide hooks (the plugin registry syncs its
-#: persisted states on ``request_started``), not by the view under test.
+#: Tables read by the demo's plugin-gated guards (``demo.shop.screening.is_enabled`` re-reads
+#: the plugin's row at each call), not by the view under test.
 PER_REQUEST_TABLES = ("toolkit_pluginstate",)
 
 
