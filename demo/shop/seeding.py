@@ -263,7 +263,7 @@ class Seeder:
             number = self.cart_number
             cart_id = f"cart-{number:05d}"
             if number % 9 == 0:
-                written += self._legacy_cart(legacy_store, cart_id)
+                written += self._legacy_cart(legacy_store, repo, cart_id)
             else:
                 written += self._cart(repo, cart_id)
             self.report.counts["carts"] += 1
@@ -295,7 +295,7 @@ class Seeder:
         self.tick(1)
         return written
 
-    def _legacy_cart(self, store: EventStore, cart_id: str) -> int:
+    def _legacy_cart(self, store: EventStore, repo: Any, cart_id: str) -> int:
         """A cart whose items were stored with the v1 ``ItemAdded`` payload (``qty``/``price``)."""
         customer, _ = self._customer()
         batch: list[tuple[str, dict[str, Any]]] = [("ShoppingCart.Opened", {"customer": customer})]
@@ -306,7 +306,6 @@ class Seeder:
             )
         written = len(store.append_batch(cart_id, ShoppingCart.aggregate_type, batch, 0))
         # Loaded through the upcaster: the v1 items read as v2, then the cart is closed.
-        repo = cart_repository()
         cart = repo.get(cart_id)
         if cart is not None and self.rng.random() < 0.8:
             cart.check_out()
