@@ -8,15 +8,16 @@ one, the payloads are folded in order, later keys overriding earlier ones.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from toolkit.registry import aggregates
 
 if TYPE_CHECKING:
+    from toolkit.eventsourcing.aggregate import Aggregate
+    from toolkit.eventsourcing.store import StoredEvent
     from toolkit.patterns.event_store import EventStore
-
-_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -44,35 +45,37 @@ def state_at(
 ) -> dict[str, Any]:
     """The aggregate's state after event ``sequence`` (``{}`` before the first event or for
     an unknown aggregate)."""
-    store = _store(store)
     if sequence <= 0:
         return {}
-    events = store.load(aggregate_id, 0, limit=sequence)
-    if not events:
-        return {}
-    aggregate_type = events[0].aggregate_type
-    if aggregate_type in aggregates:
-        from toolkit.eventsourcing.repository import AggregateRepository
-
-        aggregate = AggregateRepository(aggregates.get(aggregate_type), store).get(
-            aggregate_id, version=min(sequence, events[-1].sequence)
-        )
-        return aggregate.snapshot_state() if aggregate is not None else {}
-    state: dict[str, Any] = {}
-    for event in events:
-        state.update(event.payload)
-    return state
+    return _fold(aggregate_id, _store(store).load(aggregate_id, 0, limit=sequence))
 
 
 def change_at(aggregate_id: str, sequence: int, *, store: EventStore | None = None) -> Change:
     """The difference between the state after event ``sequence - 1`` and after ``sequence``."""
-    store = _store(store)
-    before = state_at(aggregate_id, sequence - 1, store=store)
-    after = state_at(aggregate_id, sequence, store=store)
+    events = _store(store).load(aggregate_id, 0, limit=sequence) if sequence > 0 else []
+    before = _fold(aggregate_id, events[: sequence - 1])
+    after = _fold(aggregate_id, events)
     added = {k: v for k, v in after.items() if k not in before}
     removed = {k: v for k, v in before.items() if k not in after}
     changed = {k: (before[k], v) for k, v in after.items() if k in before and before[k] != v}
     return Change(before=before, after=after, added=added, removed=removed, changed=changed)
+
+
+def _fold(aggregate_id: str, events: Sequence[StoredEvent]) -> dict[str, Any]:
+    """The state after ``events`` (the stream's first events, in order): through the
+    registered aggregate class of their type, else the payloads merged in order."""
+    if not events:
+        return {}
+    aggregate_type = events[0].aggregate_type
+    if aggregate_type in aggregates:
+        aggregate: Aggregate = aggregates.get(aggregate_type)(aggregate_id)
+        for event in events:
+            aggregate.apply_stored(event.event_type, event.payload, event.sequence)
+        return aggregate.snapshot_state()
+    state: dict[str, Any] = {}
+    for event in events:
+        state.update(event.payload)
+    return state
 
 
 def replay_log(aggregate_id: str, *, store: EventStore | None = None) -> str:

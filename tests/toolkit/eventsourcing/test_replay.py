@@ -57,6 +57,19 @@ def test_state_of_a_registered_aggregate_comes_from_its_events() -> None:
     assert (change.changed, change.removed) == ({"done": (False, True)}, {})
 
 
+def test_change_at_reads_the_stream_once(store: FakeEventStore, monkeypatch) -> None:
+    calls: list[tuple[str, int, int | None]] = []
+    load = store.backend.load
+
+    def counting_load(aggregate_id: str, *, after_seq: int = 0, limit: int | None = None):
+        calls.append((aggregate_id, after_seq, limit))
+        return load(aggregate_id, after_seq=after_seq, limit=limit)
+
+    monkeypatch.setattr(store.backend, "load", counting_load)
+    assert change_at("order-42", 2, store=store).added == {"method": "card"}
+    assert calls == [("order-42", 0, 2)]
+
+
 def test_unknown_aggregate_is_empty_not_an_error(store: FakeEventStore) -> None:
     assert state_at("nope", 3, store=store) == {}
     assert change_at("nope", 1, store=store) == Change(before={}, after={})
