@@ -137,10 +137,10 @@ def cqrs_replay(request: HtmxHttpRequest) -> HttpResponse:
     raw = request.POST.get("dead_letter", "")
     letters = dead_letter_list()
     if raw != "all":
-        if not raw.isdigit() or not letters.filter(pk=int(raw)).exists():
+        letters = letters.filter(pk=int(raw)) if raw.isdigit() else letters.none()
+        if not letters.exists():
             messages.error(request, f"No dead letter to replay with id {raw!r}.")
             return _finish(request, status=404)
-        letters = letters.filter(pk=int(raw))
     counts = replay_dead_letters(letters)
     failed = counts.get(Outcome.DEAD_LETTER, 0)
     summary = ", ".join(f"{o.value}={n}" for o, n in sorted(counts.items())) or "nothing"
