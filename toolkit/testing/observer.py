@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 from toolkit.patterns.observer import EventBus
 
 __all__ = ["ANY", "MockObserver"]
 
 
-class _Any:
-    def __eq__(self, other: object) -> bool:
-        return True
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __repr__(self) -> str:
-        return "ANY"
-
-
-#: Matches any payload in :meth:`MockObserver.assert_emitted`.
-ANY: Any = _Any()
+#: Matches any payload in :meth:`MockObserver.assert_emitted` (it is ``unittest.mock.ANY``).
+ANY: Any = mock.ANY
 
 
 class MockObserver(EventBus):
