@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
@@ -26,6 +27,11 @@ def _username(row: Any) -> str:
     return str(row.user.get_username()) if row.user_id else ""
 
 
+def _fields(*names: str) -> list[Column]:
+    """CSV columns that are the row's attributes of the same names."""
+    return [(name, attrgetter(name)) for name in names]
+
+
 @dataclass(frozen=True)
 class AuditKind:
     """One tab of the audit log: its rows, filters, table and CSV columns."""
@@ -45,17 +51,10 @@ KINDS: dict[str, AuditKind] = {
         filter_class=TransitionAuditFilter,
         table_class=TransitionAuditTable,
         csv_columns=[
-            ("id", lambda r: r.pk),
-            ("created_at", lambda r: r.created_at),
-            ("model", lambda r: r.model),
-            ("object_id", lambda r: r.object_id),
-            ("machine", lambda r: r.machine),
-            ("transition", lambda r: r.transition),
-            ("from_state", lambda r: r.from_state),
-            ("to_state", lambda r: r.to_state),
+            *_fields("id", "created_at", "model", "object_id", "machine", "transition"),
+            *_fields("from_state", "to_state"),
             ("user", _username),
-            ("reason", lambda r: r.reason),
-            ("metadata", lambda r: r.metadata),
+            *_fields("reason", "metadata"),
         ],
     ),
     "commands": AuditKind(
@@ -65,17 +64,11 @@ KINDS: dict[str, AuditKind] = {
         table_class=CommandAuditTable,
         exclude=("actions",),
         csv_columns=[
-            ("id", lambda r: r.pk),
-            ("created_at", lambda r: r.created_at),
-            ("command", lambda r: r.command),
-            ("kind", lambda r: r.kind),
-            ("undo_of", lambda r: r.undo_of_id),
-            ("params", lambda r: r.params),
-            ("result", lambda r: r.result),
+            *_fields("id", "created_at", "command", "kind"),
+            ("undo_of", attrgetter("undo_of_id")),
+            *_fields("params", "result"),
             ("user", _username),
-            ("success", lambda r: r.success),
-            ("error", lambda r: r.error),
-            ("duration_ms", lambda r: r.duration_ms),
+            *_fields("success", "error", "duration_ms"),
         ],
     ),
 }

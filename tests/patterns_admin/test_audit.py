@@ -191,6 +191,39 @@ class AuditListTests(TestCase):
         assert len(rows) == 1 + 60
         assert {r[5] for r in rows[1:]} == {"pay"}
 
+    def test_csv_export_columns_of_both_tabs(self) -> None:
+        def rows(kind: str) -> list[list[str]]:
+            response = self.client.get(URL, {"kind": kind, "export": "csv"})
+            return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+        transitions = rows("transitions")
+        assert transitions[0] == [
+            "id", "created_at", "model", "object_id", "machine", "transition",
+            "from_state", "to_state", "user", "reason", "metadata",
+        ]  # fmt: skip
+        assert transitions[1][2:9] == [
+            "shop.order",
+            "1",
+            "OrderMachine",
+            "pay",
+            "new",
+            "paid",
+            "viewer",
+        ]
+        execute = CommandAuditLog.objects.create(command="c.Undoable", user=self.alice)
+        undo = CommandAuditLog.objects.create(
+            command="c.Undoable", kind=CommandAuditLog.Kind.UNDO, undo_of=execute, success=False
+        )
+        commands = rows("commands")
+        assert commands[0] == [
+            "id", "created_at", "command", "kind", "undo_of", "params", "result", "user",
+            "success", "error", "duration_ms",
+        ]  # fmt: skip
+        by_id = {row[0]: row for row in commands[1:]}
+        assert by_id[str(undo.pk)][2:5] == ["c.Undoable", "undo", str(execute.pk)]
+        assert by_id[str(undo.pk)][7:9] == ["", "False"]
+        assert by_id[str(execute.pk)][4] == "" and by_id[str(execute.pk)][7] == "alice"
+
     def test_csv_export_neutralises_formulas(self) -> None:
         response = self.client.get(URL, {"kind": "commands", "export": "csv"})
         rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
