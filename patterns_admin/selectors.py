@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db import connection
 from django.db.models import Model, QuerySet
@@ -105,20 +106,19 @@ def recent_activity(*, limit: int = 12) -> list[Activity]:
     from django.urls import reverse
 
     from patterns_admin.models import PanelActionLog
-    from toolkit.models import CommandAuditLog, StateTransitionAudit
+    from toolkit.models import CommandAuditLog
 
     audit_url = reverse("patterns_admin:audit-list")
     items: list[Activity] = []
-    for t in StateTransitionAudit.objects.select_related("user").order_by("-created_at", "-id")[
-        :limit
-    ]:
+    for t in transition_audit_list()[:limit]:
         items.append(
             Activity(
                 when=t.created_at,
                 kind="transition",
                 text=f"{t.model} #{t.object_id}: {t.transition} ({t.from_state} → {t.to_state})",
                 user=t.user.get_username() if t.user else "",
-                url=f"{audit_url}?kind=transitions&model={t.model}&object_id={t.object_id}",
+                url=f"{audit_url}?"
+                + urlencode({"kind": "transitions", "model": t.model, "object_id": t.object_id}),
             )
         )
     for c in CommandAuditLog.objects.select_related("user").order_by("-created_at", "-id")[:limit]:
@@ -128,7 +128,7 @@ def recent_activity(*, limit: int = 12) -> list[Activity]:
                 kind="undo" if c.kind == "undo" else "command",
                 text=f"{c.kind} {c.command.rsplit('.', 1)[-1]}",
                 user=c.user.get_username() if c.user else "",
-                url=f"{audit_url}?kind=commands&command={c.command}",
+                url=f"{audit_url}?" + urlencode({"kind": "commands", "command": c.command}),
                 success=c.success,
             )
         )

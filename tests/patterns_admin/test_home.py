@@ -82,6 +82,18 @@ class HomeTests(TestCase):
         assert "<script>alert(1)</script>" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
+    def test_activity_links_encode_the_filter_values(self) -> None:
+        StateTransitionAudit.objects.create(
+            model="shop.order", object_id="a&b #1", machine="M", transition="pay",
+            from_state="new", to_state="paid",
+        )  # fmt: skip
+        html = self.client.get(URL).content.decode()
+        audit = reverse("patterns_admin:audit-list")
+        assert (
+            f'href="{audit}?kind=transitions&amp;model=shop.order&amp;object_id=a%26b+%231"' in html
+        )
+        assert f'href="{audit}?kind=commands&amp;command=demo.commands.Refund"' in html
+
     def test_empty_projection_state_is_explained(self) -> None:
         with mock.patch("patterns_admin.views.home._projection_statuses", return_value=[]):
             html = self.client.get(URL).content.decode()
