@@ -27,10 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.eventsourcing.schemas import SchemaRegistry
 from toolkit.eventsourcing.store import EventStoreBackend
+
+if TYPE_CHECKING:
+    from toolkit.patterns.event_store import EventStore
 
 DEFAULTS: dict[str, Any] = {
     "add_schema_version": False,
@@ -184,3 +187,12 @@ def default_backend() -> EventStoreBackend:
         )
     _cache[key] = backend
     return backend
+
+
+def store_or_default(store: EventStore | None) -> EventStore:
+    """``store``, or ``EventStore()`` configured from settings when it is None."""
+    if store is not None:
+        return store
+    from toolkit.patterns.event_store import EventStore
+
+    return EventStore()

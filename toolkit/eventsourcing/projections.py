@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from toolkit.eventsourcing.config import store_or_default
 from toolkit.eventsourcing.handlers import event_type_of
 from toolkit.eventsourcing.store import StoredEvent
 from toolkit.registry import projections
@@ -106,14 +107,6 @@ def get_projection(name: str) -> Projection:
     return projections.get(name)()  # type: ignore[no-any-return]
 
 
-def _store(store: EventStore | None) -> EventStore:
-    if store is not None:
-        return store
-    from toolkit.patterns.event_store import EventStore
-
-    return EventStore()
-
-
 def _database() -> str:
     from toolkit.eventsourcing.config import es_settings
 
@@ -144,7 +137,7 @@ def run_once(projection: Projection | str, *, store: EventStore | None = None) -
 
     if isinstance(projection, str):
         projection = get_projection(projection)
-    store = _store(store)
+    store = store_or_default(store)
     database = _database()
     _checkpoint(projection.name)
     wanted = projection.handled_types()
@@ -204,7 +197,7 @@ def catch_up(projection: Projection | str, *, store: EventStore | None = None) -
 def events_to_replay(name: str, *, store: EventStore | None = None) -> int:
     """How many events a rebuild of ``name`` from zero would hand to its ``handle``."""
     projection = get_projection(name)
-    return _store(store).backend.count_after(0, sorted(projection.handled_types()))
+    return store_or_default(store).backend.count_after(0, sorted(projection.handled_types()))
 
 
 def rebuild_projection(
@@ -223,7 +216,7 @@ def rebuild_projection(
     from toolkit.models import ProjectionCheckpoint
 
     projection = get_projection(name)
-    store = _store(store)
+    store = store_or_default(store)
     database = _database()
     wanted = projection.handled_types()
     _checkpoint(name)
@@ -273,7 +266,7 @@ def projection_statuses(*, store: EventStore | None = None) -> list[ProjectionSt
     from toolkit.eventsourcing.config import es_settings
     from toolkit.models import ProjectionCheckpoint
 
-    event_store = _store(store)
+    event_store = store_or_default(store)
     head = event_store.head_position()
     max_lag = int(es_settings()["projection_max_lag"])
     rows = {c.name: c for c in ProjectionCheckpoint.objects.using(_database()).all()}

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from toolkit.eventsourcing.config import store_or_default
 from toolkit.registry import aggregates
 
 if TYPE_CHECKING:
@@ -32,14 +33,6 @@ class Change:
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
-def _store(store: EventStore | None) -> EventStore:
-    if store is not None:
-        return store
-    from toolkit.patterns.event_store import EventStore
-
-    return EventStore()
-
-
 def state_at(
     aggregate_id: str, sequence: int, *, store: EventStore | None = None
 ) -> dict[str, Any]:
@@ -47,12 +40,12 @@ def state_at(
     an unknown aggregate)."""
     if sequence <= 0:
         return {}
-    return _fold(aggregate_id, _store(store).load(aggregate_id, 0, limit=sequence))
+    return _fold(aggregate_id, store_or_default(store).load(aggregate_id, 0, limit=sequence))
 
 
 def change_at(aggregate_id: str, sequence: int, *, store: EventStore | None = None) -> Change:
     """The difference between the state after event ``sequence - 1`` and after ``sequence``."""
-    events = _store(store).load(aggregate_id, 0, limit=sequence) if sequence > 0 else []
+    events = store_or_default(store).load(aggregate_id, 0, limit=sequence) if sequence > 0 else []
     before = _fold(aggregate_id, events[: sequence - 1])
     after = _fold(aggregate_id, events)
     added = {k: v for k, v in after.items() if k not in before}
@@ -80,4 +73,4 @@ def _fold(aggregate_id: str, events: Sequence[StoredEvent]) -> dict[str, Any]:
 
 def replay_log(aggregate_id: str, *, store: EventStore | None = None) -> str:
     """``seq=1 type=OrderCreated`` per event, one per line (empty for an unknown aggregate)."""
-    return _store(store).replay_log(aggregate_id)
+    return store_or_default(store).replay_log(aggregate_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from toolkit.eventsourcing.aggregate import Aggregate
+from toolkit.eventsourcing.config import store_or_default
 from toolkit.eventsourcing.store import StoredEvent
 from toolkit.patterns.exceptions import ValidationError
 
@@ -40,9 +41,7 @@ class AggregateRepository(Generic[A]):
     def store(self) -> EventStore:
         """The event store (default: ``EventStore()`` from settings)."""
         if self._store is None:
-            from toolkit.patterns.event_store import EventStore
-
-            self._store = EventStore()
+            self._store = store_or_default(None)
         return self._store
 
     def get(self, aggregate_id: str, *, version: int | None = None) -> A | None:
