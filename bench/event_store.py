@@ -394,33 +394,25 @@ def measure(
         batches["floor"].append(timed(floor.batch, f"raw-b-{tag}-{r}", batch_round))
         batches["ours"].append(timed(mine["batch"], f"our-b-{tag}-{r}", batch_round))
         batches["lib"].append(timed(lib["batch"], "", batch_round))
-    rows.append(
+    for title, times, floor_key in (
+        (f"single append ({per_round * ROUNDS} calls)", singles, "floor"),
         (
-            label,
-            f"single append ({per_round * ROUNDS} calls)",
-            min(singles["floor"]) * ROUNDS,
-            min(singles["ours"]) * ROUNDS,
-            min(singles["lib"]) * ROUNDS,
-        )
-    )
-    rows.append(
-        (
-            label,
             f"single append, floor = autocommit INSERT ({per_round * ROUNDS} calls)",
-            min(singles["floor_ac"]) * ROUNDS,
-            min(singles["ours"]) * ROUNDS,
-            min(singles["lib"]) * ROUNDS,
+            singles,
+            "floor_ac",
+        ),
+        (f"batch append 100/call ({batch_round * ROUNDS} calls)", batches, "floor"),
+    ):
+        # The best round of each, scaled to all ROUNDS rounds.
+        rows.append(
+            (
+                label,
+                title,
+                min(times[floor_key]) * ROUNDS,
+                min(times["ours"]) * ROUNDS,
+                min(times["lib"]) * ROUNDS,
+            )
         )
-    )
-    rows.append(
-        (
-            label,
-            f"batch append 100/call ({batch_round * ROUNDS} calls)",
-            min(batches["floor"]) * ROUNDS,
-            min(batches["ours"]) * ROUNDS,
-            min(batches["lib"]) * ROUNDS,
-        )
-    )
     floor.batch(f"raw-l-{tag}", STREAM_SIZE // BATCH_SIZE)
     mine["fill"](f"our-l-{tag}", False)
     mine["fill"](f"our-n-{tag}", True)
