@@ -26,6 +26,8 @@ from typing import Final, Literal, ParamSpec, TypeVar, cast
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from patterns_admin.http import wants_fragment
+
 logger = logging.getLogger("patterns_admin.permissions")
 
 APP_LABEL: Final = "patterns_admin"
@@ -83,7 +85,7 @@ def forbidden(request: HttpRequest, codename: str) -> TemplateResponse:
         permission,
     )
     template = "patterns_admin/403.html"
-    if getattr(request, "htmx", False):
+    if wants_fragment(request):
         template = "patterns_admin/partials/forbidden.html"
     response = TemplateResponse(
         request,

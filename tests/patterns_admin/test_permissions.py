@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser, Permission, User
 from django.http import HttpRequest, HttpResponse
-from django.test import RequestFactory, TestCase
+from django.test import Client, RequestFactory, TestCase
+from django.urls import reverse
 from django_htmx.middleware import HtmxDetails
 
 from patterns_admin.audit import record_action, record_failure
@@ -142,3 +143,20 @@ class PermissionTests(TestCase):
             False,
         )
         assert row.detail == {"action": "enable", "error": "'x'", "error_type": "KeyError"}
+
+
+@pytest.mark.django_db
+def test_refusal_is_a_fragment_for_htmx_and_the_full_page_for_boosted_navigation(
+    client: Client,
+) -> None:
+    client.force_login(make_staff("viewer"))
+    url = reverse("patterns_admin:command-undo-confirm", args=[1])
+    pages = {
+        "plain": client.get(url),
+        "htmx": client.get(url, headers={"HX-Request": "true"}),
+        "boosted": client.get(url, headers={"HX-Request": "true", "HX-Boosted": "true"}),
+    }
+    assert {name: r.status_code for name, r in pages.items()} == dict.fromkeys(pages, 403)
+    full = {name: "<html" in r.content.decode() for name, r in pages.items()}
+    assert full == {"plain": True, "htmx": False, "boosted": True}
+    assert all("patterns_admin.undo_command" in r.content.decode() for r in pages.values())
