@@ -99,7 +99,7 @@ def projection_rebuild(request: HtmxHttpRequest, name: str) -> HttpResponse:
             target=f"projection:{name}",
             detail={"events": replayed},
         )
-    if request.htmx:
+    if wants_fragment(request):
         response = render(
             request, "patterns_admin/projections/list.html#results", _context(request, result)
         )

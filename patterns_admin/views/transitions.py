@@ -89,7 +89,7 @@ def object_transition_trigger(
     name = request.POST.get("transition", "").strip()
     reason = request.POST.get("reason", "")[:MAX_REASON]
     outcome = trigger_transition(target, name, user=request.user, reason=reason)
-    if request.htmx:
+    if wants_fragment(request):
         # Reload the object: a successful trigger changed its state field in place already,
         # a failed one left the row as it was.
         target = machine_object(app_label, model_name, pk)

@@ -79,6 +79,13 @@ class ProjectionPagesTests(TestCase):
         assert response.status_code == 302
         assert response["Location"] == LIST_URL
 
+    def test_boosted_rebuild_redirects_like_a_plain_post(self) -> None:
+        self.client.force_login(self.operator)
+        headers = {"HX-Request": "true", "HX-Boosted": "true"}
+        response = self.client.post(REBUILD_URL, headers=headers)
+        assert response.status_code == 302
+        assert response["Location"] == LIST_URL
+
     def test_rebuild_needs_the_replay_permission(self) -> None:
         self.client.force_login(self.viewer)
         response = self.client.post(REBUILD_URL)

@@ -143,6 +143,12 @@ class TriggerTransitionTests(TestCase):
             True,
         )
 
+    def test_boosted_trigger_redirects_like_a_plain_post(self) -> None:
+        headers = {"HX-Request": "true", "HX-Boosted": "true"}
+        response = self.client.post(trigger_url(self.order), {"transition": "pay"}, headers=headers)
+        assert response.status_code == 302
+        assert response["Location"] == page_url(self.order)
+
     def test_htmx_trigger_returns_fragment_with_result_and_event(self) -> None:
         response = self.client.post(
             trigger_url(self.order), {"transition": "pay"}, headers={"HX-Request": "true"}
