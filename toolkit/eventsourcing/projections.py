@@ -26,7 +26,7 @@ half-built one (see docs/eventsourcing.md for the cost).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -293,11 +293,17 @@ def projection_statuses(*, store: EventStore | None = None) -> list[ProjectionSt
     return statuses
 
 
-def unhealthy_projections(*, store: EventStore | None = None) -> list[str]:
+def unhealthy_projections(
+    *, store: EventStore | None = None, statuses: Sequence[ProjectionStatus] | None = None
+) -> list[str]:
     """One line per unhealthy projection (the health check's output); empty when all are
-    healthy. A checkpoint whose projection is no longer registered counts as unhealthy."""
+    healthy. A checkpoint whose projection is no longer registered counts as unhealthy.
+    Pass ``statuses`` already read with :func:`projection_statuses` to skip reading them
+    again."""
+    if statuses is None:
+        statuses = projection_statuses(store=store)
     problems = []
-    for status in projection_statuses(store=store):
+    for status in statuses:
         if status.healthy:
             continue
         if status.name not in projections:

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from toolkit.eventsourcing.backends.django import DjangoEventStoreBackend
 from toolkit.eventsourcing.projections import (
     Projection,
+    ProjectionStatus,
     catch_up,
     events_to_replay,
     projection_statuses,
@@ -256,6 +257,25 @@ def test_run_projections_stops_gracefully_on_sigterm(store: EventStore) -> None:
     assert names() == ["paid:o1"]
     third = store.read_all(0, 3)[-1].position
     assert ProjectionCheckpoint.objects.get(name="stop-after-first").position == third
+
+
+def test_projection_health_command_reads_the_statuses_once(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolkit.eventsourcing import projections as module
+    from toolkit.management.commands import projection_health
+
+    calls: list[int] = []
+    read = module.projection_statuses
+
+    def counting(*, store: EventStore | None = None) -> list[ProjectionStatus]:
+        calls.append(1)
+        return read(store=store)
+
+    monkeypatch.setattr(module, "projection_statuses", counting)
+    monkeypatch.setattr(projection_health, "projection_statuses", counting)
+    call_command("projection_health", stdout=io.StringIO())
+    assert len(calls) == 1
 
 
 def test_projection_health_command_exit_code(store: EventStore) -> None:

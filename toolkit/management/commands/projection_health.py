@@ -16,13 +16,14 @@ class Command(BaseCommand):
     help = "Report projection position, lag and errors; exit 1 if any is unhealthy."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for status in projection_statuses():
+        statuses = projection_statuses()
+        for status in statuses:
             state = "ok" if status.healthy else "UNHEALTHY"
             self.stdout.write(
                 f"{status.name}: {state} position={status.position} head={status.head} "
                 f"lag={status.lag}"
             )
-        problems = unhealthy_projections()
+        problems = unhealthy_projections(statuses=statuses)
         for problem in problems:
             self.stderr.write(problem)
         if problems:
