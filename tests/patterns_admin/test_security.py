@@ -250,6 +250,13 @@ class WithoutJavaScriptTests(TestCase):
         for i in range(60):
             EventStore().append(f"cart-{i}", "ShoppingCart", "Opened", {"customer": "x"})
 
+    def test_pages_link_the_panel_stylesheet_and_inline_no_styles(self) -> None:
+        self.client.force_login(self.staff)
+        for url in panel_pages(self.order.pk):
+            html = self.client.get(url).content.decode()
+            assert "/static/patterns_admin/panel.css" in html, url
+            assert "<style" not in html, url
+
     def test_htmx_links_and_forms_work_without_javascript(self) -> None:
         self.client.force_login(self.staff)
         urls = [
