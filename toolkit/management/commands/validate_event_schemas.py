@@ -40,9 +40,9 @@ class Command(BaseCommand):
             raise SystemExit(1)
 
     def _validate_events(self, registry: SchemaRegistry) -> int:
-        from toolkit.patterns.event_store import EventStore
+        from toolkit.eventsourcing.config import default_backend
 
-        backend = EventStore().backend
+        backend = default_backend()
         failures = 0
         position = 0
         while batch := backend.read_all(after_position=position, limit=1000):
