@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.core.checks import CheckMessage, Error
 
 from toolkit.eventsourcing import config
-from toolkit.eventsourcing.schemas import SchemaRegistry, schema_key
+from toolkit.eventsourcing.schemas import schema_key
 from toolkit.registry import aggregates
 
 
@@ -27,9 +27,7 @@ def check_eventsourcing() -> list[CheckMessage]:
     ]
     if messages:
         return messages
-    registry = SchemaRegistry.from_dirs(
-        config.schema_dirs(), require_schemas=config.es_settings()["require_schemas"]
-    )
+    registry = config.schema_registry()
     for problem in registry.problems:
         if problem.message == "schema directory does not exist":
             messages.append(
