@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -20,6 +21,9 @@ from patterns_admin.permissions import has_panel_permission, permission_required
 from patterns_admin.selectors import command_audit_list
 from patterns_admin.tables import build_table
 from patterns_admin.tables_audit import CommandAuditTable
+
+if TYPE_CHECKING:
+    from toolkit.models import CommandAuditLog
 
 logger = logging.getLogger("patterns_admin.commands")
 
@@ -49,17 +53,22 @@ def command_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template_name, context, status=400 if errors and not fragment else 200)
 
 
+def _execute_entry(pk: int) -> CommandAuditLog:
+    """The command's execute row ``pk`` with its user, or 404 (undo rows are not undoable)."""
+    from toolkit.models import CommandAuditLog
+
+    return get_object_or_404(
+        CommandAuditLog.objects.select_related("user"), pk=pk, kind=CommandAuditLog.Kind.EXECUTE
+    )
+
+
 @require_GET
 @staff_member_required
 @vary_on_headers("HX-Request")
 @permission_required_403("undo_command")
 def command_undo_confirm(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The confirmation of an undo: what will be undone, and the POST form that does it."""
-    from toolkit.models import CommandAuditLog
-
-    entry = get_object_or_404(
-        CommandAuditLog.objects.select_related("user"), pk=pk, kind=CommandAuditLog.Kind.EXECUTE
-    )
+    entry = _execute_entry(pk)
     template_name = "patterns_admin/commands/confirm.html"
     if wants_fragment(request):
         template_name += "#confirm"
@@ -77,13 +86,10 @@ def command_undo(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     list), a redirect to the command's entry otherwise. Refusals from the toolkit
     (``AlreadyUndone``, ``UndoNotSupported``, ...) become error messages, never a 500.
     """
-    from toolkit.models import CommandAuditLog
     from toolkit.patterns.command import undo_from_audit
     from toolkit.patterns.exceptions import PatternError
 
-    entry = get_object_or_404(
-        CommandAuditLog.objects.select_related("user"), pk=pk, kind=CommandAuditLog.Kind.EXECUTE
-    )
+    entry = _execute_entry(pk)
     fragment = wants_fragment(request)
     target = f"command#{pk}"
     undo = None

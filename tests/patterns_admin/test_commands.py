@@ -219,6 +219,7 @@ class CommandListTests(TestCase):
         self.login(self.operator).post(undo_url(self.entry.pk))
         undo = CommandAuditLog.objects.get(undo_of=self.entry)
         assert self.login(self.operator).post(undo_url(undo.pk)).status_code == 404
+        assert self.login(self.operator).get(confirm_url(undo.pk)).status_code == 404
 
     def test_entry_filter_shows_the_original_and_its_undo(self) -> None:
         AddToCounter(1).execute()
