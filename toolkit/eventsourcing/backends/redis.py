@@ -202,8 +202,7 @@ class RedisEventStoreBackend(EventStoreBackend):
         found = self.client.zrevrangebyscore(key, top, "-inf", start=0, num=1)
         if not found:
             return None
-        raw = found[0].decode() if isinstance(found[0], bytes) else found[0]
-        sequence, _, value = raw.partition("|")
+        sequence, _, value = _text(found[0]).partition("|")
         aggregate_type, created, state = json.loads(value)
         return Snapshot(
             aggregate_id, int(sequence), state, aggregate_type, datetime.fromisoformat(created)
