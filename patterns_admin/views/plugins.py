@@ -42,11 +42,16 @@ def _plugins() -> tuple[list[Any], str]:
     return sorted(metas, key=lambda meta: meta.name), ""
 
 
-def _render_list(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse:
+def _render_list(
+    request: HtmxHttpRequest, *, status: int = 200, plugins: list[Any] | None = None
+) -> HttpResponse:
+    """The page (or ``#results``), with ``plugins`` when the caller has just listed them."""
     template_name = "patterns_admin/plugins/list.html"
     if wants_fragment(request):
         template_name += "#results"
-    plugins, registry_error = _plugins()
+    registry_error = ""
+    if plugins is None:
+        plugins, registry_error = _plugins()
     context = {
         "title": "Plugins",
         "plugins": plugins,
@@ -112,7 +117,8 @@ def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
             detail={"action": action},
         )
         return _finish(request)
-    status = next((p.status for p in registry.list_plugins() if p.name == name), "unknown")
+    plugins = sorted(registry.list_plugins(), key=lambda meta: meta.name)
+    status = next((p.status for p in plugins if p.name == name), "unknown")
     failed = status == "failed"
     if failed:
         messages.error(request, f"Plugin {name!r} failed to {action}; see its error below.")
@@ -125,11 +131,14 @@ def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
         detail={"action": action, "status": status},
         success=not failed,
     )
-    return _finish(request)
+    return _finish(request, plugins=plugins)
 
 
-def _finish(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse:
+def _finish(
+    request: HtmxHttpRequest, *, status: int = 200, plugins: list[Any] | None = None
+) -> HttpResponse:
     """The list fragment for htmx (with ``auditChanged``), else a redirect to the list."""
     if not wants_fragment(request):
         return redirect(reverse("patterns_admin:plugin-list"))
-    return trigger_client_event(_render_list(request, status=status), "auditChanged")
+    response = _render_list(request, status=status, plugins=plugins)
+    return trigger_client_event(response, "auditChanged")

@@ -33,9 +33,11 @@ class RecordingRegistry:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, Any]] = []
+        self.listed = 0
         self.versions = {"loyalty_points": "1.2.0", "fraud_screening": "0.9.1", "<b>x</b>": "1"}
 
     def list_plugins(self) -> list[Meta]:
+        self.listed += 1
         states = dict(PluginState.objects.values_list("name", "enabled"))
         metas = []
         for name, version in sorted(self.versions.items()):
@@ -127,6 +129,13 @@ class PluginTests(TestCase):
 
     def test_get_is_not_allowed(self) -> None:
         assert self.login(self.operator).get(toggle_url("loyalty_points")).status_code == 405
+
+    def test_htmx_toggle_lists_the_plugins_once(self) -> None:
+        response = self.login(self.operator).post(
+            toggle_url("loyalty_points"), {"action": "disable"}, headers={"HX-Request": "true"}
+        )
+        assert '<span class="badge badge-disabled">disabled</span>' in response.content.decode()
+        assert self.registry.listed == 1
 
     def test_disable_then_enable_persists_calls_and_audits(self) -> None:
         client = self.login(self.operator)
