@@ -15,7 +15,7 @@ PYTEST_OK := || [ $$? -eq 5 ]
 DEPLOY_SECRET := check-deploy-$(shell date +%s)-9f3c2b7e1d5a4c8b6e0f2a9d7c5b3e1f8a6d4c2b0e9f7a5c3
 
 .PHONY: install run seed test gates test-sqlite test-postgres test-browser lint format typecheck \
-        migrations-check deploy-check coverage docs docs-serve bench build wheel-check \
+        lint-imports migrations-check deploy-check coverage docs docs-serve bench build wheel-check \
         browser-deps memcached-deps pre-commit clean
 
 install: $(STAMP)
@@ -70,6 +70,12 @@ gates:
 lint: install
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/ruff format --check --no-cache .
+	$(MAKE) lint-imports
+
+## The architecture contracts of pyproject.toml [tool.importlinter]: no package cycles, the
+## layers, and a pure core that imports no Django adapter.
+lint-imports: install
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff check --fix .

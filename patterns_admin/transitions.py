@@ -19,7 +19,7 @@ from django.http import Http404
 
 from patterns_admin.audit import record_action
 from patterns_admin.permissions import TRIGGER_TRANSITION
-from toolkit.patterns.exceptions import PatternError
+from toolkit.core.exceptions import PatternError
 from toolkit.registry import machine_for_model
 
 #: Transition history rows shown for one object.

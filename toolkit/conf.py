@@ -21,9 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-
 #: Every key of ``TOOLKIT["patterns"]`` with its default (the seed's defaults).
 PATTERN_DEFAULTS: dict[str, Any] = {
     "audit": False,
@@ -152,9 +149,7 @@ class ToolkitSettings:
         self._cache: dict[str, dict[str, Any]] | None = None
 
     def _load(self) -> dict[str, dict[str, Any]]:
-        from django.conf import settings
-
-        raw = getattr(settings, "TOOLKIT", None) or {}
+        raw = _django_setting()
         merged: dict[str, dict[str, Any]] = {}
         for section, defaults in SECTION_DEFAULTS.items():
             value = raw.get(section) if isinstance(raw, Mapping) else None
@@ -164,6 +159,8 @@ class ToolkitSettings:
     def section(self, name: str) -> dict[str, Any]:
         """Return one merged section (``"patterns"``, ``"eventsourcing"``, ...)."""
         if self._cache is None:
+            if not settings_ready():
+                return self._load()[name]  # defaults only: not cached, settings may come later
             self._cache = self._load()
         return self._cache[name]
 
@@ -199,9 +196,35 @@ def on_reload(func: Callable[[], None]) -> Callable[[], None]:
     return func
 
 
-@receiver(setting_changed)
+def settings_ready() -> bool:
+    """Whether Django is installed and its settings are configured."""
+    try:
+        from django.conf import settings
+    except ImportError:
+        return False
+    return bool(settings.configured)
+
+
+def _django_setting() -> Any:
+    """``settings.TOOLKIT``; empty (so every default applies) without Django or without
+    configured settings, which lets the pure core run its defaults outside a Django project."""
+    if not settings_ready():
+        return {}
+    from django.conf import settings
+
+    return getattr(settings, "TOOLKIT", None) or {}
+
+
 def _reload_toolkit_settings(*, setting: str, **kwargs: Any) -> None:
     if setting == "TOOLKIT":
         toolkit_settings.reload()
         for callback in list(_reload_callbacks):
             callback()
+
+
+try:
+    from django.core.signals import setting_changed
+except ImportError:  # no Django: nothing can change the settings, there is nothing to reload
+    pass
+else:
+    setting_changed.connect(_reload_toolkit_settings, dispatch_uid="toolkit.conf")

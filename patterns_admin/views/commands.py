@@ -86,8 +86,8 @@ def command_undo(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     list), a redirect to the command's entry otherwise. Refusals from the toolkit
     (``AlreadyUndone``, ``UndoNotSupported``, ...) become error messages, never a 500.
     """
+    from toolkit.core.exceptions import PatternError
     from toolkit.patterns.command import undo_from_audit
-    from toolkit.patterns.exceptions import PatternError
 
     entry = _execute_entry(pk)
     fragment = wants_fragment(request)

@@ -81,7 +81,7 @@ def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
     ``deactivate()`` through the registry, and records the action with the user.
     """
 
-    from toolkit.patterns.exceptions import PatternError, PluginNotFound
+    from toolkit.core.exceptions import PatternError, PluginNotFound
 
     action = request.POST.get("action", "")
     if action not in TOGGLE_ACTIONS:

@@ -23,7 +23,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from toolkit.patterns.exceptions import EventDispatchError, ValidationError
+from toolkit.core.exceptions import EventDispatchError, ValidationError
 
 try:
     from celery import shared_task

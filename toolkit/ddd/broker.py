@@ -41,7 +41,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from toolkit.patterns.exceptions import EventDispatchError
+from toolkit.core.exceptions import EventDispatchError
 
 Handler = Callable[[Any], Awaitable[None] | None]
 H = TypeVar("H", bound=Callable[..., Any])

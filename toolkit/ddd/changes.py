@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from toolkit.patterns.exceptions import ValidationError
+from toolkit.core.exceptions import ValidationError
 
 if TYPE_CHECKING:
     from toolkit.ddd.broker import EventBroker
@@ -149,7 +149,7 @@ class ChangesHandler:
 
     def publish(self, events: Sequence[Any]) -> None:
         """Dispatch ``events`` in order to the broker (every event, even if one fails)."""
-        from toolkit.patterns.exceptions import EventDispatchError
+        from toolkit.core.exceptions import EventDispatchError
 
         assert self.broker is not None
         errors: list[tuple[str, BaseException]] = []
@@ -165,9 +165,9 @@ class ChangesHandler:
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` after the current transaction commits (now if there is none)."""
-        from django.conf import settings
+        from toolkit.conf import settings_ready
 
-        if not settings.configured:
+        if not settings_ready():  # no Django project around: there is no transaction to wait for
             callback()
             return
         from django.db import transaction

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
 
-from toolkit.patterns.exceptions import PatternError
+from toolkit.core.exceptions import PatternError
 
 
 class ImmutableValueObject(PatternError, FrozenInstanceError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from toolkit.patterns.exceptions import ValidationError
+from toolkit.core.exceptions import ValidationError
 
 
 def field_names(cls: type[Any]) -> list[str]:

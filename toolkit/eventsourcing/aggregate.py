@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
-from toolkit.patterns.exceptions import ValidationError
+from toolkit.core.exceptions import ValidationError
 from toolkit.registry import aggregates
 
 A = TypeVar("A", bound="Aggregate")

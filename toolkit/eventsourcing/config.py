@@ -33,7 +33,7 @@ from toolkit.eventsourcing.schemas import SchemaRegistry
 from toolkit.eventsourcing.store import EventStoreBackend
 
 if TYPE_CHECKING:
-    from toolkit.patterns.event_store import EventStore
+    from toolkit.eventsourcing.event_store import EventStore
 
 DEFAULTS: dict[str, Any] = {
     "add_schema_version": False,
@@ -193,6 +193,6 @@ def store_or_default(store: EventStore | None) -> EventStore:
     """``store``, or ``EventStore()`` configured from settings when it is None."""
     if store is not None:
         return store
-    from toolkit.patterns.event_store import EventStore
+    from toolkit.eventsourcing.event_store import EventStore
 
     return EventStore()

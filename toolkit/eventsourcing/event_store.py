@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from toolkit.core.exceptions import ValidationError
 from toolkit.eventsourcing import handlers as _handlers
 from toolkit.eventsourcing.context import current_context, user_id_of
 from toolkit.eventsourcing.schemas import SchemaRegistry
@@ -39,7 +40,6 @@ from toolkit.eventsourcing.store import (
 )
 from toolkit.eventsourcing.upcasting import UpcasterRegistry
 from toolkit.eventsourcing.upcasting import upcasters as default_upcasters
-from toolkit.patterns.exceptions import ValidationError
 
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 _uuid4 = uuid.uuid4

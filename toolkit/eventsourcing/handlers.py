@@ -24,8 +24,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from toolkit.core.exceptions import EventDispatchError
 from toolkit.eventsourcing.store import StoredEvent
-from toolkit.patterns.exceptions import EventDispatchError
 
 Handler = Callable[[StoredEvent], Any]
 

@@ -37,8 +37,8 @@ from toolkit.eventsourcing.store import StoredEvent
 from toolkit.registry import projections
 
 if TYPE_CHECKING:
+    from toolkit.eventsourcing.event_store import EventStore
     from toolkit.models import ProjectionCheckpoint
-    from toolkit.patterns.event_store import EventStore
 
 Progress = Callable[[int, int], Any]
 

@@ -17,8 +17,8 @@ from toolkit.registry import aggregates
 
 if TYPE_CHECKING:
     from toolkit.eventsourcing.aggregate import Aggregate
+    from toolkit.eventsourcing.event_store import EventStore
     from toolkit.eventsourcing.store import StoredEvent
-    from toolkit.patterns.event_store import EventStore
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from toolkit.core.exceptions import ValidationError
 from toolkit.eventsourcing.aggregate import Aggregate
 from toolkit.eventsourcing.config import store_or_default
 from toolkit.eventsourcing.store import StoredEvent
-from toolkit.patterns.exceptions import ValidationError
 
 if TYPE_CHECKING:
-    from toolkit.patterns.event_store import EventStore
+    from toolkit.eventsourcing.event_store import EventStore
 
 A = TypeVar("A", bound=Aggregate)
 

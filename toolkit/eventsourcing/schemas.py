@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from toolkit.patterns.exceptions import SchemaValidationError
+from toolkit.core.exceptions import SchemaValidationError
 
 SchemaKind = Literal["avro", "jsonschema"]
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from toolkit.core.exceptions import ValidationError
 from toolkit.eventsourcing.store import StoredEvent
-from toolkit.patterns.exceptions import ValidationError
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 

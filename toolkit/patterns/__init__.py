@@ -4,25 +4,36 @@
 
     from toolkit.patterns import Repository, DjangoRepository, Specification, StateMachine
 
-Importing this package needs no ``django.setup()``: modules that use models import them
-inside the functions that need them. Errors live in :mod:`toolkit.patterns.exceptions`.
+The pure patterns (``StateMachine``, ``EventBus``, ``Specification``, ``Strategy``, ``lazy``,
+``Repository``, ``UnitOfWork`` and the errors) are imported eagerly and need no Django at
+import time. The Django-bound ones (``DjangoRepository``, ``Component``, ``Command`` with its
+audit rows, ``cached``, plugins with their persisted state, ``EventStore`` with its backends)
+are adapters loaded on first access through the module ``__getattr__`` (PEP 562), so
+``import toolkit.patterns`` stays cheap and works without Django, while
+``from toolkit.patterns import DjangoRepository`` keeps working. Errors live in
+:mod:`toolkit.patterns.exceptions`.
 """
 
 from __future__ import annotations
 
-from toolkit.patterns.cache import cache_invalidate, cached, invalidate
-from toolkit.patterns.command import Command
-from toolkit.patterns.component import Component, ComponentMixin, DMRComponentMixin
-from toolkit.patterns.event_store import EventStore
-from toolkit.patterns.exceptions import NotFound, PatternError
+from typing import TYPE_CHECKING, Any
+
+from toolkit.core.exceptions import NotFound, PatternError
 from toolkit.patterns.lazy import lazy
 from toolkit.patterns.observer import EventBus
-from toolkit.patterns.plugin import Plugin, PluginMeta, PluginRegistry, get_plugin_registry
-from toolkit.patterns.repository import DjangoRepository, Repository
+from toolkit.patterns.repository import Repository
 from toolkit.patterns.specification import Specification
 from toolkit.patterns.state_machine import Guard, StateMachine, Transition, guard
 from toolkit.patterns.strategy import Strategy
 from toolkit.patterns.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from toolkit.eventsourcing.event_store import EventStore
+    from toolkit.patterns.cache import cache_invalidate, cached, invalidate
+    from toolkit.patterns.command import Command
+    from toolkit.patterns.component import Component, ComponentMixin, DMRComponentMixin
+    from toolkit.patterns.django_repository import DjangoRepository
+    from toolkit.patterns.plugin import Plugin, PluginMeta, PluginRegistry, get_plugin_registry
 
 __all__ = [
     "Command",
@@ -51,3 +62,62 @@ __all__ = [
     "invalidate",
     "lazy",
 ]
+
+#: The Django-bound names, each loaded from its adapter module on first access.
+_ADAPTER_NAMES = frozenset(
+    {
+        "Command",
+        "Component",
+        "ComponentMixin",
+        "DMRComponentMixin",
+        "DjangoRepository",
+        "EventStore",
+        "Plugin",
+        "PluginMeta",
+        "PluginRegistry",
+        "cache_invalidate",
+        "cached",
+        "get_plugin_registry",
+        "invalidate",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """Load a Django-bound name from its adapter module on first access (PEP 562).
+
+    The imports are plain statements (not ``import_module`` strings) so that the
+    import-linter contracts see these edges like any other.
+    """
+    if name not in _ADAPTER_NAMES:
+        raise AttributeError(f"module 'toolkit.patterns' has no attribute {name!r}")
+    if name == "EventStore":
+        from toolkit.eventsourcing import event_store
+
+        value: Any = event_store.EventStore
+    elif name == "DjangoRepository":
+        from toolkit.patterns import django_repository
+
+        value = django_repository.DjangoRepository
+    elif name == "Command":
+        from toolkit.patterns import command
+
+        value = command.Command
+    elif name in {"cache_invalidate", "cached", "invalidate"}:
+        from toolkit.patterns import cache
+
+        value = getattr(cache, name)
+    elif name.startswith(("Component", "DMRComponent")):
+        from toolkit.patterns import component
+
+        value = getattr(component, name)
+    else:
+        from toolkit.patterns import plugin
+
+        value = getattr(plugin, name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

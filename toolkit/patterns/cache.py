@@ -60,7 +60,7 @@ from django.core.signals import setting_changed
 from toolkit.conf import on_reload, toolkit_settings
 from toolkit.contrib.otel import is_enabled as is_tracing
 from toolkit.contrib.otel import span
-from toolkit.patterns.exceptions import ValidationError
+from toolkit.core.exceptions import ValidationError
 
 __all__ = ["cache_invalidate", "cached", "invalidate", "namespaces_of", "version_key"]
 

@@ -40,14 +40,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from toolkit.contrib.otel import span
-from toolkit.patterns.command_state import decode_state, encode_value, to_json
-from toolkit.patterns.exceptions import (
+from toolkit.core.exceptions import (
     AlreadyUndone,
     CommandNotRebuildable,
     NotFound,
     UndoNotSupported,
     ValidationError,
 )
+from toolkit.patterns.command_state import decode_state, encode_value, to_json
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet

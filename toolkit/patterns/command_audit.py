@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from toolkit.core.exceptions import AlreadyUndone
 from toolkit.patterns.command_state import to_json
-from toolkit.patterns.exceptions import AlreadyUndone
 from toolkit.patterns.state_persistence import audit_user_id
 
 if TYPE_CHECKING:

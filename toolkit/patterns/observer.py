@@ -39,7 +39,7 @@ from contextvars import ContextVar
 from fnmatch import fnmatchcase
 from typing import Any, Literal, TypeVar
 
-from toolkit.patterns.exceptions import EventDispatchError, ValidationError
+from toolkit.core.exceptions import EventDispatchError, ValidationError
 
 __all__ = ["BACKENDS", "EventBus", "Handler", "default_bus", "get_default_bus", "pending_events"]
 
@@ -70,11 +70,10 @@ def _configured_backend() -> str:
     """The ``event_bus`` setting, or ``"default"`` when Django settings are not configured."""
     global _settings_backend, _reload_hooked
     if _settings_backend == _UNRESOLVED:
-        from django.conf import settings
+        from toolkit.conf import on_reload, settings_ready, toolkit_settings
 
-        if not settings.configured:
+        if not settings_ready():
             return "default"
-        from toolkit.conf import on_reload, toolkit_settings
 
         if not _reload_hooked:
             on_reload(_forget_settings_backend)

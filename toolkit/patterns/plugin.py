@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from toolkit.conf import on_reload
-from toolkit.patterns.exceptions import DuplicatePlugin, PluginNotFound, ValidationError
+from toolkit.core.exceptions import DuplicatePlugin, PluginNotFound, ValidationError
 
 __all__ = [
     "Plugin",

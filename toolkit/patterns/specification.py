@@ -33,7 +33,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from toolkit.patterns.exceptions import SpecificationError
+from toolkit.core.exceptions import SpecificationError
 
 if TYPE_CHECKING:
     from django.db.models import Q

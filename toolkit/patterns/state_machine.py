@@ -31,15 +31,15 @@ entity in memory. Then one seam applies it:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from django.core.exceptions import ImproperlyConfigured
-
 from toolkit.contrib.otel import is_enabled as otel_enabled
 from toolkit.contrib.otel import span
-from toolkit.patterns.exceptions import GuardFailed, InvalidTransition, TransitionNotPermitted
+from toolkit.core.compat import ImproperlyConfigured
+from toolkit.core.exceptions import GuardFailed, InvalidTransition, TransitionNotPermitted
 from toolkit.patterns.state_graphs import render_dot, render_mermaid
 
 __all__ = ["Guard", "StateMachine", "Transition", "TransitionCheck", "guard"]
@@ -472,6 +472,7 @@ def _check_state_field(machine: str, model: type[Any], field: str) -> None:
 
 
 def _is_django_model(kind: type[Any]) -> bool:
-    from django.db.models import Model
-
-    return issubclass(kind, Model)
+    # A model class exists only once django.db.models was imported; looking it up in
+    # sys.modules keeps the machine usable (on plain objects) where Django is not installed.
+    models = sys.modules.get("django.db.models")
+    return models is not None and issubclass(kind, models.Model)

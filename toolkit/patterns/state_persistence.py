@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.query_utils import DeferredAttribute
 
-from toolkit.patterns.exceptions import InvalidTransition
+from toolkit.core.exceptions import InvalidTransition
 
 if TYPE_CHECKING:
     from django.db.models import Field, Model
@@ -197,7 +197,7 @@ def _check_json(metadata: Any) -> None:
 
     from django.core.serializers.json import DjangoJSONEncoder
 
-    from toolkit.patterns.exceptions import ValidationError
+    from toolkit.core.exceptions import ValidationError
 
     try:
         json.dumps(metadata, cls=DjangoJSONEncoder)

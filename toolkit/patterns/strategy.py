@@ -24,7 +24,7 @@ from abc import ABC
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-from toolkit.patterns.exceptions import StrategyNotFound
+from toolkit.core.exceptions import StrategyNotFound
 
 __all__ = ["Strategy"]
 

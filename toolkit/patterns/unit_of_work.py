@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from toolkit.patterns.exceptions import EventDispatchError
+from toolkit.core.exceptions import EventDispatchError
 from toolkit.patterns.observer import pending_events
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from toolkit.patterns.exceptions import ValidationError
+from toolkit.core.exceptions import ValidationError
 from toolkit.stories.story import StepExecutionInfo, StoryExecutionContext
 
 DEFAULT_APP_NAME = "dddkit_stories"

@@ -41,7 +41,7 @@ from enum import Enum
 from types import SimpleNamespace
 from typing import Any, ClassVar, Literal, TypeAlias, get_args
 
-from toolkit.patterns.exceptions import PatternError, ValidationError
+from toolkit.core.exceptions import PatternError, ValidationError
 
 HookName: TypeAlias = Literal["before", "after", "error"]
 HOOK_NAMES: tuple[HookName, ...] = get_args(HookName)

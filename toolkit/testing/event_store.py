@@ -14,9 +14,9 @@ settings and needs no database:
 from __future__ import annotations
 
 from toolkit.eventsourcing.backends.memory import MemoryEventStoreBackend
+from toolkit.eventsourcing.event_store import EventStore
 from toolkit.eventsourcing.schemas import SchemaRegistry
 from toolkit.eventsourcing.upcasting import UpcasterRegistry
-from toolkit.patterns.event_store import EventStore
 
 
 class FakeEventStore(EventStore):

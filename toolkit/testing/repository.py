@@ -7,7 +7,7 @@ import itertools
 import threading
 from typing import Any, Generic, TypeVar
 
-from toolkit.patterns.exceptions import NotFound
+from toolkit.core.exceptions import NotFound
 from toolkit.patterns.repository import Repository
 from toolkit.patterns.specification import Specification
 

@@ -68,10 +68,22 @@ def test_every_seed_name_is_exported() -> None:
     assert set(toolkit.patterns.__all__) >= SEED_NAMES
 
 
+#: Names defined below ``toolkit.patterns`` and re-exported by it (issue 10: the error tree is
+#: the pure core's, the EventStore facade lives next to its backends).
+DEFINED_ELSEWHERE = {
+    "EventStore": "toolkit.eventsourcing.event_store",
+    "NotFound": "toolkit.core.exceptions",
+    "PatternError": "toolkit.core.exceptions",
+}
+
+
 def test_every_exported_name_exists_and_is_defined_in_a_pattern_module() -> None:
     for name in toolkit.patterns.__all__:
         obj = getattr(toolkit.patterns, name)
-        assert obj.__module__.startswith("toolkit.patterns."), name
+        if name in DEFINED_ELSEWHERE:
+            assert obj.__module__ == DEFINED_ELSEWHERE[name], name
+        else:
+            assert obj.__module__.startswith("toolkit.patterns."), name
 
 
 def test_seed_alias_is_the_same_class() -> None:

@@ -9,8 +9,9 @@ from django.db.models import Q
 
 from tests.seedapp.models import Order
 from tests.toolkit.patterns.docs_examples import run_page
+from toolkit.patterns.django_repository import DjangoRepository
 from toolkit.patterns.exceptions import NotFound
-from toolkit.patterns.repository import DjangoRepository, Repository
+from toolkit.patterns.repository import Repository
 from toolkit.patterns.specification import Specification
 from toolkit.testing.otel import capture_spans
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from django.db import IntegrityError, connections, transaction
 
+from toolkit.core.exceptions import ConcurrencyConflict
 from toolkit.eventsourcing.store import (
     EventStoreBackend,
     NewEvent,
@@ -39,7 +40,6 @@ from toolkit.eventsourcing.store import (
     StoredEvent,
     StreamInfo,
 )
-from toolkit.patterns.exceptions import ConcurrencyConflict
 
 #: A psycopg ``prepare_threshold`` that no query reaches: only ``prepare=True`` prepares.
 _EXPLICIT_PREPARE_ONLY = 2**31 - 1

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+from toolkit.core.exceptions import ConcurrencyConflict
 from toolkit.eventsourcing.store import (
     EventStoreBackend,
     NewEvent,
@@ -15,7 +16,6 @@ from toolkit.eventsourcing.store import (
     StoredEvent,
     StreamInfo,
 )
-from toolkit.patterns.exceptions import ConcurrencyConflict
 
 _Row = tuple[str, str, int, str, str, int, UUID, datetime, int, str, str, str, str]
 

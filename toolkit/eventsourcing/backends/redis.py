@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from toolkit.core.exceptions import ConcurrencyConflict
 from toolkit.eventsourcing.store import (
     EventStoreBackend,
     NewEvent,
@@ -32,7 +33,6 @@ from toolkit.eventsourcing.store import (
     StoredEvent,
     StreamInfo,
 )
-from toolkit.patterns.exceptions import ConcurrencyConflict
 
 _APPEND = """
 local stream, all, types, updated, recent = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]

@@ -10,9 +10,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from toolkit.core.exceptions import SchemaValidationError
 from toolkit.eventsourcing import config
 from toolkit.eventsourcing.schemas import SchemaRegistry
-from toolkit.patterns.exceptions import SchemaValidationError
 
 
 class Command(BaseCommand):

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from toolkit.core.exceptions import ValidationError
 from toolkit.ddd.exceptions import MissingDependency
-from toolkit.patterns.exceptions import ValidationError
 from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase, shared_histogram
 
 try:

@@ -1,0 +1,12 @@
+"""The pure core: what every other part of the toolkit builds on.
+
+Rules for this package (checked by the import-linter contracts in ``pyproject.toml``):
+
+- it imports no Django and no other toolkit sub-package; everything else may import it;
+- decision logic only: no I/O, no settings, no models. Django-bound code lives in the
+  adapter modules of the packages above (``DjangoRepository``, the Django event-store
+  backend, audit writes, plugin state, projection checkpoints).
+
+Modules: :mod:`toolkit.core.exceptions` (the one error tree, re-exported by
+:mod:`toolkit.patterns.exceptions`).
+"""
