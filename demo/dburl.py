@@ -9,13 +9,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-SQLITE_OPTIONS: dict[str, Any] = {
-    # WAL lets readers run while one writer commits; IMMEDIATE takes the write lock at BEGIN
-    # so two writers queue instead of failing with "database is locked" on upgrade.
-    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    "transaction_mode": "IMMEDIATE",
-    "timeout": 20,
-}
+#: Empty on purpose: the toolkit gives every SQLite connection WAL, synchronous=FULL,
+#: IMMEDIATE transactions and a 20 s busy timeout (toolkit/sqlite.py). A pragma set here in
+#: "init_command" would override it, and `manage.py check` would explain what that costs.
+SQLITE_OPTIONS: dict[str, Any] = {}
 
 
 def parse_database_url(url: str, *, base_dir: Path) -> dict[str, Any]:

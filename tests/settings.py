@@ -18,9 +18,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # In memory: WAL means nothing there, and each test run gets a fresh database.
+    # In memory: each test run gets a fresh database. WAL means nothing there; the toolkit's
+    # other SQLite defaults (IMMEDIATE transactions, busy timeout) apply (toolkit/sqlite.py).
     DATABASES["default"]["NAME"] = ":memory:"
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 else:
     suffix = os.environ.get("TEST_DB_SUFFIX", "main")
     DATABASES["default"]["TEST"] = {"NAME": f"test_toolkit_{suffix}"}

@@ -12,8 +12,9 @@ class ToolkitConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Imported for their side effects: system checks and settings reload hooks.
-        from toolkit import checks, conf  # noqa: F401
+        # Imported for their side effects: system checks, settings reload hooks and the
+        # SQLite connection defaults (a connection_created receiver).
+        from toolkit import checks, conf, sqlite  # noqa: F401
         from toolkit.startup import run_startup_hooks
 
         run_startup_hooks()

@@ -11,6 +11,8 @@ Only the Django layer reads settings; the pure core classes take plain arguments
             "event_bus": "default",        # "default" (in-process) or "celery"
             "event_store_backend": "django",  # "django", "redis" or "memory"
             "plugin_group": "toolkit.plugins",  # entry-point group for load_entry_points()
+            "sqlite_journal_mode": "WAL",  # set on SQLite connections; None: SQLite's own
+            "sqlite_synchronous": "FULL",  # "NORMAL": faster, last commits lost on power loss
         }
     }
 """
@@ -28,10 +30,15 @@ PATTERN_DEFAULTS: dict[str, Any] = {
     "event_bus": "default",
     "event_store_backend": "django",
     "plugin_group": "toolkit.plugins",
+    # SQLite connection defaults (toolkit/sqlite.py); None leaves SQLite's own setting.
+    "sqlite_journal_mode": "WAL",
+    "sqlite_synchronous": "FULL",
 }
 
 EVENT_BUS_CHOICES = ("celery", "default")
 EVENT_STORE_BACKEND_CHOICES = ("django", "memory", "redis")
+SQLITE_JOURNAL_MODE_CHOICES = ("DELETE", "MEMORY", "OFF", "PERSIST", "TRUNCATE", "WAL", None)
+SQLITE_SYNCHRONOUS_CHOICES = ("EXTRA", "FULL", "NORMAL", "OFF", None)
 
 #: Other top-level sections of ``TOOLKIT``; each sub-package documents its own keys.
 SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -55,9 +62,13 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str) and bool(value)
 
 
-def _check_choice(key: str, choices: tuple[str, ...]) -> Callable[[Any], SettingProblem | None]:
+def _check_choice(
+    key: str, choices: tuple[str | None, ...], *, case_insensitive: bool = False
+) -> Callable[[Any], SettingProblem | None]:
     def check(value: Any) -> SettingProblem | None:
         if value in choices:
+            return None
+        if case_insensitive and isinstance(value, str) and value.upper() in choices:
             return None
         valid = ", ".join(repr(c) for c in choices)
         return SettingProblem(
@@ -98,6 +109,12 @@ _PATTERN_VALIDATORS: dict[str, Callable[[Any], SettingProblem | None]] = {
     "event_bus": _check_choice("event_bus", EVENT_BUS_CHOICES),
     "event_store_backend": _check_choice("event_store_backend", EVENT_STORE_BACKEND_CHOICES),
     "plugin_group": _check_name("plugin_group"),
+    "sqlite_journal_mode": _check_choice(
+        "sqlite_journal_mode", SQLITE_JOURNAL_MODE_CHOICES, case_insensitive=True
+    ),
+    "sqlite_synchronous": _check_choice(
+        "sqlite_synchronous", SQLITE_SYNCHRONOUS_CHOICES, case_insensitive=True
+    ),
 }
 
 
