@@ -15,6 +15,9 @@ class ToolkitConfig(AppConfig):
         # Imported for their side effects: system checks, settings reload hooks and the
         # SQLite connection defaults (a connection_created receiver).
         from toolkit import checks, conf, sqlite  # noqa: F401
+
+        # Connects the plugin states' per-request cache to request_started/finished.
+        from toolkit.patterns import plugin_state  # noqa: F401
         from toolkit.startup import run_startup_hooks
 
         run_startup_hooks()

@@ -19,6 +19,7 @@ from demo.shop import screening
 from demo.shop.models import LoyaltyEntry, Order
 from toolkit.models import PluginState
 from toolkit.patterns.plugin import PluginRegistry, get_plugin_registry
+from toolkit.patterns.plugin_state import DjangoPluginState
 
 DEMO_GROUP = {"patterns": {"plugin_group": "toolkit_demo.plugins"}}
 
@@ -57,7 +58,7 @@ def test_disable_by_another_registry_stops_the_behaviour_at_the_next_call(demo_p
     order = risky_order()
     assert screening.fraud_verdict(order) is not None
     # Another registry, as another process has: only the database is shared.
-    elsewhere = PluginRegistry()
+    elsewhere = PluginRegistry(state=DjangoPluginState())
     elsewhere.load_entry_points("toolkit_demo.plugins")
     elsewhere.disable("fraud_screening")
     elsewhere.disable("loyalty_points")
@@ -105,7 +106,8 @@ def test_disable_in_another_process_is_honoured_by_the_guard(demo_plugins) -> No
         from django.db import connections
         connections["default"].settings_dict["NAME"] = {connection.settings_dict["NAME"]!r}
         from toolkit.patterns.plugin import PluginRegistry
-        registry = PluginRegistry()
+        from toolkit.patterns.plugin_state import DjangoPluginState
+        registry = PluginRegistry(state=DjangoPluginState())
         registry.load_entry_points("toolkit_demo.plugins")
         registry.disable("fraud_screening")
         registry.shutdown()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 from unittest import mock
 
 from django.contrib.auth.models import User
@@ -13,55 +12,46 @@ from django.urls import reverse
 from patterns_admin.models import PanelActionLog
 from tests.patterns_admin.conftest import make_staff
 from toolkit.models import PluginState
-from toolkit.patterns.exceptions import PluginNotFound
 from toolkit.patterns.plugin import Plugin, PluginRegistry
+from toolkit.patterns.plugin_state import DjangoPluginState
 
 URL = reverse("patterns_admin:plugin-list")
 
 
-@dataclass
-class Meta:
-    name: str
-    version: str
-    status: str
-    error: str = ""
+class Recorded(Plugin):
+    """Base of the test plugins: records activate/deactivate per plugin class."""
+
+    calls: ClassVar[list[tuple[str, str]]] = []
+
+    def activate(self) -> None:
+        Recorded.calls.append(("activate", type(self).__name__))
+
+    def deactivate(self) -> None:
+        Recorded.calls.append(("deactivate", type(self).__name__))
 
 
-class RecordingRegistry:
-    """The registry interface the panel relies on, persisting to ``PluginState`` like the
-    real one and recording activate/deactivate calls."""
+class LoyaltyPoints(Recorded):
+    version = "1.2.0"
 
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, Any]] = []
-        self.listed = 0
-        self.versions = {"loyalty_points": "1.2.0", "fraud_screening": "0.9.1", "<b>x</b>": "1"}
 
-    def list_plugins(self) -> list[Meta]:
-        self.listed += 1
-        states = dict(PluginState.objects.values_list("name", "enabled"))
-        metas = []
-        for name, version in sorted(self.versions.items()):
-            if name == "fraud_screening":
-                metas.append(Meta(name, version, "failed", "ImportError: <script>boom</script>"))
-            else:
-                metas.append(
-                    Meta(name, version, "active" if states.get(name, True) else "disabled")
-                )
-        return metas
+class FraudScreening(Recorded):
+    version = "0.9.1"
 
-    def _set(self, name: str, enabled: bool, user: Any) -> None:
-        if name not in self.versions:
-            raise PluginNotFound(name, self.versions)
-        PluginState.objects.update_or_create(
-            name=name, defaults={"enabled": enabled, "updated_by": user}
-        )
-        self.calls.append(("activate" if enabled else "deactivate", name, user))
+    def activate(self) -> None:
+        raise ImportError("<script>boom</script>")
 
-    def enable(self, name: str, *, user: Any = None) -> None:
-        self._set(name, True, user)
 
-    def disable(self, name: str, *, user: Any = None) -> None:
-        self._set(name, False, user)
+class Bold(Recorded):
+    version = "1"
+
+
+def real_registry() -> PluginRegistry:
+    """The toolkit's registry with the Django state store, as ``get_plugin_registry()``."""
+    registry = PluginRegistry(state=DjangoPluginState())
+    registry.register("loyalty_points", LoyaltyPoints)
+    registry.register("fraud_screening", FraudScreening)
+    registry.register("<b>x</b>", Bold)
+    return registry
 
 
 def toggle_url(name: str) -> str:
@@ -75,7 +65,9 @@ class PluginTests(TestCase):
         cls.operator = make_staff("operator", "toggle_plugin")
 
     def setUp(self) -> None:
-        self.registry = RecordingRegistry()
+        Recorded.calls.clear()
+        self.registry = real_registry()
+        self.addCleanup(self.registry.shutdown)
         patcher = mock.patch(
             "patterns_admin.views.plugins.plugin_registry", return_value=self.registry
         )
@@ -94,14 +86,15 @@ class PluginTests(TestCase):
         html = response.content.decode()
         assert "loyalty_points" in html and "1.2.0" in html
         assert '<span class="badge badge-failed">failed</span>' in html
-        assert "ImportError: &lt;script&gt;boom&lt;/script&gt;" in html
+        assert "activate() failed: ImportError: &lt;script&gt;boom&lt;/script&gt;" in html
         assert "<script>boom" not in html and "<b>x</b>" not in html
         assert "needs permission" in html
         fragment = self.login(self.viewer).get(URL, headers={"HX-Request": "true"})
         assert fragment.content.decode().strip().startswith('<section id="results"')
 
     def test_empty_registry_names_the_entry_point_group(self) -> None:
-        self.registry.versions = {}
+        for name in self.registry.names():
+            self.registry.unregister(name)
         with self.settings(TOOLKIT={"patterns": {"plugin_group": "acme.plugins"}}):
             html = self.login(self.viewer).get(URL).content.decode()
         assert "No plugins installed." in html
@@ -112,38 +105,49 @@ class PluginTests(TestCase):
         assert response.status_code == 403
         assert "patterns_admin.toggle_plugin" in response.content.decode()
         assert not PluginState.objects.exists()
-        assert self.registry.calls == []
+        assert Recorded.calls == []
         assert not PanelActionLog.objects.exists()
 
     def test_anonymous_is_redirected(self) -> None:
         response = Client().post(toggle_url("loyalty_points"), {"action": "disable"})
         assert response.status_code == 302
-        assert self.registry.calls == []
+        assert Recorded.calls == []
 
     def test_csrf_is_enforced(self) -> None:
         client = Client(enforce_csrf_checks=True)
         client.force_login(self.operator)
         response = client.post(toggle_url("loyalty_points"), {"action": "disable"})
         assert response.status_code == 403
-        assert self.registry.calls == []
+        assert Recorded.calls == []
 
     def test_get_is_not_allowed(self) -> None:
         assert self.login(self.operator).get(toggle_url("loyalty_points")).status_code == 405
 
     def test_htmx_toggle_lists_the_plugins_once(self) -> None:
-        response = self.login(self.operator).post(
-            toggle_url("loyalty_points"), {"action": "disable"}, headers={"HX-Request": "true"}
-        )
+        with mock.patch.object(
+            self.registry, "list_plugins", wraps=self.registry.list_plugins
+        ) as listed:
+            response = self.login(self.operator).post(
+                toggle_url("loyalty_points"), {"action": "disable"}, headers={"HX-Request": "true"}
+            )
         assert '<span class="badge badge-disabled">disabled</span>' in response.content.decode()
-        assert self.registry.listed == 1
+        assert listed.call_count == 1
 
     def test_disable_then_enable_persists_calls_and_audits(self) -> None:
         client = self.login(self.operator)
+        client.get(URL)  # the listing syncs this process: the plugins activate
         response = client.post(toggle_url("loyalty_points"), {"action": "disable"})
         assert response.status_code == 302
         assert response["Location"] == URL
-        assert PluginState.objects.get(name="loyalty_points").enabled is False
-        assert self.registry.calls == [("deactivate", "loyalty_points", self.operator)]
+        state = PluginState.objects.get(name="loyalty_points")
+        assert (state.enabled, state.updated_by) == (False, self.operator)
+        # Activated by the listing's sync (fraud_screening's activate() raised), then
+        # deactivated by the toggle.
+        assert Recorded.calls == [
+            ("activate", "LoyaltyPoints"),
+            ("activate", "Bold"),
+            ("deactivate", "LoyaltyPoints"),
+        ]
         html = client.get(URL).content.decode()
         assert "Plugin &#x27;loyalty_points&#x27; is now disabled." in html
         assert '<span class="badge badge-disabled">disabled</span>' in html
@@ -193,7 +197,7 @@ class PluginTests(TestCase):
             "Unknown action &#x27;explode&#x27; for plugin &#x27;loyalty_points&#x27;; "
             "choices: &#x27;disable&#x27;, &#x27;enable&#x27;." in response.content.decode()
         )
-        assert self.registry.calls == []
+        assert not any(call[0] == "deactivate" for call in Recorded.calls)
         assert not PluginState.objects.exists()
 
 
@@ -216,44 +220,3 @@ class BrokenRegistryTests(TestCase):
             toggle.content.decode()
         )
         assert PanelActionLog.objects.get().success is False
-
-
-class Greeter(Plugin):
-    """A plugin that records its activations."""
-
-    version = "2.0.0"
-    calls: ClassVar[list[str]] = []
-
-    def activate(self) -> None:
-        self.calls.append("activate")
-
-    def deactivate(self) -> None:
-        self.calls.append("deactivate")
-
-
-class RealRegistryTests(TestCase):
-    """The toggle through the toolkit's own ``PluginRegistry``."""
-
-    def setUp(self) -> None:
-        Greeter.calls.clear()
-        self.registry = PluginRegistry()
-        self.registry.register("greeter", Greeter)
-        patcher = mock.patch(
-            "patterns_admin.views.plugins.plugin_registry", return_value=self.registry
-        )
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        self.client.force_login(make_staff("operator", "toggle_plugin"))
-
-    def test_disable_persists_and_deactivates(self) -> None:
-        assert "2.0.0" in self.client.get(URL).content.decode()
-        response = self.client.post(toggle_url("greeter"), {"action": "disable"})
-        assert response.status_code == 302
-        assert PluginState.objects.get(name="greeter").enabled is False
-        assert Greeter.calls[-1] == "deactivate"
-        html = self.client.get(URL).content.decode()
-        assert '<span class="badge badge-disabled">disabled</span>' in html
-        self.client.post(toggle_url("greeter"), {"action": "enable"})
-        assert PluginState.objects.get(name="greeter").enabled is True
-        assert Greeter.calls[-1] == "activate"
-        assert PanelActionLog.objects.filter(success=True).count() == 2

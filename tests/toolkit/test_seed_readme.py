@@ -298,8 +298,8 @@ def test_event_bus_example() -> None:
 # -- Plugin registry --------------------------------------------------------------------------
 
 
-@pytest.mark.django_db
 def test_plugin_registry_example() -> None:
+    # No database: the registry of the README is an in-memory object.
     from toolkit.patterns import Plugin, PluginRegistry
 
     # Define the interface

@@ -120,10 +120,16 @@ class DuplicatePlugin(PatternError):
         super().__init__(f"A plugin named {name!r} is already registered")
 
 
-class PluginNotFound(PatternError):
-    """Raised when a plugin name is unknown to the registry."""
+class PluginNotFound(PatternError, KeyError):
+    """Raised when a plugin name is unknown to the registry.
+
+    Also a ``KeyError``: dmr-toolkit 0.1.0's ``PluginRegistry.get`` / ``unregister`` raised
+    ``KeyError``, so ``except KeyError`` keeps working.
+    """
 
     _fields = ("name", "available")
+    # KeyError would show the message quoted, as a key; show it as written.
+    __str__ = Exception.__str__
 
     def __init__(self, name: str, available: Sequence[str] = ()) -> None:
         self.name = name
@@ -162,21 +168,49 @@ class ConcurrencyConflict(PatternError):
 class EventDispatchError(PatternError):
     """Raised after every handler ran, when one or more of them raised.
 
-    ``errors`` holds ``(handler_name, exception)`` pairs in handler order.
+    ``errors`` is the list of the raised exceptions themselves, in handler order (as in
+    dmr-toolkit 0.1.0); ``handlers`` names the handler of each (``module.qualname``), and
+    ``failures`` pairs them up: ``[(handler_name, exception), ...]``. ``event_type`` is the
+    published spelling of ``event``.
+
+    Build it with exceptions, ``(handler_name, exception)`` pairs, or a mix::
+
+        EventDispatchError("order.paid", [ValueError("bad")])
+        EventDispatchError(event_type="order.paid", errors=[("shop.mail", ValueError("bad"))])
     """
 
-    _fields = ("event", "errors")
+    _fields = ("event", "failures")
 
-    def __init__(self, event: str, errors: Sequence[tuple[str, BaseException]]) -> None:
-        self.event = event
-        self.errors = list(errors)
-        names = ", ".join(name for name, _ in self.errors)
-        super().__init__(f"{len(self.errors)} handler(s) failed for {event!r}: {names}")
+    def __init__(
+        self,
+        event: str = "",
+        errors: Sequence[BaseException | tuple[str, BaseException]] = (),
+        *,
+        event_type: str | None = None,
+    ) -> None:
+        self.event = event_type if event_type is not None else event
+        self.failures: list[tuple[str, BaseException]] = [
+            item if isinstance(item, tuple) else (_unknown_handler, item) for item in errors
+        ]
+        self.errors: list[BaseException] = [exc for _, exc in self.failures]
+        self.handlers: list[str] = [name for name, _ in self.failures]
+        count = len(self.errors)
+        names = ", ".join(self.handlers)
+        super().__init__(f"{count} handler(s) failed for {self.event!r}: {names}")
+
+    @property
+    def event_type(self) -> str:
+        """dmr-toolkit's name for :attr:`event`."""
+        return self.event
 
     @property
     def exceptions(self) -> list[BaseException]:
-        """The exceptions alone, in handler order."""
-        return [exc for _, exc in self.errors]
+        """The exceptions alone, in handler order (the same list as :attr:`errors`)."""
+        return self.errors
+
+
+#: The handler name shown when an EventDispatchError was built from bare exceptions.
+_unknown_handler = "<handler>"
 
 
 class SpecificationError(PatternError):

@@ -159,7 +159,7 @@ class ChangesHandler:
                 self.broker.dispatch(event)
             except EventDispatchError as exc:
                 names.append(exc.event)
-                errors.extend(exc.errors)
+                errors.extend(exc.failures)
         if errors:
             raise EventDispatchError(", ".join(names), errors)
 

@@ -1,10 +1,56 @@
-"""Audit rows written by ``StateMachine.trigger`` and ``Command.execute`` / ``undo``."""
+"""Audit rows written by ``StateMachine.trigger`` and ``Command.execute`` / ``undo``.
+
+dmr-toolkit 0.1.0 named some of these columns differently (``CommandAuditLog.command_class``,
+``input_params``, ``executed_by``, ``timestamp``; ``StateTransitionAudit.triggered_by``,
+``timestamp``). Both spellings work: the published names are properties (read, write, and
+keyword arguments of the constructor and ``objects.create``), and the default manager aliases
+them for ``filter()``, ``exclude()``, ``order_by()`` and ``update()`` lookups, so
+``CommandAuditLog.objects.filter(executed_by=user, timestamp__gte=since)`` works. They are
+aliases, not columns: ``values("timestamp")`` and ``only("timestamp")`` need our names.
+"""
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from django.conf import settings
 from django.db import models
+from django.db.models import F, FilteredRelation
 from django.utils import timezone
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+class PublishedNamesManager(models.Manager[_M]):
+    """The default manager, with dmr-toolkit 0.1.0's field names usable in lookups.
+
+    Each published name is an ``alias()`` of our field (a ``FilteredRelation`` for a foreign
+    key, so ``executed_by__username`` works too); an alias costs nothing until a query uses
+    it, and a join to the users table is made only when a lookup goes through it.
+    """
+
+    def __init__(self, fields: dict[str, str], relations: dict[str, str]) -> None:
+        super().__init__()
+        self.fields = fields
+        self.relations = relations
+
+    def get_queryset(self) -> models.QuerySet[_M]:
+        aliases: dict[str, Any] = {alias: F(field) for alias, field in self.fields.items()}
+        aliases.update({alias: FilteredRelation(field) for alias, field in self.relations.items()})
+        queryset: models.QuerySet[_M] = super().get_queryset().alias(**aliases)
+        return queryset
+
+
+def _published(field: str, doc: str) -> Any:
+    """A read/write property named as dmr-toolkit 0.1.0 named ``field``."""
+
+    def fget(self: models.Model) -> Any:
+        return getattr(self, field)
+
+    def fset(self: models.Model, value: Any) -> None:
+        setattr(self, field, value)
+
+    return property(fget, fset, doc=doc)
 
 
 class StateTransitionAudit(models.Model):
@@ -29,6 +75,13 @@ class StateTransitionAudit(models.Model):
     reason = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = PublishedNamesManager["StateTransitionAudit"](
+        fields={"timestamp": "created_at"}, relations={"triggered_by": "user"}
+    )
+
+    triggered_by = _published("user", "dmr-toolkit 0.1.0's name for ``user``.")
+    timestamp = _published("created_at", "dmr-toolkit 0.1.0's name for ``created_at``.")
 
     class Meta:
         verbose_name = "state transition audit"
@@ -94,6 +147,19 @@ class CommandAuditLog(models.Model):
     )
     duration_ms = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = PublishedNamesManager["CommandAuditLog"](
+        fields={"command_class": "command", "input_params": "params", "timestamp": "created_at"},
+        relations={"executed_by": "user"},
+    )
+
+    command_class = _published(
+        "command",
+        "dmr-toolkit 0.1.0's name for ``command`` (here the dotted path, there the class name).",
+    )
+    input_params = _published("params", "dmr-toolkit 0.1.0's name for ``params``.")
+    executed_by = _published("user", "dmr-toolkit 0.1.0's name for ``user``.")
+    timestamp = _published("created_at", "dmr-toolkit 0.1.0's name for ``created_at``.")
 
     class Meta:
         verbose_name = "command audit log"

@@ -40,6 +40,11 @@ class DjangoRepository(Repository[M, ID]):
 
     model: ClassVar[type[Model]]
 
+    def __init__(self, model_class: type[M] | None = None) -> None:
+        # dmr-toolkit 0.1.0 takes the model in the constructor: DjangoRepository(Order).
+        if model_class is not None:
+            self.model = model_class  # type: ignore[misc]
+
     def get_model(self) -> type[M]:
         """Return ``model``, or raise ``ImproperlyConfigured`` naming the class."""
         model = getattr(self, "model", None)
@@ -96,11 +101,18 @@ class DjangoRepository(Repository[M, ID]):
                 raise
             return entity
 
-    def remove(self, entity: M) -> None:
-        with span("repository.remove", model=self.get_model().__name__, id=str(entity.pk)):
-            deleted, _ = self.get_queryset().filter(pk=entity.pk).delete()
-            if not deleted:
-                raise self._not_found(entity.pk)
+    def _pk(self, id: ID | M) -> Any:
+        """The primary key of ``id``: a model instance gives its ``pk``, anything else is one."""
+        from django.db.models import Model
+
+        return id.pk if isinstance(id, Model) else id
+
+    def remove(self, id: ID | M, *, missing_ok: bool = False) -> None:
+        pk = self._pk(id)
+        with span("repository.remove", model=self.get_model().__name__, id=str(pk)):
+            deleted, _ = self.get_queryset().filter(pk=pk).delete()
+            if not deleted and not missing_ok:
+                raise self._not_found(pk)
 
     async def aget(self, id: ID) -> M:
         model = self.get_model()
@@ -122,8 +134,9 @@ class DjangoRepository(Repository[M, ID]):
     async def aupdate(self, entity: M) -> M:
         return await sync_to_async(self.update)(entity)
 
-    async def aremove(self, entity: M) -> None:
-        with span("repository.remove", model=self.get_model().__name__, id=str(entity.pk)):
-            deleted, _ = await self.get_queryset().filter(pk=entity.pk).adelete()
-            if not deleted:
-                raise self._not_found(entity.pk)
+    async def aremove(self, id: ID | M, *, missing_ok: bool = False) -> None:
+        pk = self._pk(id)
+        with span("repository.remove", model=self.get_model().__name__, id=str(pk)):
+            deleted, _ = await self.get_queryset().filter(pk=pk).adelete()
+            if not deleted and not missing_ok:
+                raise self._not_found(pk)

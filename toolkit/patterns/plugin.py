@@ -6,7 +6,7 @@
     [project.entry-points."toolkit.plugins"]
     my_plugin = "my_package:MyPlugin"
 
-    registry = PluginRegistry()
+    registry = PluginRegistry(state=DjangoPluginState())  # PluginRegistry(): in memory
     registry.load_entry_points()            # the TOOLKIT["patterns"]["plugin_group"] group
     registry.register("extra", ExtraPlugin)  # or by hand
     registry.disable("my_plugin", user=request.user)  # persisted; deactivate() runs
@@ -17,16 +17,18 @@ Rules:
 
 - A plugin whose entry point fails to import is listed with ``status="failed"`` and the error;
   the others load normally.
-- Enabled/disabled is a ``toolkit.models.PluginState`` row (no row = enabled). Every process
-  honours it: before answering ``is_enabled(name)`` (that plugin's row) or ``list_plugins``
-  (every row) a registry re-reads the state with one small query and calls ``activate()`` /
-  ``deactivate()`` on its own plugin instances to match. Code that relies on a plugin's side
-  effects asks ``is_enabled(name)`` at its hook point (the demo's guard and bus handler do), or
-  calls ``sync()`` (e.g. at worker start). There is deliberately no per-request hook:
-  a query on every request would be paid by every view, plugins or not.
+- Enabled/disabled lives in a state store. ``PluginRegistry()`` keeps it in memory, so a
+  registry built in user code or a unit test needs no database (as in dmr-toolkit 0.1.0).
+  The process registry of :func:`get_plugin_registry` uses the Django adapter,
+  :class:`~toolkit.patterns.plugin_state.DjangoPluginState`: a ``toolkit.models.PluginState``
+  row (no row = enabled) that every process honours. Before answering ``is_enabled(name)`` or
+  ``list_plugins`` a registry re-reads the state (inside a request, once per request) and calls
+  ``activate()`` / ``deactivate()`` on its own plugin instances to match. Code that relies on a
+  plugin's side effects asks ``is_enabled(name)`` at its hook point (the demo's guard and bus
+  handler do), or calls ``sync()`` (e.g. at worker start).
 - ``version`` is the plugin class's ``version`` attribute, else its distribution's version.
 
-The registry itself is pure Python; only ``enable``/``disable``/``sync`` touch the database.
+The registry itself is pure Python; only its state store may touch a database.
 """
 
 from __future__ import annotations
@@ -37,15 +39,17 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from toolkit.conf import on_reload
 from toolkit.core.exceptions import DuplicatePlugin, PluginNotFound, ValidationError
 
 __all__ = [
+    "MemoryPluginState",
     "Plugin",
     "PluginMeta",
     "PluginRegistry",
+    "PluginStateStore",
     "PluginStatus",
     "get_plugin_registry",
 ]
@@ -89,6 +93,40 @@ class PluginMeta:
         """False only when the plugin is disabled by its persisted state."""
         return self.status != "disabled"
 
+    @property
+    def plugin_class(self) -> type[Any] | None:
+        """dmr-toolkit 0.1.0's name for :attr:`plugin`."""
+        return self.plugin
+
+
+class PluginStateStore(Protocol):
+    """Where a registry keeps enabled/disabled; names without a state are enabled."""
+
+    def read(self, name: str) -> bool:
+        """Whether ``name`` is enabled."""
+
+    def read_all(self) -> dict[str, bool]:
+        """Every stored ``{name: enabled}``."""
+
+    def write(self, name: str, enabled: bool, user: Any = None) -> None:
+        """Store ``enabled`` for ``name``; ``user`` is who asked (stores may record it)."""
+
+
+class MemoryPluginState:
+    """Enabled/disabled of this process only: the default store, needing no database."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, bool] = {}
+
+    def read(self, name: str) -> bool:
+        return self._states.get(name, True)
+
+    def read_all(self) -> dict[str, bool]:
+        return dict(self._states)
+
+    def write(self, name: str, enabled: bool, user: Any = None) -> None:
+        self._states[name] = enabled
+
 
 @dataclass
 class _Entry:
@@ -103,11 +141,17 @@ class _Entry:
 
 
 class PluginRegistry:
-    """Named plugin classes of one process, with persisted enable/disable."""
+    """Named plugin classes of one process, with enable/disable kept in ``state``.
 
-    def __init__(self) -> None:
+    ``state`` defaults to a :class:`MemoryPluginState`; pass
+    ``toolkit.patterns.plugin_state.DjangoPluginState()`` to persist it for every process
+    (what :func:`get_plugin_registry` does).
+    """
+
+    def __init__(self, *, state: PluginStateStore | None = None) -> None:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.RLock()
+        self.state: PluginStateStore = state if state is not None else MemoryPluginState()
 
     # -- registration (pure) ----------------------------------------------------------------
 
@@ -226,14 +270,14 @@ class PluginRegistry:
     def is_enabled(self, name: str) -> bool:
         """Whether ``name`` is enabled now, activating/deactivating it here to match.
 
-        Re-reads only this plugin's persisted state (one indexed single-row query), so a hook
-        point may call it on every use: a disable made by another process is honoured at the
-        next call, without a per-request sync of every plugin.
+        Re-reads only this plugin's state (with the Django store: one indexed single-row
+        query, or the request's cached copy), so a hook point may call it on every use: a
+        disable made by another process is honoured at the next call (the next request).
         """
         entry = self._entries.get(name)
         if entry is None:
             raise PluginNotFound(name, list(self._entries))
-        enabled = _read_state(name)
+        enabled = self.state.read(name)
         with self._lock:
             self._apply(entry, enabled)
         return enabled
@@ -249,7 +293,7 @@ class PluginRegistry:
 
         Returns the persisted ``{name: enabled}`` rows (absent names are enabled).
         """
-        states = _read_states()
+        states = self.state.read_all()
         with self._lock:
             for name, entry in self._entries.items():
                 self._apply(entry, states.get(name, True))
@@ -271,17 +315,7 @@ class PluginRegistry:
         entry = self._entries.get(name)
         if entry is None:
             raise PluginNotFound(name, list(self._entries))
-        from django.db import transaction
-        from django.utils import timezone
-
-        from toolkit.models import PluginState  # the pure registry imports no models
-
-        acting = user if getattr(user, "is_authenticated", False) and user.pk else None
-        with transaction.atomic():
-            PluginState.objects.update_or_create(
-                name=name,
-                defaults={"enabled": enabled, "updated_at": timezone.now(), "updated_by": acting},
-            )
+        self.state.write(name, enabled, user)
         with self._lock:
             self._apply(entry, enabled)
             return self._meta(entry, {name: enabled})
@@ -379,32 +413,26 @@ def _dist_version(entry_point: importlib.metadata.EntryPoint) -> str | None:
     return None
 
 
-def _read_state(name: str) -> bool:
-    from toolkit.models import PluginState  # the pure registry imports no models
-
-    row = PluginState.objects.filter(name=name).values_list("enabled", flat=True).first()
-    return True if row is None else bool(row)
-
-
-def _read_states() -> dict[str, bool]:
-    from toolkit.models import PluginState  # the pure registry imports no models
-
-    return dict(PluginState.objects.values_list("name", "enabled"))
-
-
 _default: PluginRegistry | None = None
 _default_lock = threading.Lock()
 
 
 def get_plugin_registry() -> PluginRegistry:
-    """The process default registry, loaded from the ``plugin_group`` setting on first use."""
+    """The process default registry, loaded from the ``plugin_group`` setting on first use.
+
+    Its state is persisted in ``PluginState`` rows (the Django adapter), shared by every
+    process.
+    """
     global _default
     registry = _default
     if registry is not None:
         return registry
+    # The Django adapter is imported here, not at module level: the registry core needs none.
+    from toolkit.patterns.plugin_state import DjangoPluginState
+
     with _default_lock:
         if _default is None:
-            registry = PluginRegistry()
+            registry = PluginRegistry(state=DjangoPluginState())
             registry.load_entry_points()
             _default = registry
         return _default

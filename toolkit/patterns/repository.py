@@ -6,9 +6,10 @@ model's default manager, so a concrete repository only names its model::
     class OrderRepository(DjangoRepository[Order, int]):
         model = Order
 
-    repo = OrderRepository()
+    repo = OrderRepository()           # or DjangoRepository(Order), as dmr-toolkit 0.1.0 wrote it
     repo.get(42)                       # NotFound(model='Order', id=42) when missing
     repo.list(ActiveSpec() & PremiumSpec())
+    repo.remove(42)                    # by id, as published; an entity works too
     await repo.aget(42)
 
 ``toolkit.testing.InMemoryRepository`` implements the same contract without a database.
@@ -60,8 +61,13 @@ class Repository(ABC, Generic[T, ID]):
         """Store changes to an existing entity; raise :class:`NotFound` if it does not exist."""
 
     @abstractmethod
-    def remove(self, entity: T) -> None:
-        """Delete the entity; raise :class:`NotFound` if it does not exist."""
+    def remove(self, id: ID | T, *, missing_ok: bool = False) -> None:
+        """Delete the entity with ``id``; raise :class:`NotFound` if there is none.
+
+        ``id`` is an id, as in dmr-toolkit 0.1.0; an entity is accepted too (its id is used),
+        as this toolkit's earlier ``remove(entity)`` took one. dmr-toolkit 0.1.0 ignored a
+        missing id silently: pass ``missing_ok=True`` for that behaviour.
+        """
 
     async def aget(self, id: ID) -> T:
         """Async :meth:`get`."""
@@ -79,6 +85,6 @@ class Repository(ABC, Generic[T, ID]):
         """Async :meth:`update`."""
         return await sync_to_async(self.update)(entity)
 
-    async def aremove(self, entity: T) -> None:
+    async def aremove(self, id: ID | T, *, missing_ok: bool = False) -> None:
         """Async :meth:`remove`."""
-        await sync_to_async(self.remove)(entity)
+        await sync_to_async(self.remove)(id, missing_ok=missing_ok)

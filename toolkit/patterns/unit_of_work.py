@@ -215,7 +215,7 @@ def _dispatch_all(events: Pending) -> None:
             bus.dispatch(event, payload)
         except EventDispatchError as exc:
             names.append(event)
-            errors.extend(exc.errors)
+            errors.extend(exc.failures)
     if errors:
         raise EventDispatchError(", ".join(names), errors)
 
@@ -228,6 +228,6 @@ async def _adispatch_all(events: Pending) -> None:
             await bus.adispatch(event, payload)
         except EventDispatchError as exc:
             names.append(event)
-            errors.extend(exc.errors)
+            errors.extend(exc.failures)
     if errors:
         raise EventDispatchError(", ".join(names), errors)

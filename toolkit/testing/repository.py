@@ -19,9 +19,10 @@ T = TypeVar("T")
 class InMemoryRepository(Repository[T, Any], Generic[T]):
     """Full CRUD on a dict keyed by each entity's ``id_attr`` (default ``"id"``).
 
-    ``add`` assigns the next integer id when the entity has none; ``get``, ``update`` and
-    ``remove`` raise ``NotFound(model=..., id=...)`` like the Django repository, naming
-    ``model`` (a class or a name; default: the class of the entity at hand or of the stored
+    ``add`` assigns the next integer id when the entity has none. ``remove(id)`` takes an id
+    (an object with the ``id_attr`` attribute is taken as the entity itself). ``get``,
+    ``update`` and ``remove`` raise ``NotFound(model=..., id=...)`` like the Django repository,
+    naming ``model`` (a class or a name; default: the class of the entity at hand or of the stored
     ones, else ``"Entity"``).
     ``list(spec)`` filters with ``spec.is_satisfied_by``. Entities are stored as given
     (no copies), in insertion order.
@@ -86,12 +87,14 @@ class InMemoryRepository(Repository[T, Any], Generic[T]):
             self._items[entity_id] = entity
         return entity
 
-    def remove(self, entity: T) -> None:
-        entity_id = self._id(entity)
+    def remove(self, id: Any, *, missing_ok: bool = False) -> None:
+        """Delete the entity with ``id`` (or the entity given: one with an ``id_attr``)."""
+        entity_id = self._id(id) if hasattr(id, self.id_attr) else id
         with self._lock:
-            if entity_id not in self._items:
-                raise NotFound(model=self._name(entity), id=entity_id)
-            del self._items[entity_id]
+            if entity_id in self._items:
+                del self._items[entity_id]
+            elif not missing_ok:
+                raise NotFound(model=self._name(), id=entity_id)
 
     # No I/O: the async variants run inline instead of in a thread.
     async def aget(self, id: Any) -> T:
@@ -106,8 +109,8 @@ class InMemoryRepository(Repository[T, Any], Generic[T]):
     async def aupdate(self, entity: T) -> T:
         return self.update(entity)
 
-    async def aremove(self, entity: T) -> None:
-        self.remove(entity)
+    async def aremove(self, id: Any, *, missing_ok: bool = False) -> None:
+        self.remove(id, missing_ok=missing_ok)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -138,7 +138,7 @@ def test_failing_handlers_do_not_stop_the_others_and_errors_are_gathered(bus: Ev
     assert calls == ["third ran"]
     err = info.value
     assert err.event == "evt"
-    assert [name for name, _ in err.errors] == [
+    assert err.handlers == [
         f"{__name__}.test_failing_handlers_do_not_stop_the_others_and_errors_are_gathered.<locals>.first",
         f"{__name__}.test_failing_handlers_do_not_stop_the_others_and_errors_are_gathered.<locals>.second",
     ]
@@ -172,10 +172,34 @@ def test_dispatch_error_shows_its_event_and_errors() -> None:
     err = EventDispatchError("order.paid", [("shop.handlers.mail", boom)])
     assert repr(err) == (
         "EventDispatchError(event='order.paid', "
-        "errors=[('shop.handlers.mail', RuntimeError('boom'))])"
+        "failures=[('shop.handlers.mail', RuntimeError('boom'))])"
     )
     assert str(err) == "1 handler(s) failed for 'order.paid': shop.handlers.mail"
-    assert err.exceptions == [boom]
+    assert err.errors == err.exceptions == [boom]
+
+
+def test_dispatch_error_errors_are_the_raised_exceptions_as_published() -> None:
+    # dmr-toolkit 0.1.0: EventDispatchError(event_type=..., errors=[exc, ...]); .errors is
+    # the list of the exceptions themselves, so `for e in err.errors: log(e)` works.
+    first, second = ValueError("bad"), KeyError("missing")
+    err = EventDispatchError(event_type="order.created", errors=[first, second])
+    assert err.errors == [first, second]
+    assert err.event_type == err.event == "order.created"
+    assert err.handlers == ["<handler>", "<handler>"]
+    assert str(err) == "2 handler(s) failed for 'order.created': <handler>, <handler>"
+
+
+def test_emit_failure_errors_are_the_handler_exceptions(bus: EventBus) -> None:
+    boom = RuntimeError("boom")
+
+    def bad(payload):
+        raise boom
+
+    bus.subscribe("e", bad)
+    with pytest.raises(EventDispatchError) as info:
+        bus.emit("e")
+    assert info.value.errors == [boom]
+    assert all(isinstance(e, Exception) for e in info.value.errors)
 
 
 def test_aemit_gathers_errors_of_sync_and_async_handlers(bus: EventBus) -> None:

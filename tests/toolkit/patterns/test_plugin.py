@@ -17,6 +17,7 @@ from toolkit.models import PluginState
 from toolkit.patterns import plugin as plugin_module
 from toolkit.patterns.exceptions import DuplicatePlugin, PluginNotFound, ValidationError
 from toolkit.patterns.plugin import Plugin, PluginRegistry, get_plugin_registry
+from toolkit.patterns.plugin_state import DjangoPluginState, request_cache
 
 GROUP = "toolkit_more_tests.plugins"
 
@@ -92,6 +93,34 @@ def test_register_get_unregister() -> None:
     with pytest.raises(PluginNotFound) as excinfo:
         registry.get("loyalty")
     assert str(excinfo.value) == "No plugin named 'loyalty'; available: none"
+
+
+def test_registry_built_in_user_code_needs_no_database() -> None:
+    # No django_db mark: pytest-django fails any query here. dmr-toolkit 0.1.0's registry is
+    # a plain in-memory object; so is ours unless given the Django state store.
+    registry = PluginRegistry()
+    registry.register("my_plugin", Loyalty)
+    assert registry.get("my_plugin") is Loyalty
+    (meta,) = registry.list_plugins()
+    assert (meta.name, meta.version, meta.status) == ("my_plugin", "2.0.0", "active")
+    assert meta.plugin_class is meta.plugin is Loyalty
+    assert registry.is_enabled("my_plugin") is True
+    assert registry.disable("my_plugin").status == "disabled"
+    assert registry.is_enabled("my_plugin") is False
+    assert [m.status for m in registry.list_plugins()] == ["disabled"]
+    assert registry.enable("my_plugin").status == "active"
+    assert events == ["loyalty.activate", "loyalty.deactivate", "loyalty.activate"]
+    registry.unregister("my_plugin")
+    assert registry.list_plugins() == []
+
+
+def test_unknown_name_is_also_a_key_error_as_published() -> None:
+    registry = PluginRegistry()
+    with pytest.raises(KeyError) as excinfo:
+        registry.get("missing")
+    assert str(excinfo.value) == "No plugin named 'missing'; available: none"
+    with pytest.raises(KeyError):
+        registry.unregister("missing")
 
 
 def test_duplicate_name_raises() -> None:
@@ -237,7 +266,7 @@ def test_entry_point_clashing_with_a_registered_name_raises_after_loading_the_re
 
 @pytest.mark.django_db
 def test_disable_persists_and_deactivates_enable_reactivates() -> None:
-    registry = PluginRegistry()
+    registry = PluginRegistry(state=DjangoPluginState())
     registry.register("loyalty", Loyalty)
     assert [m.status for m in registry.list_plugins()] == ["active"]
     assert events == ["loyalty.activate"]
@@ -256,7 +285,8 @@ def test_disable_persists_and_deactivates_enable_reactivates() -> None:
 @pytest.mark.django_db
 def test_other_registry_follows_persisted_state() -> None:
     # Two registries stand for two processes sharing the database.
-    here, there = PluginRegistry(), PluginRegistry()
+    here = PluginRegistry(state=DjangoPluginState())
+    there = PluginRegistry(state=DjangoPluginState())
     for registry in (here, there):
         registry.register("loyalty", Loyalty)
         registry.list_plugins()
@@ -274,7 +304,7 @@ def test_is_enabled_reads_only_its_own_row() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    registry = PluginRegistry()
+    registry = PluginRegistry(state=DjangoPluginState())
     registry.register("loyalty", Loyalty)
     registry.register("screening", Screening)
     PluginState.objects.create(name="screening", enabled=False)
@@ -287,8 +317,38 @@ def test_is_enabled_reads_only_its_own_row() -> None:
 
 
 @pytest.mark.django_db
+def test_django_state_is_read_once_per_request() -> None:
+    from django.core.signals import request_finished, request_started
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    registry = PluginRegistry(state=DjangoPluginState())
+    registry.register("loyalty", Loyalty)
+    registry.register("screening", Screening)
+    PluginState.objects.create(name="screening", enabled=False)
+    request_started.send(sender=None)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(3):
+                assert registry.is_enabled("loyalty") is True
+                assert registry.is_enabled("screening") is False
+            assert [m.status for m in registry.list_plugins()] == ["active", "disabled"]
+        (query,) = queries.captured_queries  # the whole (small) table, once
+        assert "toolkit_pluginstate" in query["sql"]
+        registry.enable("screening")  # a toggle during the request updates its copy
+        with CaptureQueriesContext(connection) as queries:
+            assert registry.is_enabled("screening") is True
+        assert queries.captured_queries == []
+    finally:
+        request_finished.send(sender=None)
+    assert request_cache.get() is None
+    PluginState.objects.filter(name="screening").update(enabled=False)  # another process
+    assert registry.is_enabled("screening") is False  # outside a request: read again
+
+
+@pytest.mark.django_db
 def test_unknown_plugin_enable_writes_nothing() -> None:
-    registry = PluginRegistry()
+    registry = PluginRegistry(state=DjangoPluginState())
     registry.register("loyalty", Loyalty)
     with pytest.raises(PluginNotFound) as excinfo:
         registry.disable("fraud")
@@ -337,7 +397,7 @@ def test_demo_entry_points_load() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_disable_in_another_process_is_honoured_here(tmp_path) -> None:
-    registry = PluginRegistry()
+    registry = PluginRegistry(state=DjangoPluginState())
     registry.register("loyalty", Loyalty)
     registry.list_plugins()
     from django.db import connection
@@ -356,9 +416,10 @@ def test_disable_in_another_process_is_honoured_here(tmp_path) -> None:
         connections["default"].settings_dict["NAME"] = {settings_dict["NAME"]!r}
         from toolkit.patterns.plugin import PluginRegistry
         from toolkit.patterns.plugin import Plugin
+        from toolkit.patterns.plugin_state import DjangoPluginState
         class Loyalty(Plugin):
             pass
-        registry = PluginRegistry()
+        registry = PluginRegistry(state=DjangoPluginState())
         registry.register("loyalty", Loyalty)
         registry.disable("loyalty")
         print("disabled")

@@ -88,6 +88,40 @@ def test_remove_deletes_and_missing_raises(repo) -> None:
         repo.remove(order)
 
 
+def test_remove_takes_an_id_as_published(repo) -> None:
+    # dmr-toolkit 0.1.0: Repository.remove(id) / aremove(id).
+    kept, gone = Order.objects.create(), Order.objects.create()
+    repo.remove(gone.pk)
+    assert list(Order.objects.values_list("pk", flat=True)) == [kept.pk]
+    with pytest.raises(NotFound) as excinfo:
+        repo.remove(gone.pk)
+    assert repr(excinfo.value) == f"NotFound(model='Order', id={gone.pk})"
+
+
+def test_remove_missing_ok_ignores_a_missing_id_like_the_published_package(repo) -> None:
+    order = Order.objects.create()
+    repo.remove(order.pk + 1000, missing_ok=True)
+    async_to_sync(repo.aremove)(order.pk + 1000, missing_ok=True)
+    assert Order.objects.get() == order
+
+
+def test_aremove_takes_an_id(repo) -> None:
+    order = Order.objects.create()
+    async_to_sync(repo.aremove)(order.pk)
+    assert not Order.objects.exists()
+    with pytest.raises(NotFound):
+        async_to_sync(repo.aremove)(order.pk)
+
+
+def test_model_passed_to_the_constructor_as_published() -> None:
+    # dmr-toolkit 0.1.0: DjangoRepository(Order) / OrderRepository(Order).
+    order = Order.objects.create(user_id=5)
+    repo = DjangoRepository(Order)
+    assert repo.get(order.pk) == order
+    assert repo.get_model() is Order
+    assert OrderRepository().get_model() is Order  # the class attribute still works
+
+
 def test_repository_without_model_names_the_class() -> None:
     class Broken(DjangoRepository[Order, int]):
         pass

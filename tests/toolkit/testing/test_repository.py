@@ -51,6 +51,32 @@ def test_missing_entities_raise_not_found_like_django() -> None:
         repo.remove(Item(id=5))
 
 
+def test_remove_by_id_as_published() -> None:
+    # dmr-toolkit 0.1.0's README: repo.add(MyEntity(id=1, ...)); repo.remove(1).
+    repo = InMemoryRepository()
+    repo.add(Item(id=1, name="test"))
+    repo.add(Item(id=2, name="kept"))
+    repo.remove(1)
+    assert [item.id for item in repo.list()] == [2]
+    with pytest.raises(NotFound) as excinfo:
+        repo.remove(1)
+    assert repr(excinfo.value) == "NotFound(model='Item', id=1)"
+    repo.remove(1, missing_ok=True)
+    async_to_sync(repo.aremove)(2)
+    assert repo.list() == []
+
+
+def test_remove_by_string_id_with_custom_id_attribute() -> None:
+    @dataclass
+    class Sku:
+        code: str
+
+    repo = InMemoryRepository(id_attr="code")
+    repo.add(Sku("A-1"))
+    repo.remove("A-1")
+    assert len(repo) == 0
+
+
 def test_default_model_name() -> None:
     with pytest.raises(NotFound) as excinfo:
         InMemoryRepository().get(1)
