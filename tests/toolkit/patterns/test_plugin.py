@@ -319,13 +319,16 @@ def test_is_enabled_reads_only_its_own_row() -> None:
 @pytest.mark.django_db
 def test_django_state_is_read_once_per_request() -> None:
     from django.core.signals import request_finished, request_started
-    from django.db import connection
+    from django.db import close_old_connections, connection
     from django.test.utils import CaptureQueriesContext
 
     registry = PluginRegistry(state=DjangoPluginState())
     registry.register("loyalty", Loyalty)
     registry.register("screening", Screening)
     PluginState.objects.create(name="screening", enabled=False)
+    # As Django's test client does: the request signals without closing the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     request_started.send(sender=None)
     try:
         with CaptureQueriesContext(connection) as queries:
@@ -341,6 +344,8 @@ def test_django_state_is_read_once_per_request() -> None:
         assert queries.captured_queries == []
     finally:
         request_finished.send(sender=None)
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     assert request_cache.get() is None
     PluginState.objects.filter(name="screening").update(enabled=False)  # another process
     assert registry.is_enabled("screening") is False  # outside a request: read again
