@@ -37,6 +37,7 @@ from toolkit.stories.story import (
     Story,
     StoryDefinitionError,
     StoryExecutionContext,
+    UnknownHookType,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "Story",
     "StoryDefinitionError",
     "StoryExecutionContext",
+    "UnknownHookType",
     "default_hooks",
     "inject_hooks",
 ]

@@ -20,8 +20,10 @@ Pure Python, no Django. Inspired by proofit404/stories and dddkit's stories::
     state = story.State()
     story(state)
 
-* ``I.<name>`` lines in the class body declare the steps, in order. A step without a method
-  of that name fails when the class is created (:class:`StoryDefinitionError`).
+* ``I.<name>`` lines in the class body declare the steps, in order; names starting with ``_``
+  are not steps (as in dddkit). A step without a method of that name fails when the class is
+  created (:class:`StoryDefinitionError`); with ``strict_steps = False`` (dddkit's behaviour)
+  it fails when the story is run, before any step runs.
 * A story whose steps are all plain functions runs when called and returns :data:`COMPLETED`,
   which is also awaitable: ``await story(state)`` works for it too (as in dddkit, where code in
   an event loop awaits every story). A story with at least one ``async def`` step returns a
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections import defaultdict
 from collections.abc import Callable, Coroutine, Generator, MutableMapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -60,6 +63,7 @@ __all__ = [
     "Story",
     "StoryDefinitionError",
     "StoryExecutionContext",
+    "UnknownHookType",
 ]
 
 
@@ -76,6 +80,13 @@ class StoryDefinitionError(PatternError):
         super().__init__(
             f"{story} declares step I.{step} but has no method {step!r}; methods: {available}"
         )
+
+
+class UnknownHookType(ValidationError, ValueError):
+    """Raised by :meth:`Story.register_hook` for a hook type other than before/after/error.
+
+    A ``ValueError`` too, as dddkit raises.
+    """
 
 
 class StepStatus(Enum):
@@ -143,7 +154,9 @@ class _Steps:
     def __getattr__(self, name: str) -> str:
         if name.startswith("__"):
             raise AttributeError(name)
-        self.__steps__.append(name)
+        # As in dddkit, ``I._helper`` declares nothing: private names are never steps.
+        if not name.startswith("_"):
+            self.__steps__.append(name)
         return name
 
     def __repr__(self) -> str:
@@ -249,7 +262,7 @@ class StoryExecutionContext:
         return "\n".join([f"{self.story_name}:", *map(str, self.steps)])
 
 
-_RESERVED = frozenset({"I", "State", "register_hook", "clear_hooks", "steps"})
+_RESERVED = frozenset({"I", "State", "register_hook", "clear_hooks", "steps", "strict_steps"})
 
 
 class _StoryType(type):
@@ -281,22 +294,28 @@ class _StoryType(type):
             and attr not in _RESERVED
             and inspect.isfunction(getattr(cls, attr))
         ]
-        for step in steps:
-            if not callable(getattr(cls, step, None)):
-                raise StoryDefinitionError(name, step, methods)
-        inherited: dict[str, list[Callback]] = {}
-        for base in bases:
-            for hook_name, callbacks in getattr(base, "__story_hooks__", {}).items():
-                inherited.setdefault(hook_name, []).extend(callbacks)
+        missing = next((step for step in steps if not callable(getattr(cls, step, None))), None)
+        problem = None if missing is None else StoryDefinitionError(name, missing, methods)
+        cls.__missing_step__ = problem  # type: ignore[attr-defined]
+        if problem is not None and getattr(cls, "strict_steps", True):
+            raise problem
         previous = namespace.get("__story_hooks__")
-        # A dataclass(slots=True) rebuild passes the old class's namespace: keep its hooks.
-        cls.__story_hooks__ = (  # type: ignore[attr-defined]
-            previous
-            if isinstance(previous, dict)
-            else {h: list(inherited.get(h, [])) for h in HOOK_NAMES}
-        )
+        if isinstance(previous, defaultdict):
+            # A dataclass(slots=True) rebuild passes the old class's namespace: keep its hooks.
+            hooks = previous
+        else:
+            # Empty until a hook is registered (dddkit's tests assert ``not __step_hooks__``);
+            # a subclass starts with a copy of its bases' hooks.
+            hooks = defaultdict(list)
+            for base in bases:
+                for hook_name, callbacks in getattr(base, "__story_hooks__", {}).items():
+                    hooks[hook_name].extend(callbacks)
+        # ``__step_hooks__`` is dddkit's name for the same dict.
+        cls.__story_hooks__ = cls.__step_hooks__ = hooks  # type: ignore[attr-defined]
+        if "context_class" in namespace and "__context__cls__" not in namespace:
+            cls.__context__cls__ = namespace["context_class"]  # type: ignore[attr-defined]
         cls.__story_is_async__ = any(  # type: ignore[attr-defined]
-            inspect.iscoroutinefunction(getattr(cls, step)) for step in steps
+            inspect.iscoroutinefunction(getattr(cls, step, None)) for step in steps
         )
         return cls
 
@@ -309,11 +328,21 @@ class Story(metaclass=_StoryType):
     I: ClassVar[Any]  # noqa: E741
     __steps__: ClassVar[tuple[str, ...]]
     __step_pairs__: ClassVar[tuple[tuple[int, str], ...]]
-    __story_hooks__: ClassVar[dict[str, list[Callback]]]
+    __story_hooks__: ClassVar[defaultdict[str, list[Callback]]]
+    #: dddkit's name for :attr:`__story_hooks__` (the same dict).
+    __step_hooks__: ClassVar[defaultdict[str, list[Callback]]]
     __story_is_async__: ClassVar[bool]
+
+    #: ``True`` (default): a step without a method fails when the class is created.
+    #: ``False`` (dddkit's behaviour): the class is created and the story fails when it is
+    #: run, before any step runs.
+    strict_steps: ClassVar[bool] = True
+    __missing_step__: ClassVar[StoryDefinitionError | None] = None
 
     #: The context class built for each run; override to add fields.
     context_class: ClassVar[type[StoryExecutionContext]] = StoryExecutionContext
+    #: dddkit's name for :attr:`context_class`; setting ``context_class`` in a subclass sets it.
+    __context__cls__: ClassVar[type[StoryExecutionContext]] = StoryExecutionContext
 
     State: ClassVar[type[Any]] = State
 
@@ -321,9 +350,10 @@ class Story(metaclass=_StoryType):
     def register_hook(cls, hook_name: HookName, callback: Callback) -> None:
         """Call ``callback(context, step_info)`` at ``hook_name`` for each step of this story."""
         if hook_name not in HOOK_NAMES:
+            # dddkit raises ValueError("Unknown hook type: <name>"); ours is a ValueError too.
             choices = ", ".join(repr(n) for n in sorted(HOOK_NAMES))
-            raise ValidationError(
-                f"Unknown hook type {hook_name!r}; valid hook types are: {choices}",
+            raise UnknownHookType(
+                f"Unknown hook type: {hook_name}; valid hook types are: {choices}",
                 field="hook_name",
                 value=hook_name,
             )
@@ -346,6 +376,8 @@ class Story(metaclass=_StoryType):
         A story of sync steps runs now and returns :data:`COMPLETED` (awaitable, falsy).
         """
         cls = type(self)
+        if cls.__missing_step__ is not None:
+            raise cls.__missing_step__
         if cls.__story_is_async__:
             return self._run_async(state)
         hooks = cls.__story_hooks__
@@ -364,7 +396,7 @@ class Story(metaclass=_StoryType):
         afters: list[Callback],
         errors: list[Callback],
     ) -> None:
-        context = self.context_class(story=self, state=state)
+        context = type(self).__context__cls__(story=self, state=state)
         for info in context.steps:
             for hook in befores:
                 hook(context, info)
@@ -383,7 +415,7 @@ class Story(metaclass=_StoryType):
     async def _run_async(self, state: Any) -> None:
         hooks = type(self).__story_hooks__
         befores, afters, errors = hooks["before"], hooks["after"], hooks["error"]
-        context = self.context_class(story=self, state=state)
+        context = type(self).__context__cls__(story=self, state=state)
         for info in context.steps:
             for hook in befores:
                 hook(context, info)

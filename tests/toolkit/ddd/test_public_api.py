@@ -72,6 +72,7 @@ import toolkit.stories
                 "Story",
                 "StoryDefinitionError",
                 "StoryExecutionContext",
+                "UnknownHookType",
                 "default_hooks",
                 "inject_hooks",
             ],

@@ -107,12 +107,60 @@ def test_hooks_belong_to_one_story_class() -> None:
     assert recorder.calls == []
 
 
-def test_register_unknown_hook_type_lists_choices() -> None:
-    with pytest.raises(ValidationError) as excinfo:
+def test_register_unknown_hook_type_raises_value_error_listing_choices() -> None:
+    with pytest.raises(ValueError) as excinfo:  # dddkit raises ValueError
         make_story().register_hook("around", lambda c, s: None)  # type: ignore[arg-type]
+    assert isinstance(excinfo.value, ValidationError)
     assert excinfo.value.args == (
-        "Unknown hook type 'around'; valid hook types are: 'after', 'before', 'error'",
+        "Unknown hook type: around; valid hook types are: 'after', 'before', 'error'",
     )
+
+
+def test_private_names_in_the_story_body_are_not_steps() -> None:
+    class WithHelper(Story):
+        I.one
+        I._helper  # dddkit: a name starting with "_" declares no step
+
+        def one(self, state: Any) -> None:
+            state.log.append("one")
+
+    assert WithHelper.__steps__ == ("one",)
+    assert WithHelper.I.__steps__ == ["one"]
+    state = State(log=[])
+    WithHelper()(state)
+    assert state.log == ["one"]
+
+
+def test_hooks_start_empty_and_step_hooks_is_the_same_dict() -> None:
+    story_cls = make_story()
+    assert not story_cls.__step_hooks__
+    assert story_cls.__step_hooks__ is story_cls.__story_hooks__
+    story_cls.register_hook("after", lambda c, s: None)
+    assert len(story_cls.__step_hooks__["after"]) == 1
+    story_cls.__step_hooks__.clear()  # dddkit's fixtures clear it this way
+    story_cls.register_hook("before", lambda c, s: None)
+    assert list(story_cls.__step_hooks__) == ["before"]
+
+
+def test_context_cls_is_the_class_built_for_each_run() -> None:
+    seen: list[StoryExecutionContext] = []
+
+    class RecordingContext(StoryExecutionContext):
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            seen.append(self)
+
+    class Recorded(Story):
+        I.one
+        context_class = RecordingContext
+
+        def one(self, state: Any) -> None:
+            pass
+
+    assert Recorded.__context__cls__ is RecordingContext
+    Recorded.register_hook("before", lambda c, s: None)
+    Recorded()(State())
+    assert len(seen) == 1
 
 
 def test_story_with_an_async_step_returns_a_coroutine() -> None:
@@ -211,3 +259,22 @@ def test_context_renders_the_step_tree_from_each_step_template() -> None:
     assert context[2].step_name == "ship"
     assert context[2].meta["missing"] == ""
     assert context.is_last(context[2])
+
+
+def test_lenient_story_without_a_step_method_fails_when_run_before_any_step() -> None:
+    class Lenient(Story):
+        strict_steps = False  # dddkit's behaviour: the class is created
+        I.one
+        I.two
+
+        def one(self, state: Any) -> None:
+            state.log.append("one")
+
+    assert Lenient.I.__steps__ == ["one", "two"]
+    state = State(log=[])
+    with pytest.raises(StoryDefinitionError) as excinfo:
+        Lenient()(state)
+    assert excinfo.value.args == (
+        "Lenient declares step I.two but has no method 'two'; methods: 'one'",
+    )
+    assert state.log == []
