@@ -155,6 +155,24 @@ def validate(raw: Any) -> list[SettingProblem]:
     return problems
 
 
+#: Settings of seed libraries read as aliases of a ``TOOLKIT`` section: the setting's name ->
+#: (the section, a function turning the setting's value into keys of that section). Keys set
+#: in ``TOOLKIT`` itself win over the alias. Registered by the module that owns the section
+#: (``DJANGOEVENTS_CONFIG`` by :mod:`toolkit.eventsourcing.config`).
+SETTING_ALIASES: dict[str, tuple[str, Callable[[Any], Mapping[str, Any]]]] = {}
+
+
+def register_alias(
+    setting: str, section: str, translate: Callable[[Any], Mapping[str, Any]]
+) -> None:
+    """Read ``settings.<setting>`` as an alias of ``TOOLKIT[section]`` (through ``translate``)."""
+    if section not in SECTION_DEFAULTS:
+        valid = ", ".join(repr(k) for k in sorted(SECTION_DEFAULTS))
+        raise ValueError(f"Unknown TOOLKIT section {section!r}; valid sections are: {valid}.")
+    SETTING_ALIASES[setting] = (section, translate)
+    toolkit_settings.reload()
+
+
 class ToolkitSettings:
     """Lazy view of ``settings.TOOLKIT`` merged over the defaults.
 
@@ -167,10 +185,22 @@ class ToolkitSettings:
 
     def _load(self) -> dict[str, dict[str, Any]]:
         raw = _django_setting()
+        aliased: dict[str, dict[str, Any]] = {section: {} for section in SECTION_DEFAULTS}
+        if settings_ready():
+            from django.conf import settings
+
+            for setting, (section, translate) in SETTING_ALIASES.items():
+                alias_value = getattr(settings, setting, None)
+                if alias_value is not None:
+                    aliased[section].update(translate(alias_value))
         merged: dict[str, dict[str, Any]] = {}
         for section, defaults in SECTION_DEFAULTS.items():
             value = raw.get(section) if isinstance(raw, Mapping) else None
-            merged[section] = {**defaults, **(value if isinstance(value, Mapping) else {})}
+            merged[section] = {
+                **defaults,
+                **aliased[section],
+                **(value if isinstance(value, Mapping) else {}),
+            }
         return merged
 
     def section(self, name: str) -> dict[str, Any]:
@@ -233,7 +263,7 @@ def _django_setting() -> Any:
 
 
 def _reload_toolkit_settings(*, setting: str, **kwargs: Any) -> None:
-    if setting == "TOOLKIT":
+    if setting == "TOOLKIT" or setting in SETTING_ALIASES:
         toolkit_settings.reload()
         for callback in list(_reload_callbacks):
             callback()

@@ -126,27 +126,38 @@ class Aggregate:
         super().__init_subclass__(**kwargs)
         if "aggregate_type" not in cls.__dict__:
             cls.aggregate_type = cls.__name__
-        events: dict[str, type[AggregateEvent]] = {}
+        if "abstract" not in cls.__dict__:
+            # Not inherited (as djangoevents' mark): a subclass of an abstract aggregate is
+            # concrete unless marked itself.
+            cls.abstract = False
+        # Inherited events by class name, the most derived base's winning (a base's
+        # ``event_classes`` already replaced its own ancestors' events of the same name).
+        by_name: dict[str, type[AggregateEvent]] = {}
         for base in reversed(cls.__mro__[1:]):
-            events.update(getattr(base, "event_classes", {}))
+            for inherited in getattr(base, "event_classes", {}).values():
+                by_name[inherited.__name__] = inherited
         for value in list(cls.__dict__.values()):
             if isinstance(value, type) and issubclass(value, AggregateEvent):
                 if "event_type" not in value.__dict__ or not value.__dict__["event_type"]:
-                    value.event_type = f"{cls.aggregate_type}.{value.__name__}"
+                    value.event_type = cls.event_type_for(value.__name__)
                 value.aggregate_class = cls
-                events[value.event_type] = value
-        # Inherited events of an abstract parent are stored under this type's name.
-        for name, event_cls in list(events.items()):
+                # An event defined here replaces an inherited one of the same name.
+                by_name[value.__name__] = value
+        events: dict[str, type[AggregateEvent]] = {}
+        for name, event_cls in by_name.items():
             owner = event_cls.aggregate_class
             if owner is not None and owner is not cls and owner.abstract:
+                # Inherited events of an abstract parent are stored under this type's name.
                 own: type[AggregateEvent] = type(
-                    event_cls.__name__, (event_cls,), {"__module__": cls.__module__}
+                    name,
+                    (event_cls,),
+                    {"__module__": cls.__module__, "__qualname__": f"{cls.__qualname__}.{name}"},
                 )
-                own.event_type = f"{cls.aggregate_type}.{event_cls.__name__}"
+                own.event_type = cls.event_type_for(name)
                 own.aggregate_class = cls
-                setattr(cls, event_cls.__name__, own)
-                del events[name]
-                events[own.event_type] = own
+                setattr(cls, name, own)
+                event_cls = own
+            events[event_cls.event_type] = event_cls
         cls.event_classes = events
         snapshot_every = cls.__dict__.get("snapshot_every")
         if snapshot_every is not None and (
@@ -160,6 +171,13 @@ class Aggregate:
             )
         if not cls.__dict__.get("abstract", False):
             aggregates.register(cls.aggregate_type, cls)
+
+    @classmethod
+    def event_type_for(cls, event_name: str) -> str:
+        """The stored type of this aggregate's nested event class ``event_name``:
+        ``"<aggregate_type>.<EventName>"``. Override to store other names (djangoevents'
+        ``BaseAggregate`` stores ``"todo_created"``)."""
+        return f"{cls.aggregate_type}.{event_name}"
 
     def __init__(self, id: str) -> None:
         self.id = id

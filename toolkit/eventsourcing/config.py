@@ -21,6 +21,9 @@ key                         default                       meaning
 ==========================  ============================  =====================================
 
 The backend itself is chosen by ``TOOLKIT["patterns"]["event_store_backend"]``.
+
+djangoevents' ``DJANGOEVENTS_CONFIG`` is read as an alias of this section (keys set in
+``TOOLKIT["eventsourcing"]`` win), see :func:`djangoevents_settings`.
 """
 
 from __future__ import annotations
@@ -100,6 +103,46 @@ def settings_problems(raw: Any) -> list[tuple[str, str]]:
                 ("toolkit.E102", f"TOOLKIT['eventsourcing'][{key!r}] is {raw[key]!r}; {rule}.")
             )
     return problems
+
+
+def djangoevents_settings(config: Any) -> dict[str, Any]:
+    """``TOOLKIT["eventsourcing"]`` keys for djangoevents' ``DJANGOEVENTS_CONFIG``.
+
+    ``EVENT_SCHEMA_VALIDATION["ENABLED"]`` turns on ``validate_on_append`` and
+    ``require_schemas`` (djangoevents requires a schema for every event once it is enabled);
+    ``SCHEMA_DIR`` (default ``"avro"``) is, as in djangoevents, relative to
+    ``settings.BASE_DIR / ".."`` and joins ``schema_dirs`` when validation is enabled or the
+    directory exists (djangoevents reads it at start-up to find each event's ``version``);
+    ``ADDS_SCHEMA_VERSION_TO_EVENT_DATA`` is ``add_schema_version``.
+    """
+    import os
+
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not isinstance(config, dict):
+        raise ImproperlyConfigured(f"DJANGOEVENTS_CONFIG must be a dict, not {config!r}.")
+    known = {"EVENT_SCHEMA_VALIDATION", "ADDS_SCHEMA_VERSION_TO_EVENT_DATA"}
+    for key in sorted(set(config) - known):
+        valid = ", ".join(repr(k) for k in sorted(known))
+        raise ImproperlyConfigured(
+            f"Unknown key {key!r} in DJANGOEVENTS_CONFIG; valid keys are: {valid}."
+        )
+    validation = config.get("EVENT_SCHEMA_VALIDATION") or {}
+    enabled = bool(validation.get("ENABLED", False))
+    translated: dict[str, Any] = {
+        "add_schema_version": bool(config.get("ADDS_SCHEMA_VERSION_TO_EVENT_DATA", False)),
+    }
+    if enabled:
+        translated["validate_on_append"] = True
+        translated["require_schemas"] = True
+    base_dir = getattr(settings, "BASE_DIR", None) or os.getcwd()
+    schema_dir = Path(
+        os.path.abspath(os.path.join(base_dir, "..", validation.get("SCHEMA_DIR", "avro")))
+    )
+    if enabled or schema_dir.is_dir():
+        translated["schema_dirs"] = [schema_dir]
+    return translated
 
 
 def es_settings() -> dict[str, Any]:

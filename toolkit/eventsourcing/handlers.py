@@ -61,7 +61,8 @@ def subscribe_to(*targets: Any) -> Callable[[Handler], Handler]:
 
 
 def subscribe(handler: Handler, *event_types: str) -> None:
-    """Register ``handler`` for ``event_types`` (a handler registered twice runs once)."""
+    """Register ``handler`` for ``event_types`` (a handler registered twice runs once);
+    ``"*"`` (:data:`ANY_EVENT`) subscribes it to every event."""
     with _lock:
         for event_type in event_types:
             handlers = _handlers.setdefault(event_type, [])
@@ -78,9 +79,17 @@ def unsubscribe(handler: Handler, *event_types: str) -> None:
                 handlers.remove(handler)
 
 
+#: The event type that matches every event: its handlers run after the specific ones.
+ANY_EVENT = "*"
+
+
 def handlers_for(event_type: str) -> list[Handler]:
-    """The handlers subscribed to ``event_type``, in subscription order."""
-    return list(_handlers.get(event_type, ()))
+    """The handlers subscribed to ``event_type`` then those subscribed to every event
+    (:data:`ANY_EVENT`), in subscription order; a handler appears once."""
+    handlers = list(_handlers.get(event_type, ()))
+    if event_type != ANY_EVENT:
+        handlers += [h for h in _handlers.get(ANY_EVENT, ()) if h not in handlers]
+    return handlers
 
 
 def has_handlers() -> bool:

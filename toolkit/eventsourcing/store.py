@@ -83,6 +83,11 @@ class StoredEvent:
         return raw
 
     @property
+    def event_version(self) -> int:
+        """djangoevents' name for :attr:`schema_version` (its envelope's ``event_version``)."""
+        return self.schema_version
+
+    @property
     def timestamp(self) -> datetime:
         """When the event was appended (aware, UTC)."""
         raw = self._timestamp

@@ -124,3 +124,23 @@ def test_abstract_rejects_what_is_not_an_aggregate() -> None:
     with pytest.raises(TypeError) as info:
         abstract(int)  # type: ignore[type-var]
     assert str(info.value) == "@abstract takes an Aggregate subclass, not <class 'int'>"
+
+
+def test_a_child_event_replaces_the_abstract_parents_event_of_that_name() -> None:
+    class Cat(Animal):
+        class Born(Animal.Born):
+            pass
+
+    try:
+        assert Cat.event_classes == {"Cat.Born": Cat.Born}
+        assert Cat.Born.__qualname__.endswith("Cat.Born")
+        assert Cat.abstract is False  # the abstract mark is not inherited
+
+        class Kitten(Cat):
+            pass
+
+        # Cat is concrete: Kitten keeps Cat's event (and its stored type).
+        assert Kitten.event_classes == {"Cat.Born": Cat.Born}
+    finally:
+        aggregates.unregister("Cat")
+        aggregates.unregister("Kitten")
