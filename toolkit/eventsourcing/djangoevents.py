@@ -36,16 +36,16 @@ from collections.abc import Callable
 from functools import singledispatch
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from toolkit.core.exceptions import NotFound, PatternError, ValidationError
 from toolkit.eventsourcing import handlers as _handlers
 from toolkit.eventsourcing.aggregate import Aggregate, AggregateEvent, abstract
 from toolkit.eventsourcing.config import store_or_default
 from toolkit.eventsourcing.repository import AggregateRepository
 from toolkit.eventsourcing.store import StoredEvent
-from toolkit.patterns.exceptions import NotFound, PatternError, ValidationError
 from toolkit.registry import aggregates
 
 if TYPE_CHECKING:
-    from toolkit.patterns.event_store import EventStore
+    from toolkit.eventsourcing.event_store import EventStore
 
 __all__ = [
     "BaseAggregate",
@@ -94,7 +94,7 @@ class RepositoryKeyError(NotFound, KeyError):
 
 
 def _snake(text: str) -> str:
-    """djangoevents' ``camel_case_to_snake_case``: ``TodoChangedLabel`` -> ``todo_changed_label``."""
+    """djangoevents' ``camel_case_to_snake_case``: ``TodoChangedLabel`` -> ``todo_changed_label``"""
 
     def repl(match: re.Match[str]) -> str:
         sep = match.group().lower()
