@@ -106,6 +106,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"
+# /metrics is public here (a local Prometheus scrapes it); settings_production.py turns this on:
+# then only staff users and a scraper sending ``Authorization: Bearer <METRICS_BEARER_TOKEN>``.
+METRICS_REQUIRE_AUTH = False
+METRICS_BEARER_TOKEN = ""
 # The demo sends mail (allocation's out-of-stock notice) to the console unless told otherwise.
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

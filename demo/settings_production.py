@@ -6,7 +6,9 @@ Everything secret or host-specific comes from the environment:
 ``DJANGO_SECRET_KEY`` (required, at least 50 characters), ``DJANGO_ALLOWED_HOSTS``
 (required, comma-separated), ``DATABASE_URL`` (PostgreSQL in production), ``REDIS_URL``
 (optional cache), ``DJANGO_HSTS_SECONDS`` (default one year), ``DJANGO_SECURE_PROXY_HEADER``
-(set to ``1`` when a proxy terminates TLS and sends ``X-Forwarded-Proto``).
+(set to ``1`` when a proxy terminates TLS and sends ``X-Forwarded-Proto``),
+``DJANGO_METRICS_TOKEN`` (optional, at least 32 characters: the bearer token Prometheus sends
+to scrape ``/metrics``; without it only staff users can read ``/metrics``).
 
 Use it with ``DJANGO_SETTINGS_MODULE=demo.settings_production``.
 """
@@ -63,6 +65,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# /metrics names services, stories and error rates: staff users and the scraper's token only.
+METRICS_REQUIRE_AUTH = True
+METRICS_BEARER_TOKEN = os.environ.get("DJANGO_METRICS_TOKEN", "").strip()
+if METRICS_BEARER_TOKEN and len(METRICS_BEARER_TOKEN) < 32:
+    raise ImproperlyConfigured(
+        f"DJANGO_METRICS_TOKEN is {len(METRICS_BEARER_TOKEN)} characters long; use at least 32 "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+    )
 
 LOGGING = {
     "version": 1,

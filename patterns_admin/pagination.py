@@ -17,6 +17,8 @@ from typing import Any, Generic, TypeVar
 from django.db.models import Model, Q, QuerySet
 
 M = TypeVar("M", bound=Model)
+#: Rows of a page: model instances, or the records of a store's own listing (event streams).
+R = TypeVar("R")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -67,10 +69,10 @@ class Cursor:
 
 
 @dataclass(frozen=True)
-class KeysetPage(Generic[M]):
+class KeysetPage(Generic[R]):
     """One page of rows, newest first, and the cursors of its neighbours."""
 
-    rows: Sequence[M]
+    rows: Sequence[R]
     per_page: int
     has_next: bool
     has_previous: bool

@@ -1,5 +1,10 @@
 """Selectors of the event-stream pages: one stream, a page of its events, its snapshots, and
-the parsing of the replay and live-tail parameters (with the messages shown for bad input)."""
+the parsing of the replay and live-tail parameters (with the messages shown for bad input).
+
+Everything is read through the event store's public API (:func:`panel_store`), never from
+its tables, so the pages work on every backend (``event_store_backend`` = django, redis or
+memory).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import Http404, QueryDict
+
+from toolkit.core.exceptions import ValidationError
+from toolkit.eventsourcing.event_store import EventStore
+from toolkit.eventsourcing.store import StoredEvent, StreamInfo
 
 #: Events shown per page of a stream, and at most per live-tail poll.
 EVENTS_PER_PAGE = 100
@@ -35,49 +44,51 @@ class EventRow:
     payload: str
 
 
-def get_stream(aggregate_id: str) -> Any:
-    """The ``EventStream`` row of ``aggregate_id`` or :class:`Http404`."""
-    from toolkit.models import EventStream  # the toolkit app must be ready
+def panel_store() -> EventStore:
+    """The event store the panel reads: the one configured in ``TOOLKIT`` settings."""
+    return EventStore()
 
-    stream = EventStream.objects.filter(aggregate_id=aggregate_id).first()
+
+def get_stream(store: EventStore, aggregate_id: str) -> StreamInfo:
+    """The listing entry of ``aggregate_id`` or :class:`Http404` (also for an id no store
+    could hold, such as one with NUL: no such stream exists)."""
+    try:
+        stream = store.stream(aggregate_id)
+    except ValidationError:
+        stream = None
     if stream is None:
         raise Http404(f"No event stream with aggregate id {aggregate_id!r}")
     return stream
 
 
+def _row(event: StoredEvent) -> EventRow:
+    return EventRow(
+        sequence=event.sequence,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        created_at=event.timestamp,
+        user_id=event.user_id,
+        correlation_id=event.correlation_id,
+        causation_id=event.causation_id,
+        metadata=pretty_json(event.metadata),
+        payload=pretty_json(event.payload),
+    )
+
+
 def event_rows(
-    aggregate_id: str, *, after: int = 0, limit: int = EVENTS_PER_PAGE
+    store: EventStore, aggregate_id: str, *, after: int = 0, limit: int = EVENTS_PER_PAGE
 ) -> list[EventRow]:
-    """Events of the stream with a sequence above ``after``, oldest first (one query)."""
-    from toolkit.models import DomainEvent
-
-    events = DomainEvent.objects.filter(aggregate_id=aggregate_id, sequence__gt=after).order_by(
-        "sequence"
-    )[:limit]
-    return [
-        EventRow(
-            sequence=e.sequence,
-            event_type=e.event_type,
-            schema_version=e.schema_version,
-            created_at=e.created_at,
-            user_id=e.user_id,
-            correlation_id=e.correlation_id,
-            causation_id=e.causation_id,
-            metadata=pretty_json(e.metadata),
-            payload=pretty_json(e.payload),
-        )
-        for e in events
-    ]
+    """Events of the stream with a sequence above ``after``, oldest first (one read)."""
+    return [_row(event) for event in store.load(aggregate_id, after, limit=limit)]
 
 
-def snapshot_rows(aggregate_id: str, *, limit: int = SNAPSHOT_LIMIT) -> list[dict[str, Any]]:
-    """The stream's newest snapshots: sequence, time and pretty state (one query)."""
-    from toolkit.models import Snapshot
-
-    rows = Snapshot.objects.filter(aggregate_id=aggregate_id).order_by("-sequence")[:limit]
+def snapshot_rows(
+    store: EventStore, aggregate_id: str, *, limit: int = SNAPSHOT_LIMIT
+) -> list[dict[str, Any]]:
+    """The stream's newest snapshots: sequence, time and pretty state (one read)."""
     return [
         {"sequence": s.sequence, "created_at": s.created_at, "state": pretty_json(s.state)}
-        for s in rows
+        for s in store.snapshots(aggregate_id, limit=limit)
     ]
 
 
@@ -135,13 +146,13 @@ def _changed(mapping: Any) -> list[tuple[str, str, str]]:
     return rows
 
 
-def replay(aggregate_id: str, sequence: int) -> Replay:
+def replay(store: EventStore, aggregate_id: str, sequence: int) -> Replay:
     """Fold the stream up to ``sequence`` with the toolkit's replay helpers (reads only)."""
     from toolkit.eventsourcing.replay import change_at, state_at
 
-    state = state_at(aggregate_id, sequence)
-    change = change_at(aggregate_id, sequence)
-    events = event_rows(aggregate_id, after=sequence - 1, limit=1)
+    state = state_at(aggregate_id, sequence, store=store)
+    change = change_at(aggregate_id, sequence, store=store)
+    events = event_rows(store, aggregate_id, after=sequence - 1, limit=1)
     return Replay(
         sequence=sequence,
         event=events[0] if events else None,

@@ -88,8 +88,14 @@ def _parse_positive(params: Any, name: str, default: int, errors: list[str]) -> 
     return value
 
 
-def table_errors(request: HttpRequest, table_class: type[HtmxTable]) -> list[str]:
-    """Problems with the table's query parameters (sort, page, per_page, before/after)."""
+def table_errors(
+    request: HttpRequest, table_class: type[HtmxTable], *, cursors: bool = True
+) -> list[str]:
+    """Problems with the table's query parameters (sort, page, per_page, before/after).
+
+    ``cursors=False`` leaves ``before``/``after`` to whoever cuts the page (the event store
+    checks its own stream cursors), checking only that they are not both given.
+    """
     params = request.GET
     errors: list[str] = []
     per_page = _parse_positive(params, "per_page", DEFAULT_PER_PAGE, errors)
@@ -109,7 +115,7 @@ def table_errors(request: HttpRequest, table_class: type[HtmxTable]) -> list[str
         if sort.removeprefix("-") not in orderable:
             choices = ", ".join(repr(n) for n in orderable)
             errors.append(f"sort: {sort!r} is not a column you can sort by; choices: {choices}.")
-    for name in ("before", "after"):
+    for name in ("before", "after") if cursors else ():
         try:
             cursor_param(params, name)
         except InvalidCursor as exc:

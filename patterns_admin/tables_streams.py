@@ -1,69 +1,72 @@
-"""Table and filters of the event-stream list (one row per aggregate, from ``EventStream``)."""
+"""Table and filter form of the event-stream list (one row per aggregate).
+
+The rows come from the event store's stream listing
+(:meth:`~toolkit.patterns.event_store.EventStore.stream_page`), never from its tables, so the
+list works on every backend (``event_store_backend`` = django, redis or memory).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
-import django_filters
 import django_tables2 as tables
-from django.db import connection
-from django.db.models import QuerySet
+from django import forms
 from django.urls import reverse
 
 from patterns_admin.tables import HtmxTable
-from toolkit.models import EventStream
+from toolkit.eventsourcing.event_store import EventStore
+from toolkit.eventsourcing.store import StreamInfo
 
 
-def stream_queryset() -> QuerySet[Any]:
-    """Every stream, newest write first (the ``tk_es_updated`` index)."""
-    return EventStream.objects.order_by("-updated_at", "-id")
-
-
-def stored_aggregate_types() -> list[str]:
-    """The distinct ``aggregate_type`` values of the stream table, by a loose index scan.
-
-    A plain ``SELECT DISTINCT`` reads every entry of the type index (a million streams, a
-    million entries); this recursive query jumps from one type to the next, one index probe
-    per distinct type. It runs unchanged on PostgreSQL and SQLite.
-    """
-    table = connection.ops.quote_name(EventStream._meta.db_table)
-    column = connection.ops.quote_name("aggregate_type")
-    sql = (
-        f"WITH RECURSIVE types(name) AS ("
-        f" SELECT MIN({column}) FROM {table}"
-        f" UNION ALL"
-        f" SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > types.name)"
-        f" FROM types WHERE types.name IS NOT NULL"
-        f") SELECT name FROM types WHERE name IS NOT NULL"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return [row[0] for row in cursor.fetchall()]
-
-
-def aggregate_type_choices() -> list[tuple[str, str]]:
+def aggregate_type_choices(store: EventStore) -> list[tuple[str, str]]:
     """Types of the streams stored and of the registered aggregates, sorted."""
     from toolkit.registry import aggregates
 
-    names = set(stored_aggregate_types()) | set(aggregates)
+    names = set(store.aggregate_types()) | set(aggregates)
     return [(name, name) for name in sorted(names)]
 
 
-class EventStreamFilter(django_filters.FilterSet):  # type: ignore[misc]
-    """Filter streams by aggregate type (exact) and aggregate id (prefix, index-friendly)."""
+class EventStreamFilterForm(forms.Form):
+    """Filter streams by aggregate type (one of the known types) and aggregate id prefix.
 
-    aggregate_type = django_filters.ChoiceFilter(label="Type", choices=[], empty_label="any")
-    aggregate_id = django_filters.CharFilter(
-        label="Aggregate id starts with", lookup_expr="startswith", max_length=255
+    An unknown type is a form error (the page answers 400 with the message), not an empty
+    list, so a mistyped bookmark says what is wrong.
+    """
+
+    aggregate_type = forms.ChoiceField(label="Type", required=False)
+    aggregate_id = forms.CharField(
+        label="Aggregate id starts with", required=False, max_length=255, strip=False
     )
 
-    class Meta:
-        model = EventStream
-        fields = ["aggregate_type", "aggregate_id"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, store: EventStore, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.filters["aggregate_type"].extra["choices"] = aggregate_type_choices()
+        field = cast(forms.ChoiceField, self.fields["aggregate_type"])
+        field.choices = [("", "any"), *aggregate_type_choices(store)]
+
+    def listing_filters(self) -> dict[str, str | None]:
+        """The cleaned values as :meth:`EventStore.stream_page` keyword arguments."""
+        data = self.cleaned_data if self.is_bound else {}
+        return {
+            "aggregate_type": data.get("aggregate_type") or None,
+            "id_prefix": data.get("aggregate_id") or None,
+        }
+
+
+@dataclass
+class StreamRow:
+    """One stream as the list shows it, with the link to its page."""
+
+    aggregate_id: str
+    aggregate_type: str
+    last_sequence: int
+    updated_at: datetime
+    panel_url: str = ""
+
+    @classmethod
+    def of(cls, info: StreamInfo) -> StreamRow:
+        return cls(info.aggregate_id, info.aggregate_type, info.last_sequence, info.updated_at)
 
 
 class EventStreamTable(HtmxTable):

@@ -21,16 +21,19 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.pagination import KeysetPage
 from patterns_admin.streams import (
     EVENTS_PER_PAGE,
     event_rows,
     get_stream,
+    panel_store,
     parse_sequence,
     replay,
     snapshot_rows,
 )
-from patterns_admin.tables import build_table
-from patterns_admin.tables_streams import EventStreamFilter, EventStreamTable, stream_queryset
+from patterns_admin.tables import DEFAULT_PER_PAGE, table_errors
+from patterns_admin.tables_streams import EventStreamFilterForm, EventStreamTable, StreamRow
+from toolkit.core.exceptions import ValidationError
 
 #: Seconds between two polls of the live tail.
 TAIL_INTERVAL = 2
@@ -41,19 +44,45 @@ _REGIONS = {"events": "events", "replay": "replay", "tail-control": "tail"}
 @staff_member_required
 @vary_on_headers("HX-Request")
 def stream_list(request: HtmxHttpRequest) -> HttpResponse:
-    """Aggregates with type, id, event count and last event time; filterable, keyset-paged."""
-    filterset = EventStreamFilter(request.GET or None, queryset=stream_queryset())
-    valid = filterset.is_valid() or not filterset.is_bound
-    rows = filterset.qs if valid else filterset.queryset.none()
-    table, errors = build_table(request, EventStreamTable, rows, keyset_field="updated_at")
+    """Aggregates with type, id, event count and last event time; filterable, keyset-paged
+    through the event store's stream listing (any backend)."""
+    store = panel_store()
+    form = EventStreamFilterForm(request.GET or None, store=store)
+    errors = table_errors(request, EventStreamTable, cursors=False)
+    valid = form.is_valid() or not form.is_bound
+    rows: list[StreamRow] = []
+    page = None
+    if valid and not errors:
+        per_page = int(request.GET.get("per_page") or DEFAULT_PER_PAGE)
+        try:
+            page = store.stream_page(
+                **form.listing_filters(),
+                before=request.GET.get("before") or None,
+                after=request.GET.get("after") or None,
+                limit=per_page,
+            )
+        except ValidationError as exc:  # a malformed or foreign page cursor
+            errors.append(exc.message)
+        else:
+            rows = [StreamRow.of(info) for info in page.streams]
+    table = EventStreamTable(rows)
+    if page is not None:
+        table.keyset = KeysetPage(
+            rows=rows,
+            per_page=per_page,
+            has_next=page.older_cursor is not None,
+            has_previous=page.newer_cursor is not None,
+            next_cursor=page.older_cursor,
+            previous_cursor=page.newer_cursor,
+        )
     template_name = "patterns_admin/streams/list.html"
     if wants_fragment(request):
         template_name += "#results"
-    status = 400 if errors and not wants_fragment(request) else 200
+    status = 400 if (errors or not valid) and not wants_fragment(request) else 200
     return render(
         request,
         template_name,
-        {"filter": filterset, "table": table, "errors": errors, "title": "Event streams"},
+        {"form": form, "table": table, "errors": errors, "title": "Event streams"},
         status=status,
     )
 
@@ -63,17 +92,20 @@ def stream_list(request: HtmxHttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request", "HX-Target")
 def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
     """One aggregate: events, snapshots, replay to ``?at=N`` and the live tail."""
-    stream = get_stream(aggregate_id)
+    store = panel_store()
+    stream = get_stream(store, aggregate_id)
     last = stream.last_sequence
     params = request.GET
     at, replay_error = parse_sequence(params, "at", last=last)
     after, events_error = parse_sequence(params, "after", last=last, minimum=0)
     tail_after, tail_error = parse_sequence(params, "tail_after", last=last, minimum=0)
-    events = [] if events_error else event_rows(aggregate_id, after=after or 0)
+    events = [] if events_error else event_rows(store, aggregate_id, after=after or 0)
     tail_start = last if tail_after is None else tail_after
-    new_events = [] if tail_after is None else event_rows(aggregate_id, after=tail_after)
+    new_events = [] if tail_after is None else event_rows(store, aggregate_id, after=tail_after)
+    first = events if events and not after else event_rows(store, aggregate_id, limit=1)
     context = {
         "stream": stream,
+        "started_at": first[0].created_at if first else None,
         "title": f"{stream.aggregate_type} {stream.aggregate_id}",
         "stream_url": reverse("patterns_admin:stream-detail", args=[aggregate_id]),
         "events": events,
@@ -81,9 +113,9 @@ def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
         "events_after": after or 0,
         "next_after": events[-1].sequence if len(events) == EVENTS_PER_PAGE else None,
         "previous_after": max((after or 0) - EVENTS_PER_PAGE, 0) if after else None,
-        "snapshots": snapshot_rows(aggregate_id),
+        "snapshots": snapshot_rows(store, aggregate_id),
         "at": at,
-        "replay": replay(aggregate_id, at) if at is not None else None,
+        "replay": replay(store, aggregate_id, at) if at is not None else None,
         "replay_error": replay_error,
         "tail_paused": params.get("tail") == "paused",
         "tail_error": tail_error,

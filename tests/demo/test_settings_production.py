@@ -13,7 +13,12 @@ GOOD_KEY = "k" * 30 + "0123456789abcdefghij"
 
 
 def load(monkeypatch: pytest.MonkeyPatch, **env: str) -> ModuleType:
-    for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DJANGO_SECURE_PROXY_HEADER"):
+    for name in (
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DJANGO_SECURE_PROXY_HEADER",
+        "DJANGO_METRICS_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -61,3 +66,32 @@ def test_hardened_values_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert settings.SESSION_COOKIE_SECURE is True
     assert settings.CSRF_COOKIE_SECURE is True
     assert settings.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def test_metrics_are_protected_with_the_token_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hosts = "panel.example.com"
+    settings = load(monkeypatch, DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_ALLOWED_HOSTS=hosts)
+    assert (settings.METRICS_REQUIRE_AUTH, settings.METRICS_BEARER_TOKEN) == (True, "")
+    token = "m" * 32
+    settings = load(
+        monkeypatch,
+        DJANGO_SECRET_KEY=GOOD_KEY,
+        DJANGO_ALLOWED_HOSTS=hosts,
+        DJANGO_METRICS_TOKEN=token,
+    )
+    assert token == settings.METRICS_BEARER_TOKEN
+
+
+def test_short_metrics_token_is_refused_with_its_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ImproperlyConfigured) as excinfo:
+        load(
+            monkeypatch,
+            DJANGO_SECRET_KEY=GOOD_KEY,
+            DJANGO_ALLOWED_HOSTS="panel.example.com",
+            DJANGO_METRICS_TOKEN="short",
+        )
+    assert excinfo.value.args[0].startswith(
+        "DJANGO_METRICS_TOKEN is 5 characters long; use at least 32"
+    )

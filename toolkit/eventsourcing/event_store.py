@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.core.exceptions import ValidationError
+from toolkit.core.validation import check_int, check_json, check_text
 from toolkit.eventsourcing import handlers as _handlers
 from toolkit.eventsourcing.context import current_context, user_id_of
 from toolkit.eventsourcing.schemas import SchemaRegistry
@@ -37,6 +38,7 @@ from toolkit.eventsourcing.store import (
     Snapshot,
     StoredEvent,
     StreamInfo,
+    StreamPage,
 )
 from toolkit.eventsourcing.upcasting import UpcasterRegistry
 from toolkit.eventsourcing.upcasting import upcasters as default_upcasters
@@ -141,20 +143,18 @@ class EventStore:
         correlation id (argument or :func:`~toolkit.eventsourcing.context.event_context`),
         the first event's id correlates the batch. ``force_validate`` as in :meth:`append`.
         """
+        # Every rule of toolkit.core.validation is checked here, before the backend sees
+        # anything, so all backends refuse the same input and a refused batch writes nothing.
         aggregate_id = _check_name("aggregate_id", aggregate_id)
         aggregate_type = _check_name("aggregate_type", aggregate_type)
-        if expected_seq is not None and (
-            not isinstance(expected_seq, int) or isinstance(expected_seq, bool) or expected_seq < 0
-        ):
-            raise ValidationError(
-                f"expected_seq must be None or an integer ≥ 0, not {expected_seq!r}",
-                field="expected_seq",
-                value=expected_seq,
-            )
+        check_int("expected_seq", expected_seq, allow_none=True)
         ctx = current_context()
         correlation = correlation_id if correlation_id is not None else ctx.correlation_id
         causation = causation_id if causation_id is not None else ctx.causation_id
         user_id = user_id_of(user) if user is not None else ctx.user_id
+        check_text("correlation_id", correlation, max_length=ID_LENGTH)
+        check_text("causation_id", causation, max_length=ID_LENGTH)
+        check_text("user_id", user_id, max_length=NAME_LENGTH)
         schemas = self.schemas
         validate = self.validate or force_validate
         add_version = self.add_schema_version
@@ -173,6 +173,19 @@ class EventStore:
                     field="payload",
                     value=payload,
                 )
+            if metadata is not None and not isinstance(metadata, Mapping):
+                raise ValidationError(
+                    f"{event_type}: metadata must be a dict, not {type(metadata).__name__}",
+                    field="metadata",
+                    value=metadata,
+                )
+            # Checked as given (so a cycle through the root is seen), stored as a copy.
+            check_json(
+                payload if isinstance(payload, dict) else dict(payload),
+                what="payload",
+                owner=event_type,
+            )
+            payload = dict(payload)
             version = schemas.current_version(aggregate_type, event_type) if schemas.schemas else 1
             if add_version:
                 payload = {**payload, "schema_version": version}
@@ -189,12 +202,14 @@ class EventStore:
                     },
                     require=force_validate,
                 )
-            payload_json = _encode(event_type, payload, "payload")
+            payload_json = _dumps(payload)
             meta = dict(metadata) if metadata else {}
+            if meta:
+                check_json(meta, what="metadata", owner=event_type)
             prepared.append(
                 NewEvent(
                     event_type,
-                    dict(payload),
+                    payload,
                     payload_json,
                     event_id,
                     version,
@@ -202,7 +217,7 @@ class EventStore:
                     causation or "",
                     user_id,
                     meta,
-                    _encode(event_type, meta, "metadata") if meta else "{}",
+                    _dumps(meta) if meta else "{}",
                 )
             )
         if not prepared:
@@ -230,6 +245,9 @@ class EventStore:
     ) -> list[StoredEvent]:
         """Events of one stream after ``after_seq`` (at most ``limit``), upcast to their
         current schema version; an unknown aggregate gives ``[]``."""
+        _check_name("aggregate_id", aggregate_id)
+        check_int("after_seq", after_seq)
+        check_int("limit", limit, allow_none=True)
         return self.upcasters.upcast_all(
             self.backend.load(aggregate_id, after_seq=after_seq, limit=limit)
         )
@@ -237,6 +255,8 @@ class EventStore:
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """The global feed: events of every stream after ``after_position``, in position
         order. Tail it by passing the last position you saw; no event is ever skipped."""
+        check_int("after_position", after_position)
+        check_int("limit", limit)
         return self.upcasters.upcast_all(
             self.backend.read_all(after_position=after_position, limit=limit)
         )
@@ -247,13 +267,76 @@ class EventStore:
 
     def stream_head(self, aggregate_id: str) -> int:
         """The last sequence of a stream (0 for an unknown one)."""
-        return self.backend.stream_head(aggregate_id)
+        return self.backend.stream_head(_check_name("aggregate_id", aggregate_id))
 
-    def streams(self, *, aggregate_type: str | None = None, limit: int = 100) -> list[StreamInfo]:
-        """The streams most recently appended to first (of ``aggregate_type`` when given),
-        at most ``limit``: aggregate id, type, last sequence and last append time. Every
-        backend keeps this list (the Django one in the ``EventStream`` table)."""
-        return self.backend.list_streams(aggregate_type=aggregate_type, limit=limit)
+    def streams(
+        self,
+        *,
+        aggregate_type: str | None = None,
+        id_prefix: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[StreamInfo]:
+        """The streams most recently appended to first, at most ``limit``: aggregate id,
+        type, last sequence and last append time. Filter by ``aggregate_type`` and by
+        ``id_prefix`` (ids starting with it, case-sensitive); page with ``before=`` /
+        ``after=`` a :attr:`StreamInfo.cursor`. Every backend keeps this list indexed (the
+        Django one in the ``EventStream`` table), so a page never reads every stream."""
+        if aggregate_type is not None:
+            _check_name("aggregate_type", aggregate_type)
+        if id_prefix is not None:
+            check_text("id_prefix", id_prefix, max_length=NAME_LENGTH)
+        for name, cursor in (("before", before), ("after", after)):
+            if cursor is not None:
+                check_text(name, cursor, max_length=NAME_LENGTH + 64, allow_empty=False)
+        if before is not None and after is not None:
+            raise ValidationError(
+                "before and after cannot be used together", field="after", value=after
+            )
+        check_int("limit", limit, maximum=MAX_PAGE)
+        return self.backend.list_streams(
+            aggregate_type=aggregate_type,
+            id_prefix=id_prefix or None,
+            before=before,
+            after=after,
+            limit=limit,
+        )
+
+    def stream_page(
+        self,
+        *,
+        aggregate_type: str | None = None,
+        id_prefix: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> StreamPage:
+        """One keyset page of :meth:`streams` with the cursors of its neighbours: the page
+        of older streams than ``before``, of newer ones than ``after``, or the first page.
+        Reads ``limit + 1`` streams to know whether a further page exists, never a count."""
+        check_int("limit", limit, minimum=1, maximum=MAX_PAGE - 1)
+        filters: dict[str, Any] = {"aggregate_type": aggregate_type, "id_prefix": id_prefix}
+        if after is not None:
+            found = self.streams(**filters, after=after, limit=limit + 1)
+            if len(found) <= limit:  # back at the top: a full first page, not a short one
+                return self.stream_page(**filters, limit=limit)
+            rows = found[1:]
+            return StreamPage(rows, rows[-1].cursor, rows[0].cursor)
+        found = self.streams(**filters, before=before, limit=limit + 1)
+        rows = found[:limit]
+        older = rows[-1].cursor if len(found) > limit else None
+        newer = rows[0].cursor if before is not None and rows else None
+        return StreamPage(rows, older, newer)
+
+    def stream(self, aggregate_id: str) -> StreamInfo | None:
+        """The listing entry of one stream (type, head, last append), or None."""
+        return self.backend.stream_info(_check_name("aggregate_id", aggregate_id))
+
+    def aggregate_types(self) -> list[str]:
+        """The aggregate types of the stored streams, sorted (one index probe per type on
+        the Django backend, a set on Redis and in memory)."""
+        return self.backend.aggregate_types()
 
     # -- projections, snapshots, replay --------------------------------------------------
 
@@ -279,67 +362,48 @@ class EventStore:
         *,
         aggregate_type: str = "",
     ) -> Snapshot:
-        """Store the folded ``state`` of an aggregate at sequence ``seq``."""
-        _encode("snapshot", state, "state")
+        """Store the folded ``state`` of an aggregate at sequence ``seq`` (≥ 1)."""
+        _check_name("aggregate_id", aggregate_id)
+        check_int("seq", seq, minimum=1)
+        check_text("aggregate_type", aggregate_type, max_length=NAME_LENGTH)
+        if not isinstance(state, Mapping):
+            raise ValidationError(
+                f"snapshot: state must be a dict, not {type(state).__name__}",
+                field="state",
+                value=state,
+            )
+        check_json(dict(state), what="state", owner="snapshot")
         snapshot = Snapshot(aggregate_id, seq, dict(state), aggregate_type)
         self.backend.save_snapshot(snapshot)
         return snapshot
 
     def load_snapshot(self, aggregate_id: str, *, max_seq: int | None = None) -> Snapshot | None:
         """The latest snapshot of the aggregate (at or before ``max_seq``), or None."""
+        _check_name("aggregate_id", aggregate_id)
+        check_int("max_seq", max_seq, allow_none=True)
         return self.backend.load_snapshot(aggregate_id, max_seq=max_seq)
+
+    def snapshots(self, aggregate_id: str, *, limit: int = 20) -> list[Snapshot]:
+        """The aggregate's snapshots, highest sequence first, at most ``limit``."""
+        _check_name("aggregate_id", aggregate_id)
+        check_int("limit", limit, maximum=MAX_PAGE)
+        return self.backend.list_snapshots(aggregate_id, limit=limit)
 
     def replay_log(self, aggregate_id: str) -> str:
         """One line per event, ``seq=1 type=OrderCreated``; empty for an unknown aggregate."""
         return "\n".join(f"seq={e.sequence} type={e.event_type}" for e in self.load(aggregate_id))
 
 
+#: Length of the name columns (aggregate id and type, event type, user id).
+NAME_LENGTH = 255
+#: Length of the correlation and causation id columns.
+ID_LENGTH = 64
+#: The most streams, snapshots or events one listing call returns.
+MAX_PAGE = 10_000
+
+
 def _check_name(name: str, value: Any) -> str:
-    if isinstance(value, str) and value and len(value) <= 255:
-        return value
-    raise ValidationError(
-        f"{name} must be a non-empty string of at most 255 characters, not {value!r}",
-        field=name,
-        value=value,
-    )
+    return check_text(name, value, max_length=NAME_LENGTH, allow_empty=False)
 
-
-def _encode(event_type: str, value: Mapping[str, Any], what: str) -> str:
-    try:
-        return _dumps(value)
-    except (TypeError, ValueError) as exc:
-        path, bad = _find_unserialisable(value)
-        where = ".".join(path) or what
-        raise ValidationError(
-            f"{event_type}: {what} is not JSON-serialisable at {where!r}: "
-            f"{bad!r} ({type(bad).__name__})",
-            field=where,
-            value=bad,
-        ) from exc
-
-
-def _find_unserialisable(value: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], Any]:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str | int | float | bool) and key is not None:
-                return (*path, repr(key)), key
-            found = _find_unserialisable(item, (*path, str(key)))
-            if found[1] is not _OK:
-                return found
-        return (), _OK
-    if isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            found = _find_unserialisable(item, (*path, str(index)))
-            if found[1] is not _OK:
-                return found
-        return (), _OK
-    try:
-        _dumps(value)
-    except (TypeError, ValueError):
-        return path, value
-    return (), _OK
-
-
-_OK = object()
 
 __all__ = ["EventData", "EventStore"]

@@ -165,12 +165,31 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class StreamInfo:
-    """One stream (aggregate) of a store: its type, head sequence and last append time."""
+    """One stream (aggregate) of a store: its type, head sequence and last append time.
+
+    ``cursor`` names the stream's place in the stream listing (most recently appended
+    first); pass it back as ``before=`` or ``after=`` to :meth:`EventStoreBackend.list_streams`
+    for the next or previous page. Its format is the backend's own: treat it as opaque.
+    """
 
     aggregate_id: str
     aggregate_type: str
     last_sequence: int
     updated_at: datetime
+    cursor: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class StreamPage:
+    """One keyset page of the stream listing, newest first, and how to reach its neighbours.
+
+    ``older_cursor`` / ``newer_cursor`` are the cursors to pass as ``before=`` / ``after=``
+    for the next (older) and previous (newer) page; None when there is no such page.
+    """
+
+    streams: list[StreamInfo]
+    older_cursor: str | None
+    newer_cursor: str | None
 
 
 @dataclass(slots=True)
@@ -271,10 +290,34 @@ class EventStoreBackend(ABC):
 
     @abstractmethod
     def list_streams(
-        self, *, aggregate_type: str | None = None, limit: int = 100
+        self,
+        *,
+        aggregate_type: str | None = None,
+        id_prefix: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
     ) -> list[StreamInfo]:
-        """Streams most recently appended to first (of ``aggregate_type`` when given), at
-        most ``limit``. A stream keeps the aggregate type of its first append."""
+        """Streams most recently appended to first, at most ``limit``: of ``aggregate_type``
+        and with an id starting with ``id_prefix`` (case-sensitive) when given; ``before``
+        (a :attr:`StreamInfo.cursor`) keeps the streams listed after that one, ``after`` the
+        ``limit`` streams listed just before it (still newest first). A stream keeps the
+        aggregate type of its first append. A page costs an index seek, never a scan of
+        every stream; an ``id_prefix`` costs the streams it matches. A malformed cursor raises
+        ValidationError naming ``before`` or ``after``."""
+
+    @abstractmethod
+    def stream_info(self, aggregate_id: str) -> StreamInfo | None:
+        """The stream's listing entry, or None for an unknown stream."""
+
+    @abstractmethod
+    def aggregate_types(self) -> list[str]:
+        """The distinct aggregate types of the stored streams, sorted (without reading
+        every stream)."""
+
+    @abstractmethod
+    def list_snapshots(self, aggregate_id: str, *, limit: int = 20) -> list[Snapshot]:
+        """The stream's snapshots, highest sequence first, at most ``limit``."""
 
     def after_commit(self, func: Callable[[], None]) -> None:
         """Run ``func`` once the append is durable (immediately, unless transactional)."""

@@ -27,7 +27,10 @@ class EventStream(models.Model):
     class Meta:
         verbose_name = "event stream"
         indexes = [
-            models.Index(fields=["aggregate_type", "-updated_at"], name="tk_es_type"),
+            # The stream listing of one type, newest first, seeks here (keyset on updated_at, id).
+            models.Index(
+                fields=["aggregate_type", "-updated_at", "-id"], name="tk_es_type_updated"
+            ),
             models.Index(fields=["-updated_at", "-id"], name="tk_es_updated"),
         ]
 

@@ -9,12 +9,58 @@ import sys
 import tempfile
 from unittest import mock
 
-from django.test import TestCase
+from django.contrib.auth.models import User
+from django.test import Client, TestCase, override_settings
 
 from demo.allocation import services
 
+TOKEN = "t" * 40
+
 
 class AllocationViewTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.user = User.objects.create_user("clerk", password="pw")
+
+    def setUp(self) -> None:
+        self.client.force_login(self.user)
+
+    def test_anonymous_allocate_is_refused_with_401_and_writes_nothing(self) -> None:
+        services.add_batch("b1", "LAMP", 10)
+        self.client.logout()
+        for kwargs in (
+            {"data": {"orderid": "o1", "sku": "LAMP", "qty": 1}},
+            {
+                "data": json.dumps({"orderid": "o1", "sku": "LAMP", "qty": 1}),
+                "content_type": "application/json",
+            },
+        ):
+            response = self.client.post("/allocation/allocate/", **kwargs)  # type: ignore[arg-type]
+            assert (response.status_code, response.json()) == (
+                401,
+                {"error": "authentication required: log in, then POST with the CSRF token"},
+            )
+        assert services.allocations("o1") == []
+
+    def test_allocate_without_the_csrf_token_is_refused_and_writes_nothing(self) -> None:
+        # A cross-site form rides on the user's session cookie but cannot know the token.
+        services.add_batch("b1", "LAMP", 10)
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(self.user)
+        response = client.post("/allocation/allocate/", {"orderid": "o1", "sku": "LAMP", "qty": 1})
+        assert response.status_code == 403
+        assert services.allocations("o1") == []
+        # With the token (read from the cookie, sent as the header) the same call allocates.
+        client.get("/allocation/")
+        token = client.cookies["csrftoken"].value
+        with self.captureOnCommitCallbacks(execute=True):
+            response = client.post(
+                "/allocation/allocate/",
+                {"orderid": "o1", "sku": "LAMP", "qty": 1},
+                headers={"X-CSRFToken": token},
+            )
+        assert (response.status_code, response.json()) == (201, {"batchref": "b1"})
+
     def test_allocate_then_read_the_order(self) -> None:
         services.add_batch("b1", "LAMP", 10)
         with self.captureOnCommitCallbacks(execute=True):
@@ -52,6 +98,28 @@ class AllocationViewTests(TestCase):
 
 
 class MetricsViewTests(TestCase):
+    @override_settings(METRICS_REQUIRE_AUTH=True, METRICS_BEARER_TOKEN=TOKEN)
+    def test_protected_metrics_answer_the_token_and_staff_only(self) -> None:
+        anonymous = self.client.get("/metrics")
+        assert (anonymous.status_code, anonymous["WWW-Authenticate"]) == (
+            401,
+            'Bearer realm="metrics"',
+        )
+        assert b"python_info" not in anonymous.content
+        wrong = self.client.get("/metrics", headers={"Authorization": "Bearer " + "x" * 40})
+        assert wrong.status_code == 401
+        scraper = self.client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert scraper.status_code == 200
+        self.client.force_login(User.objects.create_user("clerk"))
+        assert self.client.get("/metrics").status_code == 401  # logged in, but not staff
+        self.client.force_login(User.objects.create_user("ops", is_staff=True))
+        assert self.client.get("/metrics").status_code == 200
+
+    @override_settings(METRICS_REQUIRE_AUTH=True, METRICS_BEARER_TOKEN="")
+    def test_an_empty_token_setting_never_matches(self) -> None:
+        response = self.client.get("/metrics", headers={"Authorization": "Bearer "})
+        assert response.status_code == 401
+
     def test_metrics_exposes_the_allocation_story_histograms(self) -> None:
         services.add_batch("b1", "LAMP", 10)
         services.allocate("o1", "LAMP", 1)
@@ -87,6 +155,19 @@ class MetricsViewTests(TestCase):
 
 
 class IndexPageTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.user = User.objects.create_user("clerk", password="pw")
+
+    def test_anonymous_form_post_goes_to_login_and_writes_nothing(self) -> None:
+        services.add_batch("b1", "LAMP", 10)
+        response = self.client.post("/allocation/", {"orderid": "o1", "sku": "LAMP", "qty": "2"})
+        assert (response.status_code, response["Location"]) == (
+            302,
+            "/admin/login/?next=/allocation/",
+        )
+        assert services.allocations("o1") == []
+
     def test_page_lists_stock_and_the_read_model(self) -> None:
         services.add_batch("b1", "LAMP", 10)
         with self.captureOnCommitCallbacks(execute=True):
@@ -101,6 +182,7 @@ class IndexPageTests(TestCase):
 
     def test_form_allocates_and_redirects_with_a_message(self) -> None:
         services.add_batch("b1", "LAMP", 10)
+        self.client.force_login(self.user)
         response = self.client.post(
             "/allocation/", {"orderid": "o1", "sku": "LAMP", "qty": "2"}, follow=True
         )
@@ -109,6 +191,7 @@ class IndexPageTests(TestCase):
 
     def test_form_errors_are_shown_and_write_nothing(self) -> None:
         services.add_batch("b1", "LAMP", 10)
+        self.client.force_login(self.user)
         response = self.client.post(
             "/allocation/", {"orderid": "o1", "sku": "LAMP", "qty": "0"}, follow=True
         )

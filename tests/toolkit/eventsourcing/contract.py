@@ -132,7 +132,232 @@ class EventStoreContract:
     def test_negative_expected_seq_is_rejected(self, store: EventStore) -> None:
         with pytest.raises(ValidationError) as info:
             store.append("o", "Order", "A", {}, expected_seq=-1)
-        assert info.value.message == "expected_seq must be None or an integer ≥ 0, not -1"
+        assert info.value.message == (
+            "expected_seq must be between 0 and 9223372036854775807, not -1"
+        )
+
+    # -- bad input: one answer on every backend (issue 11, item 6) ---------------------
+
+    BAD_APPENDS: dict[str, tuple[dict[str, Any], str, str]] = {
+        # case: (append keyword arguments, field, message)
+        "nul in a payload": (
+            {"payload": {"note": "a\x00b"}},
+            "note",
+            "Paid: payload at 'note' must not contain NUL ('\\x00'): 'a\\x00b'",
+        ),
+        "nul in a key": (
+            {"payload": {"a\x00": 1}},
+            "payload",
+            "Paid: payload at 'payload' has a key that must not contain NUL ('\\x00'): 'a\\x00'",
+        ),
+        "nul in the aggregate id": (
+            {"aggregate_id": "o\x00"},
+            "aggregate_id",
+            "aggregate_id must not contain NUL ('\\x00'): 'o\\x00'",
+        ),
+        "nul in the event type": (
+            {"event_type": "Pa\x00id"},
+            "event_type",
+            "event_type must not contain NUL ('\\x00'): 'Pa\\x00id'",
+        ),
+        "lone surrogate": (
+            {"payload": {"items": ["ok", "\ud800"]}},
+            "items.1",
+            "Paid: payload at 'items.1' must not contain the lone surrogate '\\ud800' "
+            "(not valid UTF-8): '\\ud800'",
+        ),
+        "lone surrogate in metadata": (
+            {"metadata": {"via": "\udfff"}},
+            "via",
+            "Paid: metadata at 'via' must not contain the lone surrogate '\\udfff' "
+            "(not valid UTF-8): '\\udfff'",
+        ),
+        "huge int": (
+            {"payload": {"total": 10**20}},
+            "total",
+            "Paid: payload at 'total' must be a 64-bit integer (at most "
+            "±9223372036854775807), not a 21-digit one",
+        ),
+        "keys 1 and '1'": (
+            {"payload": {1: "a", "1": "b"}},
+            "payload",
+            "Paid: payload at 'payload' has the key 1 (int); keys must be strings "
+            "(JSON would turn it into '1')",
+        ),
+        "infinity": (
+            {"payload": {"total": float("inf")}},
+            "total",
+            "Paid: payload at 'total' must be a finite number, not inf",
+        ),
+        "over-long correlation id": (
+            {"correlation_id": "c" * 65},
+            "correlation_id",
+            f"correlation_id must be at most 64 characters, not 65 ({'c' * 40!r}...)",
+        ),
+        "over-long causation id": (
+            {"causation_id": "c" * 65},
+            "causation_id",
+            f"causation_id must be at most 64 characters, not 65 ({'c' * 40!r}...)",
+        ),
+        "over-long user": (
+            {"user": "u" * 256},
+            "user_id",
+            f"user_id must be at most 255 characters, not 256 ({'u' * 40!r}...)",
+        ),
+        "user with nul": (
+            {"user": "ad\x00min"},
+            "user_id",
+            "user_id must not contain NUL ('\\x00'): 'ad\\x00min'",
+        ),
+        "correlation id not a string": (
+            {"correlation_id": 7},
+            "correlation_id",
+            "correlation_id must be a string, not int 7",
+        ),
+        "expected_seq 10**20": (
+            {"expected_seq": 10**20},
+            "expected_seq",
+            "expected_seq must be between 0 and 9223372036854775807, not 100000000000000000000",
+        ),
+        "expected_seq a string": (
+            {"expected_seq": "1"},
+            "expected_seq",
+            "expected_seq must be None or an integer, not str '1'",
+        ),
+        "expected_seq a bool": (
+            {"expected_seq": True},
+            "expected_seq",
+            "expected_seq must be None or an integer, not bool True",
+        ),
+        "metadata not a dict": (
+            {"metadata": ["x"]},
+            "metadata",
+            "Paid: metadata must be a dict, not list",
+        ),
+    }
+
+    @pytest.mark.parametrize("case", sorted(BAD_APPENDS))
+    def test_bad_input_to_append_is_one_validation_error_and_writes_nothing(
+        self, store: EventStore, case: str
+    ) -> None:
+        kwargs, field, message = self.BAD_APPENDS[case]
+        call: dict[str, Any] = {
+            "aggregate_id": "o",
+            "aggregate_type": "Order",
+            "event_type": "Paid",
+            "payload": {},
+            **kwargs,
+        }
+        metadata = call.pop("metadata", None)
+        with pytest.raises(ValidationError) as info:
+            if metadata is None:
+                store.append(**call)
+            else:
+                event_type = call.pop("event_type")
+                payload = call.pop("payload")
+                store.append_batch(
+                    events=[EventData(event_type, payload, metadata)],
+                    **{k: v for k, v in call.items()},
+                )
+        assert (info.value.field, info.value.message) == (field, message)
+        assert store.head_position() == 0
+
+    def test_a_60_event_batch_with_one_nul_event_writes_none(self, store: EventStore) -> None:
+        events = [("Item", {"i": i, "note": "ok"}) for i in range(60)]
+        events[41] = ("Item", {"i": 41, "note": "bad\x00"})
+        with pytest.raises(ValidationError) as info:
+            store.append_batch("big", "Batch", events)
+        assert info.value.field == "note"
+        assert (store.head_position(), store.load("big"), store.streams()) == (0, [], [])
+
+    def test_a_circular_payload_is_refused_by_name(self, store: EventStore) -> None:
+        payload: dict[str, Any] = {"items": []}
+        payload["items"].append(payload)
+        with pytest.raises(ValidationError) as info:
+            store.append("o", "Order", "Paid", payload)
+        assert (info.value.field, info.value.message) == (
+            "items.0",
+            "Paid: payload at 'items.0' refers back to itself (a circular reference)",
+        )
+        shared = [1, 2]  # the same list twice is not a cycle
+        store.append("o", "Order", "Paid", {"a": shared, "b": shared})
+        assert store.load("o")[0].payload == {"a": [1, 2], "b": [1, 2]}
+
+    def test_bad_read_arguments_are_validation_errors(self, store: EventStore) -> None:
+        store.append("o", "Order", "Paid", {})
+        cases: list[tuple[Any, str, str]] = [
+            (
+                lambda: store.read_all(limit=-1),
+                "limit",
+                "limit must be between 0 and 9223372036854775807, not -1",
+            ),
+            (
+                lambda: store.read_all(after_position=-3),
+                "after_position",
+                "after_position must be between 0 and 9223372036854775807, not -3",
+            ),
+            (
+                lambda: store.read_all(after_position="0"),
+                "after_position",
+                "after_position must be an integer, not str '0'",
+            ),
+            (
+                lambda: store.load("o", after_seq="x"),
+                "after_seq",
+                "after_seq must be an integer, not str 'x'",
+            ),
+            (
+                lambda: store.load("o", limit=-1),
+                "limit",
+                "limit must be between 0 and 9223372036854775807, not -1",
+            ),
+            (
+                lambda: store.load("o\x00"),
+                "aggregate_id",
+                "aggregate_id must not contain NUL ('\\x00'): 'o\\x00'",
+            ),
+            (lambda: store.load(""), "aggregate_id", "aggregate_id must be a non-empty string"),
+            (
+                lambda: store.stream_head("x" * 256),
+                "aggregate_id",
+                f"aggregate_id must be at most 255 characters, not 256 ({'x' * 40!r}...)",
+            ),
+            (
+                lambda: store.load_snapshot("o", max_seq=-1),
+                "max_seq",
+                "max_seq must be between 0 and 9223372036854775807, not -1",
+            ),
+        ]
+        for call, field, message in cases:
+            with pytest.raises(ValidationError) as info:
+                call()
+            assert (info.value.field, info.value.message) == (field, message)
+        assert store.read_all(limit=0) == []
+        assert store.load("o", limit=0) == []
+
+    def test_bad_snapshots_are_validation_errors_and_write_nothing(self, store: EventStore) -> None:
+        cases: list[tuple[dict[str, Any], str, str]] = [
+            ({"seq": -1}, "seq", "seq must be between 1 and 9223372036854775807, not -1"),
+            ({"seq": 0}, "seq", "seq must be between 1 and 9223372036854775807, not 0"),
+            ({"seq": "2"}, "seq", "seq must be an integer, not str '2'"),
+            (
+                {"state": {"s": "\x00"}},
+                "s",
+                "snapshot: state at 's' must not contain NUL ('\\x00'): '\\x00'",
+            ),
+            ({"state": ["x"]}, "state", "snapshot: state must be a dict, not list"),
+            (
+                {"aggregate_type": "T\x00"},
+                "aggregate_type",
+                "aggregate_type must not contain NUL ('\\x00'): 'T\\x00'",
+            ),
+        ]
+        for kwargs, field, message in cases:
+            call = {"aggregate_id": "o", "state": {"ok": 1}, "seq": 1, **kwargs}
+            with pytest.raises(ValidationError) as info:
+                store.save_snapshot(**call)
+            assert (info.value.field, info.value.message) == (field, message)
+        assert store.load_snapshot("o") is None
 
     # -- batches ------------------------------------------------------------------------
 
@@ -355,3 +580,97 @@ class EventStoreContract:
         orders = store.streams(aggregate_type="Order", limit=1)
         assert [s.aggregate_id for s in orders] == ["order-1"]
         assert store.streams(aggregate_type="Invoice") == []
+
+    # -- the stream listing (what the panel reads) --------------------------------------
+
+    def _fill_streams(self, store: EventStore) -> list[str]:
+        """Seven streams of two types, appended to in a known order; newest id first."""
+        order = ["order-1", "cart-1", "order-2", "Order-3", "cart-2", "order-10", "order-1"]
+        for aggregate_id in order:
+            kind = "Cart" if aggregate_id.startswith("cart") else "Order"
+            store.append(aggregate_id, kind, "Touched", {})
+        return ["order-1", "order-10", "cart-2", "Order-3", "order-2", "cart-1"]
+
+    def test_stream_pages_walk_every_stream_once_both_ways(self, store: EventStore) -> None:
+        newest_first = self._fill_streams(store)
+        seen: list[str] = []
+        page = store.stream_page(limit=2)
+        pages = [page]
+        assert page.newer_cursor is None
+        while page.older_cursor is not None:
+            page = store.stream_page(before=page.older_cursor, limit=2)
+            pages.append(page)
+        for page in pages:
+            seen += [s.aggregate_id for s in page.streams]
+        assert seen == newest_first
+        assert [len(p.streams) for p in pages] == [2, 2, 2]
+        # Back up from the last page: the newer page is the middle one, then the first.
+        middle = store.stream_page(after=pages[-1].newer_cursor, limit=2)
+        assert [s.aggregate_id for s in middle.streams] == ["cart-2", "Order-3"]
+        assert middle.older_cursor is not None and middle.newer_cursor is not None
+        top = store.stream_page(after=middle.newer_cursor, limit=2)
+        assert [s.aggregate_id for s in top.streams] == ["order-1", "order-10"]
+        assert top.newer_cursor is None
+
+    def test_stream_listing_filters_by_type_and_case_sensitive_id_prefix(
+        self, store: EventStore
+    ) -> None:
+        self._fill_streams(store)
+        assert [s.aggregate_id for s in store.streams(aggregate_type="Cart")] == [
+            "cart-2",
+            "cart-1",
+        ]
+        assert [s.aggregate_id for s in store.streams(id_prefix="order-1")] == [
+            "order-1",
+            "order-10",
+        ]
+        assert [s.aggregate_id for s in store.streams(id_prefix="Order")] == ["Order-3"]
+        assert store.streams(id_prefix="cart", aggregate_type="Order") == []
+        assert store.streams(id_prefix="nothing") == []
+        page = store.stream_page(id_prefix="order", limit=1)
+        assert [s.aggregate_id for s in page.streams] == ["order-1"]
+        rest = store.stream_page(id_prefix="order", before=page.older_cursor, limit=5)
+        assert [s.aggregate_id for s in rest.streams] == ["order-10", "order-2"]
+        assert rest.older_cursor is None
+        typed = store.stream_page(aggregate_type="Order", limit=2)
+        older = store.stream_page(aggregate_type="Order", before=typed.older_cursor, limit=2)
+        assert [s.aggregate_id for s in typed.streams + older.streams] == [
+            "order-1",
+            "order-10",
+            "Order-3",
+            "order-2",
+        ]
+
+    def test_stream_entry_types_and_snapshots_of_the_listing(self, store: EventStore) -> None:
+        assert (store.stream("cart-1"), store.aggregate_types(), store.snapshots("cart-1")) == (
+            None,
+            [],
+            [],
+        )
+        self._fill_streams(store)
+        entry = store.stream("order-1")
+        assert entry is not None
+        assert (entry.aggregate_type, entry.last_sequence) == ("Order", 2)
+        assert entry.updated_at == store.load("order-1")[-1].timestamp
+        assert entry.cursor == store.streams(limit=1)[0].cursor
+        assert store.aggregate_types() == ["Cart", "Order"]
+        for seq in (1, 2):
+            store.save_snapshot("order-1", {"seq": seq}, seq, aggregate_type="Order")
+        assert [(s.sequence, s.state) for s in store.snapshots("order-1")] == [
+            (2, {"seq": 2}),
+            (1, {"seq": 1}),
+        ]
+        assert [s.sequence for s in store.snapshots("order-1", limit=1)] == [2]
+
+    @pytest.mark.parametrize("cursor", ["x", "1_", "_1", "-5", "1.5", "٣", "9" * 40])
+    def test_a_malformed_stream_cursor_is_a_validation_error(
+        self, store: EventStore, cursor: str
+    ) -> None:
+        store.append("o", "Order", "Created", {})
+        for name in ("before", "after"):
+            with pytest.raises(ValidationError) as info:
+                store.stream_page(**{name: cursor})
+            assert info.value.field == name
+            assert info.value.message.startswith(
+                f"{name}: {cursor!r} is not a stream cursor of this store"
+            )

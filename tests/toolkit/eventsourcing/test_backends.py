@@ -16,7 +16,7 @@ from toolkit.eventsourcing.backends.redis import RedisEventStoreBackend
 from toolkit.patterns.event_store import EventStore
 from toolkit.testing.event_store import FakeEventStore
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = services.REDIS_URL
 
 
 class TestMemoryBackend(EventStoreContract):

@@ -27,12 +27,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
+from django.db.models import Q
 
-from toolkit.core.exceptions import ConcurrencyConflict
+from toolkit.core.exceptions import ConcurrencyConflict, ValidationError
 from toolkit.eventsourcing.store import (
     EventStoreBackend,
     NewEvent,
@@ -617,22 +618,104 @@ class DjangoEventStoreBackend(EventStoreBackend):
             row = cursor.fetchone()
         return int(row[0]) if row else 0
 
+    # -- the stream listing (panel reads; the ORM over the EventStream and Snapshot tables) --
+
     def list_streams(
-        self, *, aggregate_type: str | None = None, limit: int = 100
+        self,
+        *,
+        aggregate_type: str | None = None,
+        id_prefix: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
     ) -> list[StreamInfo]:
-        """From the ``EventStream`` table (the rows the panel lists), newest first."""
+        """From the ``EventStream`` table, newest first: a seek on the ``(-updated_at, -id)``
+        index (``(aggregate_type, -updated_at, -id)`` with a type); a stream's cursor is
+        ``"<microseconds of updated_at>_<row id>"``."""
         from toolkit.models import EventStream
+
+        low = _stream_cursor("after", after)
+        high = _stream_cursor("before", before)
+        if limit <= 0:
+            return []
+        rows = EventStream.objects.using(self.using)
+        if aggregate_type is not None:
+            rows = rows.filter(aggregate_type=aggregate_type)
+        if id_prefix:
+            rows = rows.filter(**self._prefix_lookups(id_prefix))
+        if low is not None:
+            # Newer streams: walk the index upwards from the cursor, then newest first.
+            ts, pk = low
+            rows = rows.filter(updated_at__gte=ts).filter(
+                Q(updated_at__gt=ts) | Q(updated_at=ts, id__gt=pk)
+            )
+            found = list(reversed(rows.order_by("updated_at", "id").values_list(*_STREAM)[:limit]))
+        else:
+            if high is not None:
+                # The redundant "<=" bound lets the database seek the index to the cursor.
+                ts, pk = high
+                rows = rows.filter(updated_at__lte=ts).filter(
+                    Q(updated_at__lt=ts) | Q(updated_at=ts, id__lt=pk)
+                )
+            found = list(rows.order_by("-updated_at", "-id").values_list(*_STREAM)[:limit])
+        return [_stream_info(row) for row in found]
+
+    def _prefix_lookups(self, prefix: str) -> dict[str, str]:
+        """Case-sensitive "starts with" on every database, through an index: PostgreSQL's
+        ``LIKE 'p%'`` uses the ``varchar_pattern_ops`` index Django adds to the unique id
+        column; SQLite's ``LIKE`` ignores case and indexes, so there the id is bounded by the
+        range ``prefix <= id < prefix + U+10FFFF`` (binary collation: exactly the ids with the
+        prefix)."""
+        if connections[self.using].vendor == "postgresql":
+            return {"aggregate_id__startswith": prefix}
+        return {"aggregate_id__gte": prefix, "aggregate_id__lt": prefix + "\U0010ffff"}
+
+    def stream_info(self, aggregate_id: str) -> StreamInfo | None:
+        from toolkit.models import EventStream
+
+        rows = EventStream.objects.using(self.using).filter(aggregate_id=aggregate_id)
+        row = rows.values_list(*_STREAM).first()
+        return _stream_info(row) if row is not None else None
+
+    def aggregate_types(self) -> list[str]:
+        """The distinct ``aggregate_type`` values of the stream table, by a loose index scan.
+
+        A plain ``SELECT DISTINCT`` reads every entry of the type index (a million streams, a
+        million entries); this recursive query jumps from one type to the next, one index
+        probe per distinct type. It runs unchanged on PostgreSQL and SQLite.
+        """
+        from toolkit.models import EventStream
+
+        connection = connections[self.using]
+        table = connection.ops.quote_name(EventStream._meta.db_table)
+        column = connection.ops.quote_name("aggregate_type")
+        sql = (
+            f"WITH RECURSIVE types(name) AS ("
+            f" SELECT MIN({column}) FROM {table}"
+            f" UNION ALL"
+            f" SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > types.name)"
+            f" FROM types WHERE types.name IS NOT NULL"
+            f") SELECT name FROM types WHERE name IS NOT NULL"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return sorted(row[0] for row in cursor.fetchall())
+
+    def list_snapshots(self, aggregate_id: str, *, limit: int = 20) -> list[Snapshot]:
+        """Through the unique ``(aggregate_id, sequence)`` index, highest sequence first."""
+        from toolkit.models import Snapshot as SnapshotRow
 
         if limit <= 0:
             return []
-        rows = EventStream.objects.using(self.using).order_by("-updated_at", "-id")
-        if aggregate_type is not None:
-            rows = rows.filter(aggregate_type=aggregate_type)
+        rows = (
+            SnapshotRow.objects.using(self.using)
+            .filter(aggregate_id=aggregate_id)
+            .order_by("-sequence")
+            .values_list("aggregate_id", "sequence", "state", "aggregate_type", "created_at")
+        )
         return [
-            StreamInfo(*row)
-            for row in rows.values_list(
-                "aggregate_id", "aggregate_type", "last_sequence", "updated_at"
-            )[:limit]
+            Snapshot(agg, int(seq), state, agg_type, _aware(created))
+            for agg, seq, state, agg_type, created in rows[:limit]
         ]
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
@@ -678,6 +761,39 @@ def _sqlite_datetime(connection: Any, value: datetime) -> str:
     if settings.USE_TZ:
         return str(value.astimezone(connection.timezone).replace(tzinfo=None))
     return str(value.astimezone(UTC).replace(tzinfo=None))
+
+
+_STREAM = ("aggregate_id", "aggregate_type", "last_sequence", "updated_at", "id")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _stream_info(row: Sequence[Any]) -> StreamInfo:
+    agg, kind, head, updated, pk = row
+    updated = _aware(updated)
+    delta = updated - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return StreamInfo(agg, kind, int(head), updated, f"{micros}_{pk}")
+
+
+def _stream_cursor(name: str, value: str | None) -> tuple[datetime, int] | None:
+    """Decode ``"<microseconds>_<id>"`` into the ``(updated_at, id)`` to seek to, naive UTC
+    when ``USE_TZ = False`` (how appends write the column then)."""
+    if value is None:
+        return None
+    from django.conf import settings
+
+    micros_text, sep, id_text = value.partition("_")
+    if sep and f"{micros_text}{id_text}".isascii() and micros_text.isdigit() and id_text.isdigit():
+        micros, pk = int(micros_text), int(id_text)
+        if micros <= 10**17 and pk <= 2**63 - 1:
+            moment = _EPOCH + timedelta(microseconds=micros)
+            return (moment if settings.USE_TZ else moment.replace(tzinfo=None)), pk
+    raise ValidationError(
+        f"{name}: {value!r} is not a stream cursor of this store "
+        "('<microseconds>_<id>', e.g. '1700000000000000_42')",
+        field=name,
+        value=value,
+    )
 
 
 def _head_and_positions(rows: list[Any]) -> tuple[int, list[int]]:

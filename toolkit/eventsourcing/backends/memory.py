@@ -1,7 +1,15 @@
-"""In-process event-store backend: dictionaries behind one lock (tests, demos, the fake)."""
+"""In-process event-store backend: dictionaries behind one lock (tests, demos, the fake).
+
+The stream listing keeps its own indexes, so a page costs a binary search and a slice, not a
+sort of every stream: ``_recent`` (and ``_recent_by_type`` per aggregate type) hold the
+global position of every stream's last event in ascending order, ``_last`` maps that
+position back to the stream, and ``_ids`` keeps the aggregate ids sorted for prefix search.
+A stream's cursor is the position of its last event.
+"""
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 from collections.abc import Sequence
@@ -9,6 +17,7 @@ from datetime import datetime
 from uuid import UUID
 
 from toolkit.core.exceptions import ConcurrencyConflict
+from toolkit.core.validation import decode_position_cursor
 from toolkit.eventsourcing.store import (
     EventStoreBackend,
     NewEvent,
@@ -33,8 +42,13 @@ class MemoryEventStoreBackend(EventStoreBackend):
         self._all: list[_Row] = []
         self._streams: dict[str, list[int]] = {}
         self._snapshots: dict[str, dict[int, Snapshot]] = {}
-        # aggregate_id -> (aggregate_type, updated_at, order of the last append)
+        # aggregate_id -> (aggregate_type, updated_at, position of its last event)
         self._stream_info: dict[str, tuple[str, datetime, int]] = {}
+        # The listing's indexes (see the module docstring).
+        self._recent: list[int] = []
+        self._recent_by_type: dict[str, list[int]] = {}
+        self._last: dict[int, str] = {}
+        self._ids: list[str] = []
 
     def append(
         self,
@@ -75,9 +89,25 @@ class MemoryEventStoreBackend(EventStoreBackend):
                     event.stored(aggregate_id, aggregate_type, head + offset, position, timestamp)
                 )
             self._streams[aggregate_id] = new_indexes
-            kind = self._stream_info.get(aggregate_id, (aggregate_type,))[0]
-            self._stream_info[aggregate_id] = (kind, timestamp, len(self._all))
+            self._index_stream(aggregate_id, aggregate_type, timestamp)
             return stored
+
+    def _index_stream(self, aggregate_id: str, aggregate_type: str, timestamp: datetime) -> None:
+        """Move the stream to the top of the listing's indexes (caller holds the lock)."""
+        last = len(self._all)
+        info = self._stream_info.get(aggregate_id)
+        if info is None:
+            kind = aggregate_type
+            bisect.insort(self._ids, aggregate_id)
+        else:
+            kind, _, previous = info
+            for index in (self._recent, self._recent_by_type[kind]):
+                del index[bisect.bisect_left(index, previous)]
+            del self._last[previous]
+        self._stream_info[aggregate_id] = (kind, timestamp, last)
+        self._recent.append(last)  # the newest position: appending keeps the list sorted
+        self._recent_by_type.setdefault(kind, []).append(last)
+        self._last[last] = aggregate_id
 
     def load(
         self, aggregate_id: str, *, after_seq: int = 0, limit: int | None = None
@@ -100,27 +130,61 @@ class MemoryEventStoreBackend(EventStoreBackend):
         return len(self._streams.get(aggregate_id, ()))
 
     def list_streams(
-        self, *, aggregate_type: str | None = None, limit: int = 100
+        self,
+        *,
+        aggregate_type: str | None = None,
+        id_prefix: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
     ) -> list[StreamInfo]:
+        low = decode_position_cursor("after", after)
+        high = decode_position_cursor("before", before)
+        if limit <= 0:
+            return []
         with self._lock:
-            rows = [
-                (updated, order, agg, kind, len(self._streams[agg]))
-                for agg, (kind, updated, order) in self._stream_info.items()
-                if aggregate_type is None or kind == aggregate_type
-            ]
-        rows.sort(reverse=True)
-        return [StreamInfo(agg, kind, head, updated) for updated, _, agg, kind, head in rows][
-            : max(limit, 0)
-        ]
+            if id_prefix:
+                # The ids with the prefix (a slice of the sorted ids), newest first.
+                start = bisect.bisect_left(self._ids, id_prefix)
+                lasts = []
+                for agg in self._ids[start:]:
+                    if not agg.startswith(id_prefix):
+                        break
+                    kind, _, last = self._stream_info[agg]
+                    if aggregate_type is None or kind == aggregate_type:
+                        lasts.append(last)
+                lasts.sort()
+            elif aggregate_type is None:
+                lasts = self._recent
+            else:
+                lasts = self._recent_by_type.get(aggregate_type, [])
+            lo = 0 if low is None else bisect.bisect_right(lasts, low)
+            hi = len(lasts) if high is None else bisect.bisect_left(lasts, high)
+            # Newest first; with ``after``, the ``limit`` streams nearest above the cursor.
+            window = lasts[lo : lo + limit] if low is not None else lasts[max(hi - limit, lo) : hi]
+            return [self._info(self._last[last]) for last in reversed(window)]
+
+    def _info(self, aggregate_id: str) -> StreamInfo:
+        kind, updated, last = self._stream_info[aggregate_id]
+        head = len(self._streams[aggregate_id])
+        return StreamInfo(aggregate_id, kind, head, updated, str(last))
+
+    def stream_info(self, aggregate_id: str) -> StreamInfo | None:
+        with self._lock:
+            return self._info(aggregate_id) if aggregate_id in self._stream_info else None
+
+    def aggregate_types(self) -> list[str]:
+        with self._lock:
+            return sorted(self._recent_by_type)
+
+    def list_snapshots(self, aggregate_id: str, *, limit: int = 20) -> list[Snapshot]:
+        with self._lock:
+            snapshots = self._snapshots.get(aggregate_id, {})
+            found = [snapshots[seq] for seq in sorted(snapshots, reverse=True)[: max(limit, 0)]]
+        return [_copy(snapshot) for snapshot in found]
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
-        copy = Snapshot(
-            snapshot.aggregate_id,
-            snapshot.sequence,
-            json.loads(json.dumps(snapshot.state)),
-            snapshot.aggregate_type,
-            snapshot.created_at,
-        )
+        copy = _copy(snapshot)
         with self._lock:
             self._snapshots.setdefault(snapshot.aggregate_id, {})[snapshot.sequence] = copy
 
@@ -131,13 +195,18 @@ class MemoryEventStoreBackend(EventStoreBackend):
             if not sequences:
                 return None
             found = snapshots[max(sequences)]
-        return Snapshot(
-            found.aggregate_id,
-            found.sequence,
-            json.loads(json.dumps(found.state)),
-            found.aggregate_type,
-            found.created_at,
-        )
+        return _copy(found)
+
+
+def _copy(snapshot: Snapshot) -> Snapshot:
+    """A deep copy through JSON, so callers never share state with the stored snapshot."""
+    return Snapshot(
+        snapshot.aggregate_id,
+        snapshot.sequence,
+        json.loads(json.dumps(snapshot.state)),
+        snapshot.aggregate_type,
+        snapshot.created_at,
+    )
 
 
 def _event(row: _Row) -> StoredEvent:

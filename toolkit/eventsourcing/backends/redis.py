@@ -11,7 +11,11 @@ Keys (under ``prefix``):
 - ``<prefix>:types``: hash aggregate id → aggregate type (set by the first append)
 - ``<prefix>:updated``: hash aggregate id → time of the last append (ISO 8601)
 - ``<prefix>:recent`` and ``<prefix>:recent:<aggregate_type>``: sorted sets of aggregate ids
-  scored by the global position of their last event (the stream list, newest first)
+  scored by the global position of their last event (the stream list, newest first; a
+  stream's cursor is that position, so a page is one ``ZREVRANGEBYSCORE``)
+- ``<prefix>:ids``: sorted set of every aggregate id with score 0, for prefix search
+  (``ZRANGEBYLEX``)
+- ``<prefix>:kinds``: set of the aggregate types
 - ``<prefix>:snap:<aggregate_id>``: sorted set of snapshots scored by sequence
 
 Each stored entry is ``<sequence>|<position>|<envelope JSON>``; positions come from the
@@ -26,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from toolkit.core.exceptions import ConcurrencyConflict
+from toolkit.core.validation import decode_position_cursor
 from toolkit.eventsourcing.store import (
     EventStoreBackend,
     NewEvent,
@@ -36,6 +41,7 @@ from toolkit.eventsourcing.store import (
 
 _APPEND = """
 local stream, all, types, updated, recent = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local ids, kinds = KEYS[6], KEYS[7]
 local expected = tonumber(ARGV[1])
 local head = redis.call('LLEN', stream)
 if expected >= 0 and head ~= expected then
@@ -55,6 +61,8 @@ local last = position + #ARGV - 4
 redis.call('HSET', updated, id, ARGV[4])
 redis.call('ZADD', recent, last, id)
 redis.call('ZADD', recent .. ':' .. kind, last, id)
+redis.call('ZADD', ids, 0, id)
+redis.call('SADD', kinds, kind)
 return {head, position}
 """
 
@@ -123,6 +131,8 @@ class RedisEventStoreBackend(EventStoreBackend):
                 f"{self.prefix}:types",
                 f"{self.prefix}:updated",
                 f"{self.prefix}:recent",
+                f"{self.prefix}:ids",
+                f"{self.prefix}:kinds",
             ],
             args=[
                 -1 if expected_seq is None else expected_seq,
@@ -165,16 +175,63 @@ class RedisEventStoreBackend(EventStoreBackend):
         return int(self.client.llen(self._stream_key(aggregate_id)))
 
     def list_streams(
-        self, *, aggregate_type: str | None = None, limit: int = 100
+        self,
+        *,
+        aggregate_type: str | None = None,
+        id_prefix: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
     ) -> list[StreamInfo]:
+        low = decode_position_cursor("after", after)
+        high = decode_position_cursor("before", before)
         if limit <= 0:
             return []
         key = f"{self.prefix}:recent"
         if aggregate_type is not None:
             key = f"{key}:{aggregate_type}"
-        ids = [_text(raw) for raw in self.client.zrevrange(key, 0, limit - 1)]
+        found: list[tuple[Any, float]]
+        if id_prefix:
+            found = self._prefixed(key, id_prefix, low, high, limit)
+        elif low is not None:
+            found = self.client.zrangebyscore(
+                key, f"({low}", "+inf", start=0, num=limit, withscores=True
+            )[::-1]
+        else:
+            top = "+inf" if high is None else f"({high}"
+            found = self.client.zrevrangebyscore(
+                key, top, "-inf", start=0, num=limit, withscores=True
+            )
+        return self._infos([(_text(agg), int(score)) for agg, score in found])
+
+    def _prefixed(
+        self, key: str, prefix: str, low: int | None, high: int | None, limit: int
+    ) -> list[tuple[Any, float]]:
+        """Streams whose id starts with ``prefix``: the matching ids from the lexical index
+        (cost: the number of matches), ranked by their score in ``key``."""
+        raw = prefix.encode()
+        # UTF-8 never contains the byte 0xff, so "[prefix\xff" bounds every id with the prefix.
+        ids = self.client.zrangebylex(f"{self.prefix}:ids", b"[" + raw, b"[" + raw + b"\xff")
         if not ids:
             return []
+        scores = self.client.zmscore(key, ids)
+        ranked = sorted(
+            (
+                (score, agg)
+                for agg, score in zip(ids, scores, strict=True)
+                if score is not None
+                and (low is None or score > low)
+                and (high is None or score < high)
+            ),
+            reverse=True,
+        )
+        window = ranked[-limit:] if low is not None else ranked[:limit]
+        return [(agg, score) for score, agg in window]
+
+    def _infos(self, ranked: list[tuple[str, int]]) -> list[StreamInfo]:
+        if not ranked:
+            return []
+        ids = [agg for agg, _ in ranked]
         pipe = self.client.pipeline(transaction=True)
         pipe.hmget(f"{self.prefix}:types", ids)
         pipe.hmget(f"{self.prefix}:updated", ids)
@@ -182,9 +239,27 @@ class RedisEventStoreBackend(EventStoreBackend):
             pipe.llen(self._stream_key(aggregate_id))
         kinds, times, *heads = pipe.execute()
         return [
-            StreamInfo(agg, _text(kind), int(head), datetime.fromisoformat(_text(updated)))
-            for agg, kind, updated, head in zip(ids, kinds, times, heads, strict=True)
+            StreamInfo(
+                agg, _text(kind), int(head), datetime.fromisoformat(_text(updated)), str(last)
+            )
+            for (agg, last), kind, updated, head in zip(ranked, kinds, times, heads, strict=True)
         ]
+
+    def stream_info(self, aggregate_id: str) -> StreamInfo | None:
+        last = self.client.zscore(f"{self.prefix}:recent", aggregate_id)
+        if last is None:
+            return None
+        found = self._infos([(aggregate_id, int(last))])
+        return found[0] if found else None
+
+    def aggregate_types(self) -> list[str]:
+        return sorted(_text(kind) for kind in self.client.smembers(f"{self.prefix}:kinds"))
+
+    def list_snapshots(self, aggregate_id: str, *, limit: int = 20) -> list[Snapshot]:
+        if limit <= 0:
+            return []
+        key = f"{self.prefix}:snap:{aggregate_id}"
+        return [_snapshot(aggregate_id, raw) for raw in self.client.zrevrange(key, 0, limit - 1)]
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
         key = f"{self.prefix}:snap:{snapshot.aggregate_id}"
@@ -200,13 +275,7 @@ class RedisEventStoreBackend(EventStoreBackend):
         key = f"{self.prefix}:snap:{aggregate_id}"
         top = "+inf" if max_seq is None else max_seq
         found = self.client.zrevrangebyscore(key, top, "-inf", start=0, num=1)
-        if not found:
-            return None
-        sequence, _, value = _text(found[0]).partition("|")
-        aggregate_type, created, state = json.loads(value)
-        return Snapshot(
-            aggregate_id, int(sequence), state, aggregate_type, datetime.fromisoformat(created)
-        )
+        return _snapshot(aggregate_id, found[0]) if found else None
 
     def clear(self) -> None:
         """Delete every key under the prefix (tests)."""
@@ -216,6 +285,14 @@ class RedisEventStoreBackend(EventStoreBackend):
 
 def _text(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _snapshot(aggregate_id: str, raw: bytes | str) -> Snapshot:
+    sequence, _, value = _text(raw).partition("|")
+    aggregate_type, created, state = json.loads(value)
+    return Snapshot(
+        aggregate_id, int(sequence), state, aggregate_type, datetime.fromisoformat(created)
+    )
 
 
 def _decode(raw: bytes | str) -> StoredEvent:

@@ -1,0 +1,212 @@
+"""One set of input rules for everything the toolkit writes (pure Python, no Django).
+
+The event store (every backend), the state machine and commands check their input here,
+before any write, so a value is refused the same way whatever stores it:
+
+* **text** (ids, names, user and correlation ids, reasons): a ``str`` of at most the column's
+  length, without NUL (PostgreSQL refuses ``\\x00`` in text and ``jsonb``; SQLite and Redis
+  would store it, so one backend would lose what another keeps) and without lone surrogates
+  (``"\\ud800"`` cannot be encoded as UTF-8, so no backend can store it);
+* **integers** (sequences, positions, limits): an ``int`` (not a ``bool``, not a numeric
+  string) between the bounds the caller names; anything beyond a signed 64-bit integer is out
+  of range, since that is what the databases' ``bigint`` columns hold;
+* **JSON documents** (payloads, metadata, snapshot states): dicts, lists, strings, finite
+  floats, 64-bit integers, booleans and None, nested at most :data:`MAX_DEPTH` deep, without
+  cycles; strings as above; object keys must be strings (``{1: "a", "1": "b"}`` would become
+  one key in JSON, silently losing a value, and ``{1: "a"}`` would come back as ``{"1": "a"}``).
+
+Every refusal is a :class:`~toolkit.patterns.exceptions.ValidationError` whose ``field`` names
+the argument or the path inside the document (``"payload.items.0.sku"``) and whose message
+quotes the value and states the rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toolkit.core.exceptions import ValidationError
+
+#: The largest (and, negated, smallest) integer accepted: PostgreSQL's and SQLite's bigint.
+MAX_INT = 2**63 - 1
+#: How deep a JSON document may nest (deeper ones hit Python's recursion limit elsewhere).
+MAX_DEPTH = 100
+
+_SURROGATES = range(0xD800, 0xE000)
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text (NUL, lone surrogate), or None when it can."""
+    if "\x00" in value:
+        return "must not contain NUL ('\\x00')"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"must not contain the lone surrogate {value[exc.start]!r} (not valid UTF-8)"
+    return None
+
+
+def check_text(
+    field: str,
+    value: Any,
+    *,
+    max_length: int,
+    allow_empty: bool = True,
+    owner: str = "",
+) -> str:
+    """Return ``value`` when it is storable text of at most ``max_length`` characters.
+
+    ``owner`` (e.g. the event type) prefixes the message when given.
+    """
+    prefix = f"{owner}: " if owner else ""
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"{prefix}{field} must be a string, not {type(value).__name__} {value!r}",
+            field=field,
+            value=value,
+        )
+    if not value and not allow_empty:
+        raise ValidationError(
+            f"{prefix}{field} must be a non-empty string", field=field, value=value
+        )
+    if len(value) > max_length:
+        raise ValidationError(
+            f"{prefix}{field} must be at most {max_length} characters, "
+            f"not {len(value)} ({value[:40]!r}...)",
+            field=field,
+            value=value,
+        )
+    problem = text_problem(value)
+    if problem:
+        raise ValidationError(f"{prefix}{field} {problem}: {value!r}", field=field, value=value)
+    return value
+
+
+def check_int(
+    field: str,
+    value: Any,
+    *,
+    minimum: int = 0,
+    maximum: int = MAX_INT,
+    allow_none: bool = False,
+) -> int | None:
+    """Return ``value`` when it is an ``int`` in ``minimum..maximum`` (or None if allowed)."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        kind = "None or an integer" if allow_none else "an integer"
+        raise ValidationError(
+            f"{field} must be {kind}, not {type(value).__name__} {value!r}",
+            field=field,
+            value=value,
+        )
+    if not minimum <= value <= maximum:
+        raise ValidationError(
+            f"{field} must be between {minimum} and {maximum}, not {value!r}",
+            field=field,
+            value=value,
+        )
+    return value
+
+
+def check_json(value: Any, *, what: str, owner: str = "") -> None:
+    """Refuse ``value`` unless every backend can store it as JSON and give it back unchanged.
+
+    ``what`` names the document (``"payload"``, ``"metadata"``, ``"state"``); ``field`` is
+    the dotted path inside it (``"card.at"``), or ``what`` for the document itself; ``owner``
+    (the event type, the transition) prefixes the message.
+    """
+    prefix = f"{owner}: " if owner else ""
+
+    def refuse(path: tuple[str, ...], rule: str, bad: Any) -> ValidationError:
+        where = ".".join(path) or what
+        return ValidationError(f"{prefix}{what} at {where!r} {rule}", field=where, value=bad)
+
+    # Iterative walk of (value, path, depth, leaving); ``open_ids`` holds the containers on
+    # the current path, so one list reached twice is fine but a cycle is refused.
+    stack: list[tuple[Any, tuple[str, ...], int, bool]] = [(value, (), 0, False)]
+    open_ids: set[int] = set()
+    while stack:
+        item, path, depth, leaving = stack.pop()
+        if leaving:
+            open_ids.discard(id(item))
+            continue
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem:
+                raise refuse(path, f"{problem}: {item!r}", item)
+        elif item is None or isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            if not -MAX_INT <= item <= MAX_INT:
+                digits = len(str(abs(item))) if abs(item).bit_length() < 10_000 else "10,000+"
+                raise refuse(
+                    path,
+                    f"must be a 64-bit integer (at most ±{MAX_INT}), not a {digits}-digit one",
+                    item,
+                )
+        elif isinstance(item, float):
+            if item != item or item in (_INF, -_INF):
+                raise refuse(path, f"must be a finite number, not {item!r}", item)
+        elif isinstance(item, dict | list | tuple):
+            if id(item) in open_ids:
+                raise refuse(path, "refers back to itself (a circular reference)", item)
+            if depth >= MAX_DEPTH:
+                raise refuse(path, f"nests deeper than {MAX_DEPTH} levels", item)
+            open_ids.add(id(item))
+            stack.append((item, path, depth, True))
+            if isinstance(item, dict):
+                children = []
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        raise refuse(
+                            path,
+                            f"has the key {key!r} ({type(key).__name__}); keys must be "
+                            f"strings (JSON would turn it into {str(key)!r})",
+                            key,
+                        )
+                    problem = text_problem(key)
+                    if problem:
+                        raise refuse(path, f"has a key that {problem}: {key!r}", key)
+                    children.append((child, (*path, key), depth + 1, False))
+            else:
+                children = [
+                    (child, (*path, str(index)), depth + 1, False)
+                    for index, child in enumerate(item)
+                ]
+            stack.extend(reversed(children))  # document order: the first bad value is named
+        else:
+            where = ".".join(path) or what
+            raise ValidationError(
+                f"{prefix}{what} is not JSON-serialisable at {where!r}: "
+                f"{item!r} ({type(item).__name__})",
+                field=where,
+                value=item,
+            )
+
+
+_INF = float("inf")
+
+
+def decode_position_cursor(name: str, value: str | None) -> int | None:
+    """Decode a stream cursor that is the global position of the stream's last event (the
+    memory and Redis event stores' format); raise ValidationError naming ``name`` otherwise."""
+    if value is None:
+        return None
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    raise ValidationError(
+        f"{name}: {value!r} is not a stream cursor of this store (a position, e.g. '42')",
+        field=name,
+        value=value,
+    )
+
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_INT",
+    "check_int",
+    "check_json",
+    "check_text",
+    "decode_position_cursor",
+    "text_problem",
+]
