@@ -20,7 +20,11 @@ from __future__ import annotations
 from toolkit.ddd.broker import Dispatched, EventBroker
 from toolkit.ddd.changes import ChangesHandler, EventSourced
 from toolkit.ddd.dataclasses import Aggregate, AggregateEvent, DomainEvent, Entity, ValueObject
-from toolkit.ddd.exceptions import ImmutableValueObject, MissingDependency
+from toolkit.ddd.exceptions import (
+    ImmutableValueObject,
+    MissingDependency,
+    MissingDependencyError,
+)
 from toolkit.ddd.repository import Repository
 
 __all__ = [
@@ -34,6 +38,7 @@ __all__ = [
     "EventSourced",
     "ImmutableValueObject",
     "MissingDependency",
+    "MissingDependencyError",
     "Repository",
     "ValueObject",
 ]

@@ -1,4 +1,34 @@
-"""The changes handler: persist a saved aggregate, dispatch its events after commit.
+"""The changes handler: turn an aggregate's events into changes; persist and dispatch them.
+
+It serves two ways of saving an aggregate.
+
+dddkit's way: a subclass with a ``result_type`` (a ``NamedTuple``), ``_clear_state()`` and a
+``functools.singledispatchmethod`` ``handle_changes(event, aggregate)``; calling the handler
+on an aggregate hands each pending event to ``handle_changes``, clears the events, and
+returns a ``result_type`` built from the attributes of the same names. Used as a context
+manager, the state is cleared on entry and exit. The repository then writes the result::
+
+    class Result(NamedTuple):
+        created_fields: dict[str, Any] = {}
+        deleted_id: list[BasketId] = []
+
+    class BasketChangesHandler(ChangesHandler[Basket, Result]):
+        result_type = Result
+
+        def _clear_state(self) -> None:
+            self.created_fields, self.deleted_id = {}, []
+
+        @singledispatchmethod
+        def handle_changes(self, event, basket): raise NotImplementedError(repr(event))
+
+        @handle_changes.register
+        def _(self, _: Basket.Created, basket: Basket) -> None:
+            self.created_fields["id"] = basket.basket_id
+
+    with BasketChangesHandler() as hc:
+        result = hc(basket)
+
+The toolkit's way:
 
 ``ChangesHandler.save(aggregate, repository)`` is what :meth:`Repository.save` calls:
 
@@ -27,7 +57,9 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from functools import singledispatchmethod
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from toolkit.core.exceptions import ValidationError
 
@@ -90,14 +122,23 @@ def _default_serializer(event: Any) -> dict[str, Any]:
     return data
 
 
-class ChangesHandler:
-    """Persist aggregates and publish their events once the transaction commits.
+AggregateT = TypeVar("AggregateT")
+ResultT = TypeVar("ResultT", bound=NamedTuple)
+
+
+class ChangesHandler(Generic[AggregateT, ResultT]):
+    """Turn an aggregate's events into a result (dddkit), or persist aggregates and publish
+    their events once the transaction commits (the toolkit's :meth:`save`).
 
     ``broker`` receives the events (``None``: only persist and append). ``event_store``
     (optional) receives the events of event-sourced aggregates; ``serializer`` turns one event
     into its JSON payload (default: dataclass / pydantic fields). ``using`` is the database
-    alias of the transaction to wait for.
+    alias of the transaction to wait for. A dddkit-style subclass sets :attr:`result_type`
+    and overrides :meth:`_clear_state` and :meth:`handle_changes`.
     """
+
+    #: The ``NamedTuple`` that :meth:`__call__` returns (dddkit); set it on a subclass.
+    result_type: Any = None
 
     def __init__(
         self,
@@ -111,6 +152,48 @@ class ChangesHandler:
         self.event_store = event_store
         self.serializer = serializer or _default_serializer
         self.using = using
+        self._clear_state()
+
+    # -- dddkit: events -> result ----------------------------------------------------------
+
+    def _clear_state(self) -> None:
+        """Reset the attributes the result is built from (override; default: nothing)."""
+
+    @singledispatchmethod
+    def handle_changes(self, event: Any, aggregate: AggregateT) -> None:
+        """Record what ``event`` changes; register one implementation per event class."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no handle_changes for {type(event).__qualname__}: "
+            f"register one with @handle_changes.register"
+        )
+
+    def __call__(self, aggregate: AggregateT) -> ResultT:
+        """Hand every pending event of ``aggregate`` to :meth:`handle_changes`, clear them,
+        and return :attr:`result_type` built from the attributes of the same names."""
+        result_type = self.result_type
+        if result_type is None or not hasattr(result_type, "_fields"):
+            raise TypeError(
+                f"{type(self).__name__}.result_type must be a NamedTuple class, not {result_type!r}"
+            )
+        for event in aggregate.get_events():  # type: ignore[attr-defined]
+            self.handle_changes(event, aggregate)
+        aggregate.clear_events()  # type: ignore[attr-defined]
+        result: ResultT = result_type(*(getattr(self, k, None) for k in result_type._fields))
+        return result
+
+    def __enter__(self) -> ChangesHandler[AggregateT, ResultT]:
+        self._clear_state()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        self._clear_state()
+
+    # -- the toolkit: persist, append, dispatch after commit -------------------------------
 
     def save(self, aggregate: Any, repository: Repository[Any, Any] | None = None) -> list[Any]:
         """Persist ``aggregate`` (through ``repository`` when given), append its events when

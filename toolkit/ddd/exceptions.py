@@ -4,7 +4,8 @@
 
     PatternError
     ├── ImmutableValueObject   a ValueObject attribute was assigned or deleted
-    └── MissingDependency      an optional extra (pydantic) is not installed
+    └── MissingDependencyError an optional extra (pydantic, prometheus, ...) is not installed
+                               (also importable as MissingDependency)
 
 Event dispatch failures raise :class:`toolkit.patterns.exceptions.EventDispatchError`.
 """
@@ -34,15 +35,29 @@ class ImmutableValueObject(PatternError, FrozenInstanceError):
         )
 
 
-class MissingDependency(PatternError, ImportError):
-    """Raised when an optional extra is imported but its package is not installed."""
+class MissingDependencyError(PatternError, ImportError):
+    """Raised when an optional extra is imported but its package is not installed.
 
-    _fields = ("package", "extra")
+    dddkit's name and signature: ``MissingDependencyError(package, install_package=None,
+    extra=None)``; ``install_package`` is the name to ``pip install`` (default ``package``),
+    ``extra`` the toolkit's extra that brings it (default ``install_package``).
+    """
 
-    def __init__(self, package: str, extra: str) -> None:
+    _fields = ("package", "install_package", "extra")
+
+    def __init__(
+        self, package: str, install_package: str | None = None, extra: str | None = None
+    ) -> None:
         self.package = package
-        self.extra = extra
+        self.install_package = install_package or package
+        self.extra = extra or install_package or package
         super().__init__(
-            f"{package!r} is not installed; install it with: "
-            f'pip install "django-pattern-toolkit[{extra}]"'
+            f"Package {package!r} is not installed but required. You can install it by "
+            f"running `pip install 'django-pattern-toolkit[{self.extra}]'` to install the "
+            f"toolkit with the required extra or 'pip install {self.install_package}' to "
+            f"install the package separately"
         )
+
+
+#: The toolkit's earlier name for :class:`MissingDependencyError`.
+MissingDependency = MissingDependencyError

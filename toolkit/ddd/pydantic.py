@@ -1,7 +1,7 @@
 """DDD building blocks on pydantic models (dddkit's ``dddkit.pydantic``); needs the extra.
 
 ``pip install "django-pattern-toolkit[pydantic]"``. Without pydantic, importing this module
-raises :class:`~toolkit.ddd.exceptions.MissingDependency` (an ``ImportError``) naming that
+raises :class:`~toolkit.ddd.exceptions.MissingDependencyError` (an ``ImportError``) naming that
 command.
 
 Example::
@@ -22,14 +22,14 @@ from typing import Any, ClassVar
 
 from toolkit.ddd.broker import EventBroker
 from toolkit.ddd.changes import ChangesHandler
-from toolkit.ddd.exceptions import ImmutableValueObject, MissingDependency
+from toolkit.ddd.exceptions import ImmutableValueObject, MissingDependencyError
 from toolkit.ddd.mixins import EventRecorder, IdentityEquality
 from toolkit.ddd.repository import Repository
 
 try:
     from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides pydantic
-    raise MissingDependency("pydantic", "pydantic") from exc
+    raise MissingDependencyError("pydantic", extra="pydantic") from exc
 
 __all__ = [
     "Aggregate",

@@ -33,9 +33,11 @@ class Repository(ABC, Generic[AggregateT, IdT]):
     override :meth:`get_changes_handler` to choose it per call.
     """
 
-    changes_handler: ChangesHandler | None = None
+    changes_handler: ChangesHandler[Any, Any] | None = None
 
-    def __init__(self, *, changes_handler: ChangesHandler | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, changes_handler: ChangesHandler[Any, Any] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if changes_handler is not None:
             self.changes_handler = changes_handler
@@ -48,7 +50,7 @@ class Repository(ABC, Generic[AggregateT, IdT]):
     def persist(self, aggregate: AggregateT) -> None:
         """Write the aggregate's current state to storage (events are not touched)."""
 
-    def get_changes_handler(self) -> ChangesHandler | None:
+    def get_changes_handler(self) -> ChangesHandler[Any, Any] | None:
         """The changes handler :meth:`save` uses (default: :attr:`changes_handler`)."""
         return self.changes_handler
 

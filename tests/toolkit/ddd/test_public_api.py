@@ -29,6 +29,7 @@ import toolkit.stories
                 "EventSourced",
                 "ImmutableValueObject",
                 "MissingDependency",
+                "MissingDependencyError",
                 "Repository",
                 "ValueObject",
             ],
@@ -113,14 +114,14 @@ def test_packages_import_without_django_setup() -> None:
 
 
 @pytest.mark.parametrize(
-    ("package", "module", "extra"),
+    ("package", "module", "extra", "install"),
     [
-        ("prometheus_client", "toolkit.stories.prometheus", "prometheus"),
-        ("aioprometheus", "toolkit.stories.aioprometheus", "aioprometheus"),
+        ("prometheus_client", "toolkit.stories.prometheus", "prometheus", "prometheus-client"),
+        ("aioprometheus", "toolkit.stories.aioprometheus", "aioprometheus", "aioprometheus"),
     ],
 )
 def test_missing_metrics_package_names_the_install_command(
-    package: str, module: str, extra: str
+    package: str, module: str, extra: str, install: str
 ) -> None:
     code = (
         f"import sys; sys.modules[{package!r}] = None\n"
@@ -128,6 +129,23 @@ def test_missing_metrics_package_names_the_install_command(
         "except ImportError as exc:\n    print(exc)\n"
     )
     assert run_python(code) == (
-        f"{package!r} is not installed; install it with: "
-        f'pip install "django-pattern-toolkit[{extra}]"\n'
+        f"Package {package!r} is not installed but required. You can install it by running "
+        f"`pip install 'django-pattern-toolkit[{extra}]'` to install the toolkit with the "
+        f"required extra or 'pip install {install}' to install the package separately\n"
     )
+
+
+def test_missing_dependency_error_takes_dddkits_arguments() -> None:
+    from toolkit.ddd.exceptions import MissingDependency, MissingDependencyError
+
+    error = MissingDependencyError("prometheus_client", "prometheus-client", "prometheus")
+    assert isinstance(error, ImportError)
+    assert MissingDependency is MissingDependencyError
+    assert (error.package, error.install_package, error.extra) == (
+        "prometheus_client",
+        "prometheus-client",
+        "prometheus",
+    )
+    assert "pip install 'django-pattern-toolkit[prometheus]'" in str(error)
+    assert "'pip install prometheus-client'" in str(error)
+    assert MissingDependencyError("yaml", extra="yaml").install_package == "yaml"

@@ -65,8 +65,10 @@ def test_missing_pydantic_names_the_install_command() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out == (
-        "MissingDependency 'pydantic' is not installed; install it with: "
-        'pip install "django-pattern-toolkit[pydantic]"\n'
+        "MissingDependencyError Package 'pydantic' is not installed but required. You can "
+        "install it by running `pip install 'django-pattern-toolkit[pydantic]'` to install the "
+        "toolkit with the required extra or 'pip install pydantic' to install the package "
+        "separately\n"
     )
     assert importlib.import_module("toolkit.ddd.pydantic").Aggregate is Aggregate
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from toolkit.ddd.exceptions import MissingDependency
+from toolkit.ddd.exceptions import MissingDependencyError
 from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase, shared_histogram
 
 try:
     from aioprometheus.collectors import REGISTRY, Histogram, Registry
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides the package
-    raise MissingDependency("aioprometheus", "aioprometheus") from exc
+    raise MissingDependencyError("aioprometheus", extra="aioprometheus") from exc
 
 __all__ = ["PrometheusMetricsHook"]
 

@@ -15,13 +15,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from toolkit.core.exceptions import ValidationError
-from toolkit.ddd.exceptions import MissingDependency
+from toolkit.ddd.exceptions import MissingDependencyError
 from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase, shared_histogram
 
 try:
     from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides the package
-    raise MissingDependency("prometheus_client", "prometheus") from exc
+    raise MissingDependencyError("prometheus_client", "prometheus-client", "prometheus") from exc
 
 __all__ = ["PrometheusMetricsHook"]
 
