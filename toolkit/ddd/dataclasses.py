@@ -57,6 +57,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def new_event_id() -> uuid.UUID:
+    """A new event id: ``uuid7`` (time-ordered) where Python has it, else ``uuid4``, as dddkit."""
+    factory = getattr(uuid, "uuid7", uuid.uuid4)
+    event_id: uuid.UUID = factory()
+    return event_id
+
+
 def _drop_frozen_setters(cls: type[Any]) -> None:
     # The frozen dataclass machinery writes its own __setattr__/__delattr__ into the class;
     # dropping them lets ValueObject's clearer ones apply and lets a later
@@ -71,10 +78,21 @@ def _drop_frozen_setters(cls: type[Any]) -> None:
 )
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DomainEvent:
-    """A fact that happened in the domain: an id and the time it occurred on."""
+    """A fact that happened in the domain: dddkit's ``version`` (of the event's schema, 1),
+    ``id`` and the time it ``occurred_on``.
 
-    event_id: uuid.UUID = dataclasses.field(default_factory=uuid.uuid4, compare=False, repr=False)
+    Unlike dddkit's, two events with the same data are equal: ``id`` and ``occurred_on`` are
+    left out of ``==`` and ``hash`` (they differ for every event).
+    """
+
+    version: int = 1
+    id: uuid.UUID = dataclasses.field(default_factory=new_event_id, compare=False, repr=False)
     occurred_on: datetime = dataclasses.field(default_factory=_now, compare=False, repr=False)
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        """The toolkit's earlier name for :attr:`id`."""
+        return self.id
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

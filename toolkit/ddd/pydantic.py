@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from toolkit.ddd.broker import EventBroker
 from toolkit.ddd.changes import ChangesHandler
+from toolkit.ddd.dataclasses import new_event_id
 from toolkit.ddd.exceptions import ImmutableValueObject, MissingDependencyError
 from toolkit.ddd.mixins import EventRecorder, IdentityEquality
 from toolkit.ddd.repository import Repository
@@ -48,24 +49,31 @@ def _now() -> datetime:
 
 
 class DomainEvent(BaseModel):
-    """A fact that happened in the domain: an id and the time it occurred on (frozen)."""
+    """A fact that happened in the domain (frozen): dddkit's ``version``, ``id`` and
+    ``occurred_on``; equal by data, as the dataclasses flavour."""
 
     model_config = ConfigDict(frozen=True)
 
-    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    version: int = 1
+    id: uuid.UUID = Field(default_factory=new_event_id)
     occurred_on: datetime = Field(default_factory=_now)
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        """The toolkit's earlier name for :attr:`id`."""
+        return self.id
 
     def __eq__(self, other: object) -> bool:
         # Two events are the same fact when their data match; the id and time differ.
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, DomainEvent)
-        skip = {"event_id", "occurred_on"}
+        skip = {"id", "occurred_on"}
         return bool(self.model_dump(exclude=skip) == other.model_dump(exclude=skip))
 
     def __hash__(self) -> int:
         # Consistent with __eq__: the data, not the id or the time.
-        data = self.model_dump(mode="json", exclude={"event_id", "occurred_on"})
+        data = self.model_dump(mode="json", exclude={"id", "occurred_on"})
         return hash((type(self).__qualname__, repr(data)))
 
 
