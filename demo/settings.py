@@ -50,7 +50,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After django-htmx: a lost session sends the tab to the login page (HX-Redirect).
+    "patterns_admin.middleware.HtmxLoginRedirectMiddleware",
 ]
+# A stale token in the panel gets a message and a fresh token, not Django's raw 403 page.
+CSRF_FAILURE_VIEW = "patterns_admin.views.errors.csrf_failure"
 
 ROOT_URLCONF = "demo.urls"
 
@@ -123,6 +127,8 @@ TOOLKIT = {
         "event_store_backend": "django",
         "plugin_group": "toolkit_demo.plugins",
     },
+    # The panel masks these in pages and exports for users without view_sensitive.
+    "admin": {"sensitive_fields": ["email", "address"]},
 }
 
 LOGGING = {

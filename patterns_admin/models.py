@@ -19,6 +19,13 @@ class PanelPermission(models.Model):
         db_table = "patterns_admin_panelpermission"
         default_permissions = ()
         permissions = [
+            ("view_audit", "Can read the audit log in the panel"),
+            ("view_commands", "Can read the command log in the panel"),
+            ("view_streams", "Can read event streams in the panel"),
+            ("view_projections", "Can read projections in the panel"),
+            ("view_cqrs", "Can read replication status and dead letters in the panel"),
+            ("view_sensitive", "Can see sensitive fields unmasked in the panel"),
+            ("force_undo", "Can force an undo whose objects changed since the command ran"),
             ("trigger_transition", "Can trigger state transitions from the panel"),
             ("undo_command", "Can undo commands from the panel"),
             ("toggle_plugin", "Can enable and disable plugins from the panel"),

@@ -101,8 +101,12 @@ class Activity:
         return f"{timesince(self.when)} ago"
 
 
-def recent_activity(*, limit: int = 12) -> list[Activity]:
-    """The latest transitions, commands and panel actions, newest first (three queries)."""
+def recent_activity(
+    *, limit: int = 12, transitions: bool = True, commands: bool = True
+) -> list[Activity]:
+    """The latest transitions, commands and panel actions, newest first (three queries).
+
+    ``transitions`` / ``commands`` False leave those out (the reader may not see them)."""
     from django.urls import reverse
 
     from patterns_admin.models import PanelActionLog
@@ -110,7 +114,7 @@ def recent_activity(*, limit: int = 12) -> list[Activity]:
 
     audit_url = reverse("patterns_admin:audit-list")
     items: list[Activity] = []
-    for t in transition_audit_list()[:limit]:
+    for t in transition_audit_list()[: limit if transitions else 0]:
         items.append(
             Activity(
                 when=t.created_at,
@@ -121,7 +125,8 @@ def recent_activity(*, limit: int = 12) -> list[Activity]:
                 + urlencode({"kind": "transitions", "model": t.model, "object_id": t.object_id}),
             )
         )
-    for c in CommandAuditLog.objects.select_related("user").order_by("-created_at", "-id")[:limit]:
+    recent_commands = CommandAuditLog.objects.select_related("user").order_by("-created_at", "-id")
+    for c in recent_commands[: limit if commands else 0]:
         items.append(
             Activity(
                 when=c.created_at,

@@ -17,11 +17,16 @@ from django.http import Http404, QueryDict
 from toolkit.core.exceptions import ValidationError
 from toolkit.eventsourcing.event_store import EventStore
 from toolkit.eventsourcing.store import StoredEvent, StreamInfo
+from patterns_admin.masking import MASK, Masker
 
 #: Events shown per page of a stream, and at most per live-tail poll.
 EVENTS_PER_PAGE = 100
 #: Snapshots listed on a stream's page (newest first).
 SNAPSHOT_LIMIT = 20
+
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 def pretty_json(value: Any) -> str:
@@ -61,7 +66,7 @@ def get_stream(store: EventStore, aggregate_id: str) -> StreamInfo:
     return stream
 
 
-def _row(event: StoredEvent) -> EventRow:
+def _row(event: StoredEvent, mask: Masker) -> EventRow:
     return EventRow(
         sequence=event.sequence,
         event_type=event.event_type,
@@ -70,24 +75,31 @@ def _row(event: StoredEvent) -> EventRow:
         user_id=event.user_id,
         correlation_id=event.correlation_id,
         causation_id=event.causation_id,
-        metadata=pretty_json(event.metadata),
-        payload=pretty_json(event.payload),
+        metadata=pretty_json(mask(event.metadata)),
+        payload=pretty_json(mask(event.payload)),
     )
 
 
 def event_rows(
-    store: EventStore, aggregate_id: str, *, after: int = 0, limit: int = EVENTS_PER_PAGE
+    store: EventStore,
+    aggregate_id: str,
+    *,
+    after: int = 0,
+    limit: int = EVENTS_PER_PAGE,
+    mask: Masker = _unchanged,
 ) -> list[EventRow]:
-    """Events of the stream with a sequence above ``after``, oldest first (one read)."""
-    return [_row(event) for event in store.load(aggregate_id, after, limit=limit)]
+    """Events of the stream with a sequence above ``after``, oldest first (one read).
+
+    ``mask`` prepares metadata and payload for the reader (:mod:`patterns_admin.masking`)."""
+    return [_row(event, mask) for event in store.load(aggregate_id, after, limit=limit)]
 
 
 def snapshot_rows(
-    store: EventStore, aggregate_id: str, *, limit: int = SNAPSHOT_LIMIT
+    store: EventStore, aggregate_id: str, *, limit: int = SNAPSHOT_LIMIT, mask: Masker = _unchanged
 ) -> list[dict[str, Any]]:
     """The stream's newest snapshots: sequence, time and pretty state (one read)."""
     return [
-        {"sequence": s.sequence, "created_at": s.created_at, "state": pretty_json(s.state)}
+        {"sequence": s.sequence, "created_at": s.created_at, "state": pretty_json(mask(s.state))}
         for s in store.snapshots(aggregate_id, limit=limit)
     ]
 
@@ -140,26 +152,30 @@ def _changed(mapping: Any) -> list[tuple[str, str, str]]:
             old, new = value["before"], value["after"]
         elif isinstance(value, list | tuple) and len(value) == 2:
             old, new = value
+        elif value == MASK:  # a sensitive field: both sides are hidden
+            old, new = MASK, MASK
         else:
             old, new = None, value
         rows.append((str(key), pretty_json(old), pretty_json(new)))
     return rows
 
 
-def replay(store: EventStore, aggregate_id: str, sequence: int) -> Replay:
+def replay(
+    store: EventStore, aggregate_id: str, sequence: int, *, mask: Masker = _unchanged
+) -> Replay:
     """Fold the stream up to ``sequence`` with the toolkit's replay helpers (reads only)."""
     from toolkit.eventsourcing.replay import change_at, state_at
 
     state = state_at(aggregate_id, sequence, store=store)
     change = change_at(aggregate_id, sequence, store=store)
-    events = event_rows(store, aggregate_id, after=sequence - 1, limit=1)
+    events = event_rows(store, aggregate_id, after=sequence - 1, limit=1, mask=mask)
     return Replay(
         sequence=sequence,
         event=events[0] if events else None,
-        state=pretty_json(state),
-        before=pretty_json(change.before),
-        after=pretty_json(change.after),
-        added=_pairs(change.added),
-        removed=_pairs(change.removed),
-        changed=_changed(change.changed),
+        state=pretty_json(mask(state)),
+        before=pretty_json(mask(change.before)),
+        after=pretty_json(mask(change.after)),
+        added=_pairs(mask(change.added)),
+        removed=_pairs(mask(change.removed)),
+        changed=_changed(mask(dict(change.changed or {}))),
     )

@@ -81,7 +81,7 @@ class CommandAuditTable(HtmxTable):
     def prepare_records(self, records: list[Any]) -> None:
         for record in records:
             record.panel_short_name = record.command.rsplit(".", 1)[-1]
-            record.panel_params = compact_json(record.params)
+            record.panel_params = compact_json(self.mask(record.params))
             ms = record.duration_ms
             record.panel_ms = "" if ms is None else f"{ms:.1f}"
             if self.may_undo and record.can_undo:

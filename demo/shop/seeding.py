@@ -102,6 +102,11 @@ PATHS: list[tuple[tuple[str, ...], int]] = [
 ]
 #: Permissions of the limited staff user: read the panel, trigger transitions, see orders.
 OPERATOR_PERMISSIONS = [
+    # Reads every area but CQRS, without sensitive fields: the demo shows a refusal and masking.
+    ("patterns_admin", "view_audit"),
+    ("patterns_admin", "view_commands"),
+    ("patterns_admin", "view_streams"),
+    ("patterns_admin", "view_projections"),
     ("patterns_admin", "trigger_transition"),
     ("shop", "view_order"),
     ("shop", "change_order"),

@@ -18,6 +18,9 @@ from django.views.decorators.vary import vary_on_headers
 from patterns_admin.export import Column, csv_response
 from patterns_admin.filters import CommandAuditFilter, TransitionAuditFilter
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.masking import Masker, masker_for
+from patterns_admin.permissions import forbidden, has_panel_permission
+from patterns_admin.querystring import canonical_url_view, kept_on_filter
 from patterns_admin.selectors import command_audit_list, transition_audit_list
 from patterns_admin.tables import HtmxTable, build_table
 from patterns_admin.tables_audit import CommandAuditTable, TransitionAuditTable
@@ -25,6 +28,11 @@ from patterns_admin.tables_audit import CommandAuditTable, TransitionAuditTable
 
 def _username(row: Any) -> str:
     return str(row.user.get_username()) if row.user_id else ""
+
+
+def _duration_ms(row: Any) -> str:
+    """Milliseconds to 0.1 ms, as the tables show them (the stored float has 15 digits)."""
+    return "" if row.duration_ms is None else f"{row.duration_ms:.1f}"
 
 
 def _fields(*names: str) -> list[Column]:
@@ -41,7 +49,22 @@ class AuditKind:
     filter_class: type[Any]
     table_class: type[HtmxTable]
     csv_columns: Sequence[Column]
+    #: The panel permission that lets a user read this tab (pages, fragments and CSV).
+    permission: str
     exclude: tuple[str, ...] = ()
+    #: CSV columns that may hold sensitive fields (masked for users without view_sensitive).
+    masked: tuple[str, ...] = ()
+
+    def export_columns(self, masker: Masker) -> list[Column]:
+        """The CSV columns, with :attr:`masked` ones passed through ``masker``."""
+        return [
+            (name, _masked(get, masker) if name in self.masked else get)
+            for name, get in self.csv_columns
+        ]
+
+
+def _masked(get: Callable[[Any], Any], masker: Masker) -> Callable[[Any], Any]:
+    return lambda row: masker(get(row))
 
 
 KINDS: dict[str, AuditKind] = {
@@ -56,6 +79,8 @@ KINDS: dict[str, AuditKind] = {
             ("user", _username),
             *_fields("reason", "metadata"),
         ],
+        permission="view_audit",
+        masked=("metadata",),
     ),
     "commands": AuditKind(
         label="Commands",
@@ -68,8 +93,11 @@ KINDS: dict[str, AuditKind] = {
             ("undo_of", attrgetter("undo_of_id")),
             *_fields("params", "result"),
             ("user", _username),
-            *_fields("success", "error", "duration_ms"),
+            *_fields("success", "error"),
+            ("duration_ms", _duration_ms),
         ],
+        permission="view_commands",
+        masked=("params", "result"),
     ),
 }
 DEFAULT_KIND = "transitions"
@@ -87,12 +115,16 @@ def _parse_kind(value: str | None) -> tuple[str, list[str]]:
 @require_GET
 @staff_member_required
 @vary_on_headers("HX-Request")
+@canonical_url_view
 def audit_list(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse:
     """Transitions or commands (``?kind=``), filtered, sorted, paged; ``?export=csv`` streams
     the filtered rows as CSV. Bad parameters give an empty table and the errors (status 400
     on a full page, 200 for htmx so the fragment is swapped in)."""
     kind_name, errors = _parse_kind(request.GET.get("kind"))
     kind = KINDS[kind_name]
+    if not has_panel_permission(request, kind.permission):
+        return forbidden(request, kind.permission)
+    masker = masker_for(request)
     filterset = kind.filter_class(request.GET or None, queryset=kind.selector())
     if filterset.is_bound and not filterset.is_valid():
         errors += filterset.error_messages()
@@ -102,15 +134,16 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse
     rows = filterset.queryset.none() if errors else filterset.qs
     if export == "csv" and not errors:
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        return csv_response(rows, kind.csv_columns, filename=f"{kind_name}-{stamp}.csv")
+        return csv_response(rows, kind.export_columns(masker), filename=f"{kind_name}-{stamp}.csv")
     table, table_errors = build_table(request, kind.table_class, rows, exclude=kind.exclude)
+    table.mask = masker
     errors += table_errors
     context = {
         "title": "Audit log",
         "kind": kind_name,
         "kinds": [(name, k.label) for name, k in KINDS.items()],
         "filter": filterset,
-        "filter_hidden": {"kind": kind_name},
+        "filter_hidden": {"kind": kind_name, **kept_on_filter(request.GET)},
         "table": table,
         "errors": errors,
     }

@@ -17,7 +17,9 @@ from django_htmx.http import trigger_client_event
 from patterns_admin.audit import record_action, record_failure
 from patterns_admin.filters import CommandAuditFilter
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.masking import masker_for
 from patterns_admin.permissions import has_panel_permission, permission_required_403
+from patterns_admin.querystring import canonical_url_view, kept_on_filter
 from patterns_admin.selectors import command_audit_list
 from patterns_admin.tables import build_table
 from patterns_admin.tables_audit import CommandAuditTable
@@ -31,6 +33,8 @@ logger = logging.getLogger("patterns_admin.commands")
 @require_GET
 @staff_member_required
 @vary_on_headers("HX-Request")
+@permission_required_403("view_commands")
+@canonical_url_view
 def command_list(request: HtmxHttpRequest) -> HttpResponse:
     """Commands newest first, with an Undo control where the command can still be undone."""
     filterset = CommandAuditFilter(request.GET or None, queryset=command_audit_list())
@@ -41,12 +45,13 @@ def command_list(request: HtmxHttpRequest) -> HttpResponse:
     table, table_errors = build_table(request, CommandAuditTable, rows)
     errors += table_errors
     table.may_undo = has_panel_permission(request, "undo_command")
+    table.mask = masker_for(request)
     fragment = wants_fragment(request)
     template_name = "patterns_admin/commands/list.html" + ("#results" if fragment else "")
     context = {
         "title": "Commands",
         "filter": filterset,
-        "filter_hidden": {},
+        "filter_hidden": kept_on_filter(request.GET),
         "table": table,
         "errors": errors,
     }
@@ -65,6 +70,7 @@ def _execute_entry(pk: int) -> CommandAuditLog:
 @require_GET
 @staff_member_required
 @vary_on_headers("HX-Request")
+@permission_required_403("view_commands")
 @permission_required_403("undo_command")
 def command_undo_confirm(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The confirmation of an undo: what will be undone, and the POST form that does it."""
@@ -78,6 +84,7 @@ def command_undo_confirm(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_member_required
 @vary_on_headers("HX-Request")
+@permission_required_403("view_commands")
 @permission_required_403("undo_command")
 def command_undo(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Undo the command of entry ``pk`` through ``undo_from_audit``, as the acting user.

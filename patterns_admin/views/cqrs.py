@@ -73,12 +73,15 @@ def _manage_action(view: _View) -> _View:
     """A CQRS action: POST only, staff only, ``manage_cqrs`` (403 otherwise), varies on htmx."""
     decorated = vary_on_headers("HX-Request")(view)
     decorated = permission_required_403("manage_cqrs")(decorated)
+    # The action answers with the CQRS page, so it needs that page's read permission too.
+    decorated = permission_required_403("view_cqrs")(decorated)
     return require_POST(staff_member_required(decorated))
 
 
 @require_GET
 @staff_member_required
 @vary_on_headers("HX-Request")
+@permission_required_403("view_cqrs")
 def cqrs_list(request: HtmxHttpRequest) -> HttpResponse:
     """Master and replica models with their counts, and the dead letters not replayed."""
     return _render_list(request)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.permissions import has_panel_permission
 from patterns_admin.selectors import Count, recent_activity, table_counts
 
 
@@ -24,6 +25,8 @@ class Area:
     url: str
     description: str
     count: Count | None = None
+    #: The panel permission needed to read the area ("" for any staff user).
+    permission: str = ""
 
 
 def _url(name: str, **kwargs: Any) -> str:
@@ -51,7 +54,7 @@ def _projection_statuses() -> list[Any] | None:
     return list(projection_statuses())
 
 
-def _areas(projections: list[Any] | None) -> list[Area]:
+def _areas(request: HtmxHttpRequest, projections: list[Any] | None) -> list[Area]:
     from toolkit import registry
     from toolkit.models import CommandAuditLog, DomainEvent, EventStream, StateTransitionAudit
 
@@ -64,24 +67,28 @@ def _areas(projections: list[Any] | None) -> list[Area]:
             _url("audit-list") + "?kind=transitions",
             "State changes, who made them and why",
             transitions,
+            permission="view_audit",
         ),
         Area(
             "Commands",
             _url("command-list"),
             "Executed commands; undo the ones that allow it",
             commands,
+            permission="view_commands",
         ),
         Area(
             "Events",
             _url("stream-list"),
             "Every domain event in the event store",
             events,
+            permission="view_streams",
         ),
         Area(
             "Streams",
             _url("stream-list"),
             "Aggregates: replay to any version",
             streams,
+            permission="view_streams",
         ),
         Area("Plugins", _url("plugin-list"), "Enable, disable, see failures", _plugin_count()),
         Area(
@@ -95,10 +102,22 @@ def _areas(projections: list[Any] | None) -> list[Area]:
             _url("projection-list"),
             "Position, lag, rebuilds",
             None if projections is None else Count(len(projections), exact=True),
+            permission="view_projections",
         ),
-        Area("CQRS", _url("cqrs-list"), "Replication, resync, dead letters"),
+        Area(
+            "CQRS",
+            _url("cqrs-list"),
+            "Replication, resync, dead letters",
+            permission="view_cqrs",
+        ),
     ]
-    return [area for area in areas if area.url and not area.url.startswith("?")]
+    return [
+        area
+        for area in areas
+        if area.url
+        and not area.url.startswith("?")
+        and (not area.permission or has_panel_permission(request, area.permission))
+    ]
 
 
 @require_GET
@@ -110,11 +129,17 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     An htmx request (the page polls it) gets only ``#activity``.
     """
     template_name = "patterns_admin/index.html"
-    context: dict[str, Any] = {"title": "Control panel", "activity": recent_activity()}
+    activity = recent_activity(
+        transitions=has_panel_permission(request, "view_audit"),
+        commands=has_panel_permission(request, "view_commands"),
+    )
+    context: dict[str, Any] = {"title": "Control panel", "activity": activity}
     if wants_fragment(request):
         return render(request, template_name + "#activity", context)
-    projections = _projection_statuses()
-    context["areas"] = _areas(projections)
+    may_view_projections = has_panel_permission(request, "view_projections")
+    projections = _projection_statuses() if may_view_projections else None
+    context["areas"] = _areas(request, projections)
     context["projections"] = projections
+    context["may_view_projections"] = may_view_projections
     context["projections_url"] = _url("projection-list")
     return render(request, template_name, context)

@@ -47,6 +47,7 @@ def _registered(name: str) -> None:
 @require_GET
 @staff_member_required
 @vary_on_headers("HX-Request")
+@permission_required_403("view_projections")
 def projection_list(request: HtmxHttpRequest) -> HttpResponse:
     """Every registered projection: position, head, lag, health and last error."""
     template_name = "patterns_admin/projections/list.html"
@@ -57,6 +58,7 @@ def projection_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @staff_member_required
+@permission_required_403("view_projections")
 @permission_required_403("replay_events")
 @vary_on_headers("HX-Request")
 def projection_rebuild(request: HtmxHttpRequest, name: str) -> HttpResponse:

@@ -22,6 +22,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
 from patterns_admin.pagination import KeysetPage
+from patterns_admin.masking import masker_for
+from patterns_admin.permissions import permission_required_403
+from patterns_admin.querystring import canonical_url_view, kept_on_filter
 from patterns_admin.streams import (
     EVENTS_PER_PAGE,
     event_rows,
@@ -43,6 +46,8 @@ _REGIONS = {"events": "events", "replay": "replay", "tail-control": "tail"}
 @require_GET
 @staff_member_required
 @vary_on_headers("HX-Request")
+@permission_required_403("view_streams")
+@canonical_url_view
 def stream_list(request: HtmxHttpRequest) -> HttpResponse:
     """Aggregates with type, id, event count and last event time; filterable, keyset-paged
     through the event store's stream listing (any backend)."""
@@ -82,7 +87,13 @@ def stream_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(
         request,
         template_name,
-        {"form": form, "table": table, "errors": errors, "title": "Event streams"},
+        {
+            "form": form,
+            "filter_hidden": kept_on_filter(request.GET),
+            "table": table,
+            "errors": errors,
+            "title": "Event streams",
+        },
         status=status,
     )
 
@@ -90,6 +101,7 @@ def stream_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @staff_member_required
 @vary_on_headers("HX-Request", "HX-Target")
+@permission_required_403("view_streams")
 def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
     """One aggregate: events, snapshots, replay to ``?at=N`` and the live tail."""
     store = panel_store()
@@ -99,9 +111,12 @@ def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
     at, replay_error = parse_sequence(params, "at", last=last)
     after, events_error = parse_sequence(params, "after", last=last, minimum=0)
     tail_after, tail_error = parse_sequence(params, "tail_after", last=last, minimum=0)
-    events = [] if events_error else event_rows(store, aggregate_id, after=after or 0)
+    mask = masker_for(request)
+    events = [] if events_error else event_rows(store, aggregate_id, after=after or 0, mask=mask)
     tail_start = last if tail_after is None else tail_after
-    new_events = [] if tail_after is None else event_rows(store, aggregate_id, after=tail_after)
+    new_events = (
+        [] if tail_after is None else event_rows(store, aggregate_id, after=tail_after, mask=mask)
+    )
     first = events if events and not after else event_rows(store, aggregate_id, limit=1)
     context = {
         "stream": stream,
@@ -113,9 +128,9 @@ def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
         "events_after": after or 0,
         "next_after": events[-1].sequence if len(events) == EVENTS_PER_PAGE else None,
         "previous_after": max((after or 0) - EVENTS_PER_PAGE, 0) if after else None,
-        "snapshots": snapshot_rows(store, aggregate_id),
+        "snapshots": snapshot_rows(store, aggregate_id, mask=mask),
         "at": at,
-        "replay": replay(store, aggregate_id, at) if at is not None else None,
+        "replay": replay(store, aggregate_id, at, mask=mask) if at is not None else None,
         "replay_error": replay_error,
         "tail_paused": params.get("tail") == "paused",
         "tail_error": tail_error,

@@ -67,6 +67,7 @@ def transitions_context(
 @require_GET
 @staff_member_required
 @vary_on_headers("HX-Request")
+@permission_required_403("view_audit")
 def object_transitions(
     request: HtmxHttpRequest, app_label: str, model_name: str, pk: str
 ) -> HttpResponse:

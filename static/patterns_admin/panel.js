@@ -39,16 +39,65 @@
       selectText();
     }
   });
-  document.addEventListener("htmx:responseError", function (event) {
+  function showMessage(text, level) {
     var box = document.getElementById("panel-messages");
     if (!box) { return; }
     var list = document.createElement("ul");
     list.className = "messagelist";
     var item = document.createElement("li");
-    item.className = "error";
-    item.textContent = "The server could not complete the request (" +
-      event.detail.xhr.status + "). Reload the page and try again.";
+    item.className = level;
+    item.textContent = text;
     list.appendChild(item);
     box.replaceChildren(list);
+  }
+  // A poll ("every Ns" trigger: the live tail, the home page's refresh) that fails is replaced
+  // by a notice saying so: htmx stops polling an element that left the page, and the operator
+  // knows the view is no longer live instead of watching a silently frozen one.
+  function stopPolling(elt, why) {
+    var trigger = elt && elt.getAttribute ? elt.getAttribute("hx-trigger") || "" : "";
+    if (trigger.indexOf("every ") === -1) { return false; }
+    var notice = document.createElement("p");
+    notice.className = "panel-stopped";
+    notice.setAttribute("role", "status");
+    notice.setAttribute("data-stopped", "1");
+    notice.textContent = "Live updates stopped: " + why + " Reload the page to resume.";
+    if (elt.id) { notice.id = elt.id; }
+    elt.replaceWith(notice);
+    return true;
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var why = "the server answered " + event.detail.xhr.status + ".";
+    if (stopPolling(event.detail.elt, why)) { return; }
+    showMessage("The server could not complete the request (" +
+      event.detail.xhr.status + "). Reload the page and try again.", "error");
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    var why = "the server cannot be reached.";
+    if (stopPolling(event.detail.elt, why)) { return; }
+    showMessage("The server cannot be reached. Check the connection and try again.", "error");
+  });
+  // A filter form's empty fields are left out of the query, so the URL htmx pushes is the
+  // canonical one (patterns_admin/querystring.py; the server says so with HX-Push-Url too).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || !elt.classList || !elt.classList.contains("panel-filters")) { return; }
+    var params = event.detail.parameters;
+    var names = params instanceof FormData ? Array.from(params.keys()) : Object.keys(params);
+    names.forEach(function (name) {
+      var value = params instanceof FormData ? params.get(name) : params[name];
+      if (value === "" || value === null || value === undefined) {
+        if (params instanceof FormData) { params.delete(name); } else { delete params[name]; }
+      }
+    });
+  });
+  // The answer to a stale CSRF token (patterns_admin/views/errors.py) carries the current one:
+  // put it where the next request reads it, so trying again works without a reload.
+  document.addEventListener("panelCsrfRefresh", function (event) {
+    var token = event.detail && event.detail.token;
+    if (!token) { return; }
+    document.body.setAttribute("hx-headers", JSON.stringify({ "x-csrftoken": token }));
+    document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach(function (input) {
+      input.value = token;
+    });
   });
 })();

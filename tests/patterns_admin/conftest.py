@@ -8,10 +8,19 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
+#: The read permission of every area (not view_sensitive): what a "reader" holds.
+READ_PERMISSIONS = ("view_audit", "view_commands", "view_streams", "view_projections", "view_cqrs")
 
-def make_staff(username: str, *codenames: str) -> User:
-    """A staff user holding the given ``patterns_admin`` permissions (and nothing else)."""
+
+def make_staff(username: str, *codenames: str, read: bool = True) -> User:
+    """A staff user holding the given ``patterns_admin`` permissions.
+
+    With ``read`` (the default) the user also reads every area (:data:`READ_PERMISSIONS`), so
+    tests about one action need not list them; ``read=False`` gives exactly ``codenames``.
+    """
     user = User.objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
+    if read:
+        codenames = tuple(dict.fromkeys((*READ_PERMISSIONS, *codenames)))
     if codenames:
         perms = Permission.objects.filter(
             content_type__app_label="patterns_admin", codename__in=codenames
@@ -49,7 +58,7 @@ def make_transitions(count: int, **fields: Any) -> None:
 
 @pytest.fixture
 def staff_client(db: None) -> Client:
-    """A client logged in as staff with no panel permission."""
+    """A client logged in as staff who reads every area but holds no action permission."""
     client = Client()
     client.force_login(make_staff("viewer"))
     return client

@@ -224,6 +224,12 @@ class AuditListTests(TestCase):
         assert by_id[str(undo.pk)][7:9] == ["", "False"]
         assert by_id[str(execute.pk)][4] == "" and by_id[str(execute.pk)][7] == "alice"
 
+    def test_csv_duration_is_rounded_like_the_tables(self) -> None:
+        timed = CommandAuditLog.objects.create(command="c.Timed", duration_ms=12.345678901234)
+        response = self.client.get(URL, {"kind": "commands", "export": "csv"})
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+        assert [r[10] for r in rows if r[0] == str(timed.pk)] == ["12.3"]
+
     def test_csv_export_neutralises_formulas(self) -> None:
         response = self.client.get(URL, {"kind": "commands", "export": "csv"})
         rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))

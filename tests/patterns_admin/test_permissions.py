@@ -29,8 +29,10 @@ def test_unknown_codename_fails_when_decorating() -> None:
     with pytest.raises(ValueError) as info:
         permission_required_403("undo_everything")
     assert info.value.args == (
-        "Unknown panel permission 'undo_everything'; valid codenames: 'manage_cqrs', "
-        "'replay_events', 'toggle_plugin', 'trigger_transition', 'undo_command'",
+        "Unknown panel permission 'undo_everything'; valid codenames: 'force_undo', "
+        "'manage_cqrs', 'replay_events', 'toggle_plugin', 'trigger_transition', "
+        "'undo_command', 'view_audit', 'view_commands', 'view_cqrs', 'view_projections', "
+        "'view_sensitive', 'view_streams'",
     )
 
 

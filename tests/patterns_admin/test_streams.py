@@ -33,10 +33,12 @@ class StreamPagesContract(TestCase):
 
     __test__ = False  # collected through its subclasses, one per backend
 
-    #: Queries of the list page: session, user (+ the Django backend's type scan and page).
-    list_queries = 2
-    #: Queries of a stream's page: session, user (+ the Django backend's stream, snapshots).
-    detail_queries = 2
+    #: Queries of the list page: session, user, the user's and groups' permissions (view_streams)
+    #: (+ the Django backend's type scan and page).
+    list_queries = 4
+    #: Queries of a stream's page: session, user, the user's and groups' permissions
+    #: (+ the Django backend's stream, snapshots).
+    detail_queries = 4
 
     def use_backend(self) -> None:
         """Point ``TOOLKIT`` at the backend under test (an empty one) for this test."""
@@ -278,9 +280,9 @@ class TestStreamPagesOnDjango(StreamPagesContract):
     __test__ = True
 
     # + the loose index scan of the types, one page of streams
-    list_queries = 4
+    list_queries = 6
     # + the stream row, its snapshots (events are read on the driver's cursor: not captured)
-    detail_queries = 4
+    detail_queries = 6
 
     def use_backend(self) -> None:
         self.enterContext(

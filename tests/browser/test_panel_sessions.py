@@ -1,0 +1,155 @@
+"""Issue 14, defects 1-3 in Chromium, as they were reproduced: filtering after paging, a lost
+session during htmx requests, a stale CSRF token after logging in again in another tab, and
+polls that stop and say so. Screenshots in docs/screenshots/ with SAVE_SCREENSHOTS=1."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+import pytest
+from django.utils import timezone
+
+from tests.browser.conftest import screenshot
+
+
+@pytest.fixture
+def many_transitions(staff_user: Any) -> None:
+    from toolkit.models import StateTransitionAudit
+
+    now = timezone.now()
+    StateTransitionAudit.objects.bulk_create(
+        StateTransitionAudit(
+            model="shop.order",
+            object_id=str(5000 + i),
+            machine="OrderMachine",
+            transition="ship" if i % 3 else "pay",
+            from_state="paid" if i % 3 else "new",
+            to_state="shipped" if i % 3 else "paid",
+            created_at=now - timedelta(minutes=i),
+        )
+        for i in range(150)
+    )
+
+
+@pytest.fixture
+def cart(staff_user: Any) -> None:
+    from demo.shop.carts import ShoppingCart, cart_repository
+
+    repo = cart_repository()
+    cart = ShoppingCart.open("cart-tail", "Grace Hopper")
+    cart.add_item("KB-101", 1, "49.90")
+    repo.save(cart)
+
+
+def _query(url: str) -> list[tuple[str, str]]:
+    return parse_qsl(urlparse(url).query, keep_blank_values=True)
+
+
+def test_filter_after_older_shows_the_newest_matches_and_a_canonical_url(
+    staff_page: Any, many_transitions: None
+) -> None:
+    page = staff_page
+    page.goto("/panel/audit/?kind=transitions&per_page=25")
+    page.click("#results li.next a")
+    page.wait_for_url(re.compile(r"before="))
+    page.fill("#id_transition", "pay")
+    page.press("#id_transition", "Enter")
+    page.wait_for_url(re.compile(r"transition=pay"))
+    page.wait_for_selector("#results tbody tr")
+    assert _query(page.url) == [("kind", "transitions"), ("per_page", "25"), ("transition", "pay")]
+    # The newest pay row (object 5000) is first: the cursor did not ride along.
+    assert "5000" in page.locator("#results tbody tr").first.inner_text()
+    # Six more filter changes: every key stays once, the URL does not grow.
+    for value in ("ship", "pay", "ship", "pay", "ship", "pay"):
+        page.fill("#id_transition", value)
+        page.press("#id_transition", "Enter")
+        page.wait_for_url(re.compile(rf"transition={value}(&|$)"))
+    keys = [key for key, _ in _query(page.url)]
+    assert sorted(keys) == sorted(set(keys)) and len(page.url) < 120, page.url
+    # The bookmarkable URL reproduces the view.
+    shown = page.locator("#results tbody tr").first.inner_text()
+    page.goto(page.url)
+    assert page.locator("#results tbody tr").first.inner_text() == shown
+    screenshot(page, "audit-filter-after-paging")
+
+
+def test_lost_session_sends_the_tab_to_the_login_instead_of_swapping_it_in(
+    staff_page: Any, many_transitions: None
+) -> None:
+    page = staff_page
+    page.goto("/panel/audit/?kind=transitions")
+    page.context.clear_cookies()  # the session expired / logged out elsewhere
+    page.fill("#id_transition", "pay")
+    page.press("#id_transition", "Enter")
+    page.wait_for_url(re.compile(r"/admin/login/\?next="))
+    assert "next=%2Fpanel%2Faudit%2F" in page.url
+    assert page.locator(".panel-filters").count() == 0  # the whole tab moved
+    screenshot(page, "session-expired-login")
+
+
+def test_live_tail_follows_a_lost_session_to_the_login(staff_page: Any, cart: None) -> None:
+    page = staff_page
+    page.goto("/panel/streams/cart-tail/")
+    page.wait_for_selector("#tail-control [data-tail=live]")
+    page.context.clear_cookies()
+    page.wait_for_url(re.compile(r"/admin/login/\?next=%2Fpanel%2Fstreams%2Fcart-tail%2F"))
+
+
+def test_stale_csrf_token_after_logging_in_again_elsewhere(
+    staff_page: Any, staff_user: Any
+) -> None:
+    from toolkit.patterns.plugin import get_plugin_registry
+
+    page = staff_page
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto("/panel/plugins/")
+    # Log in again in another tab: Django rotates the CSRF token.
+    other = page.context.new_page()
+    other.goto("/panel/")
+    other.click("#logout-form button")
+    other.goto("/admin/login/")
+    other.fill("#id_username", staff_user.username)
+    other.fill("#id_password", "pw")
+    other.click("input[type=submit]")
+    other.wait_for_url(re.compile(r"/admin/$"))
+    other.close()
+    page.locator("#plugin-loyalty_points button:has-text('Disable')").click()
+    page.wait_for_selector("#panel-messages [data-csrf=refreshed]")
+    assert "CSRF verification failed" not in page.content()
+    assert page.locator("#plugin-loyalty_points").count() == 1  # the panel stayed in place
+    assert get_plugin_registry().is_enabled("loyalty_points")  # nothing changed
+    screenshot(page, "csrf-refreshed")
+    # Trying again works with the refreshed token.
+    page.locator("#plugin-loyalty_points button:has-text('Disable')").click()
+    page.wait_for_selector("#plugin-loyalty_points .badge-disabled")
+    assert not get_plugin_registry().is_enabled("loyalty_points")
+    page.locator("#plugin-loyalty_points button:has-text('Enable')").click()
+    page.wait_for_selector("#plugin-loyalty_points .badge-active")
+
+
+@pytest.mark.parametrize("failure", ["500", "network"])
+def test_live_tail_stops_and_says_so_when_the_server_fails(
+    staff_page: Any, cart: None, failure: str
+) -> None:
+    page = staff_page
+    page.goto("/panel/streams/cart-tail/")
+    page.wait_for_selector("#tail-control [data-tail=live]")
+
+    def fail(route: Any) -> None:
+        if failure == "500":
+            route.fulfill(status=500, body="boom")
+        else:
+            route.abort()
+
+    page.route(re.compile(r"tail_after="), fail)
+    notice = page.wait_for_selector("#tail-control[data-stopped]", timeout=8_000)
+    text = notice.inner_text()
+    assert text.startswith("Live updates stopped:") and "Reload the page" in text
+    if failure == "500":
+        assert "answered 500" in text
+        screenshot(page, "live-tail-stopped")
+    else:
+        assert "cannot be reached" in text
