@@ -14,10 +14,10 @@ from typing import Any
 
 from django.http import Http404, QueryDict
 
+from patterns_admin.masking import MASK, Masker
 from toolkit.core.exceptions import ValidationError
 from toolkit.eventsourcing.event_store import EventStore
 from toolkit.eventsourcing.store import StoredEvent, StreamInfo
-from patterns_admin.masking import MASK, Masker
 
 #: Events shown per page of a stream, and at most per live-tail poll.
 EVENTS_PER_PAGE = 100

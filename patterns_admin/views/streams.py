@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
-from patterns_admin.pagination import KeysetPage
 from patterns_admin.masking import masker_for
+from patterns_admin.pagination import KeysetPage
 from patterns_admin.permissions import permission_required_403
 from patterns_admin.querystring import canonical_url_view, kept_on_filter
 from patterns_admin.streams import (
