@@ -2,7 +2,8 @@
 
 Editing a product, batch or allocation row here would bypass the domain's rules, its events
 and the optimistic lock on ``version_number``; the read model is kept by event handlers. Use
-``/allocation/`` or ``demo.allocation.services`` to change stock and allocations.
+``/allocation/`` or the message bus (``demo.allocation.bootstrap``) to change stock and
+allocations.
 """
 
 from __future__ import annotations

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 
 class InvalidSku(Exception):
-    """Raised when an order line names a SKU no product has."""
+    """Raised by the ``allocate`` handler when no product has the line's SKU.
+
+    The message is the book's, ``Invalid sku X`` (the SKU unquoted); ``sku`` keeps the value.
+    """
 
     def __init__(self, sku: str) -> None:
         self.sku = sku
-        super().__init__(f"Invalid sku {sku!r}: no product has this SKU")
+        super().__init__(f"Invalid sku {sku}")
 
 
-class OutOfStockError(Exception):
-    """Raised by ``allocate`` when no batch can take the line (``OutOfStock`` was emitted)."""
+class UnknownBatch(Exception):
+    """Raised by ``change_batch_quantity`` for a batch reference no product has."""
 
-    def __init__(self, sku: str) -> None:
-        self.sku = sku
-        super().__init__(f"Out of stock for sku {sku!r}")
-
-
-class NotAllocated(Exception):
-    """Raised by ``deallocate`` when the order has no line of the SKU allocated."""
-
-    def __init__(self, orderid: str, sku: str) -> None:
-        self.orderid = orderid
-        self.sku = sku
-        super().__init__(f"Order {orderid!r} has no allocated line of sku {sku!r}")
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        super().__init__(f"No batch {ref!r}")

@@ -1,8 +1,9 @@
 """Storage of the allocation domain: products, batches, allocations and the read model.
 
-Thin active records: the rules are in ``logic.py``. ``Product.version_number`` is the
-optimistic lock: the repository writes with ``UPDATE ... SET version_number =
-version_number + 1 WHERE version_number = <read>``, so of two concurrent writers one wins.
+Thin active records: the rules are in ``model.py`` (the book's domain model).
+``Product.version_number`` is the optimistic lock: the repository writes with ``UPDATE ... SET
+version_number = version_number + 1 WHERE version_number = <read>``, so of two concurrent
+writers one wins.
 """
 
 from __future__ import annotations

@@ -1,121 +1,168 @@
-"""The Django repository of :class:`~demo.allocation.logic.Product` aggregates.
+"""The book's repository: ``AbstractRepository`` and its Django adapter.
 
-It maps the ORM rows to the domain objects and back, and enforces the optimistic lock: a save
-runs ``UPDATE product SET version_number = version_number + 1 WHERE sku = %s AND
-version_number = <the version read>``; when no row matches, another transaction saved first
-and :class:`~toolkit.patterns.exceptions.ConcurrencyConflict` is raised (the unit of work
-rolls back and the events are dropped). Use one repository per unit of work.
+``AbstractRepository`` is the book's contract: ``add(product)``, ``get(sku)`` and
+``get_by_batchref(batchref)`` (``None`` when there is none), and ``seen``, the products handed
+out or added, from which the unit of work collects their events. A subclass implements
+``_add``, ``_get`` and ``_get_by_batchref``. ``FakeRepository`` (``demo.allocation.fakes``) is
+the in-memory one for tests; :class:`DjangoRepository` maps the ORM rows.
+
+:class:`DjangoRepository` loads a product with its batches and lines (two queries, prefetched)
+and writes the changes back in :meth:`DjangoRepository.persist`, which the unit of work's
+``commit()`` calls for every product it has seen. The write is guarded by the version number::
+
+    UPDATE allocation_product SET version_number = version_number + 1
+     WHERE sku = %s AND version_number = <the version read>
+
+When no row matches, another transaction saved first: the toolkit's
+:class:`~toolkit.patterns.exceptions.ConcurrencyConflict` is raised and the transaction rolls
+back (the book relies on PostgreSQL's REPEATABLE READ for the same guarantee).
 """
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
 
 from django.db.models import F, Prefetch
 
-from demo.allocation import logic, models
-from toolkit.ddd import Repository
-from toolkit.patterns.exceptions import ConcurrencyConflict, NotFound
+from demo.allocation import model, models
+from toolkit.patterns.exceptions import ConcurrencyConflict
+
+
+class AbstractRepository(abc.ABC):
+    """The book's product repository: what it hands out or is given is ``seen``."""
+
+    def __init__(self) -> None:
+        self.seen: set[model.Product] = set()
+
+    def add(self, product: model.Product) -> None:
+        """Store a new product."""
+        self._add(product)
+        self.seen.add(product)
+
+    def get(self, sku: str) -> model.Product | None:
+        """The product of ``sku``, or ``None``."""
+        product = self._get(sku)
+        if product:
+            self.seen.add(product)
+        return product
+
+    def get_by_batchref(self, batchref: str) -> model.Product | None:
+        """The product that owns batch ``batchref``, or ``None``."""
+        product = self._get_by_batchref(batchref)
+        if product:
+            self.seen.add(product)
+        return product
+
+    @abc.abstractmethod
+    def _add(self, product: model.Product) -> None:
+        """Store ``product`` (new)."""
+
+    @abc.abstractmethod
+    def _get(self, sku: str) -> model.Product | None:
+        """Load the product of ``sku``, or return ``None``."""
+
+    @abc.abstractmethod
+    def _get_by_batchref(self, batchref: str) -> model.Product | None:
+        """Load the product owning batch ``batchref``, or return ``None``."""
 
 
 @dataclass
-class _Seen:
+class _Read:
     """What was read: the version and, per batch reference, its quantity and lines."""
 
     version: int
-    batches: dict[str, tuple[int, set[logic.OrderLine]]] = field(default_factory=dict)
+    batches: dict[str, tuple[int, set[model.OrderLine]]] = field(default_factory=dict)
 
 
-class ProductRepository(Repository[logic.Product, str]):
-    """Loads and saves products with their batches and allocations."""
+class DjangoRepository(AbstractRepository):
+    """Products in the ``allocation`` tables; one repository per unit of work."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._seen: dict[str, _Seen] = {}
+    def __init__(self) -> None:
+        super().__init__()
+        self._read: dict[str, _Read] = {}
 
-    def get(self, aggregate_id: str) -> logic.Product:
-        """The product of SKU ``aggregate_id``, or ``NotFound``."""
+    def _add(self, product: model.Product) -> None:
+        models.Product.objects.create(sku=product.sku, version_number=product.version_number)
+        self._read[product.sku] = _Read(version=product.version_number)
+
+    def _get(self, sku: str) -> model.Product | None:
         batches = models.Batch.objects.order_by("id").prefetch_related(
             Prefetch("allocations", queryset=models.Allocation.objects.order_by("id"))
         )
-        try:
-            row = models.Product.objects.prefetch_related(
-                Prefetch("batches", queryset=batches)
-            ).get(sku=aggregate_id)
-        except models.Product.DoesNotExist:
-            raise NotFound("Product", aggregate_id) from None
-        product = logic.Product(
-            sku=row.sku,
+        row = (
+            models.Product.objects.prefetch_related(Prefetch("batches", queryset=batches))
+            .filter(sku=sku)
+            .first()
+        )
+        if row is None:
+            return None
+        product = model.Product(
+            row.sku,
+            [self._batch(row.sku, b) for b in row.batches.all()],
             version_number=row.version_number,
-            batches=[
-                logic.Batch(
-                    reference=b.reference,
-                    sku=row.sku,
-                    purchased_quantity=b.purchased_quantity,
-                    eta=b.eta,
-                    allocations=[
-                        logic.OrderLine(orderid=a.orderid, sku=a.sku, qty=a.qty)
-                        for a in b.allocations.all()
-                    ],
-                )
-                for b in row.batches.all()
-            ],
         )
         self._remember(product)
         return product
 
-    def get_by_batchref(self, reference: str) -> logic.Product:
-        """The product that owns batch ``reference``, or ``NotFound``."""
+    def _get_by_batchref(self, batchref: str) -> model.Product | None:
         sku = (
-            models.Batch.objects.filter(reference=reference)
+            models.Batch.objects.filter(reference=batchref)
             .values_list("product__sku", flat=True)
             .first()
         )
-        if sku is None:
-            raise NotFound("Batch", reference)
-        return self.get(sku)
+        return None if sku is None else self._get(sku)
 
-    def get_or_create(self, sku: str) -> logic.Product:
-        """The product of ``sku``; a new one (version 0) is inserted when there is none."""
-        models.Product.objects.get_or_create(sku=sku)
-        return self.get(sku)
+    @staticmethod
+    def _batch(sku: str, row: models.Batch) -> model.Batch:
+        batch = model.Batch(row.reference, sku, row.purchased_quantity, row.eta)
+        for a in row.allocations.all():
+            batch.allocate(model.OrderLine(a.orderid, a.sku, a.qty))
+        return batch
 
-    def _remember(self, product: logic.Product) -> None:
-        self._seen[product.sku] = _Seen(
+    def _remember(self, product: model.Product) -> None:
+        self._read[product.sku] = _Read(
             version=product.version_number,
             batches={
                 b.reference: (b.purchased_quantity, set(b.allocations)) for b in product.batches
             },
         )
 
-    def persist(self, aggregate: logic.Product) -> None:
-        """Write the changes since :meth:`get`, guarded by the version number."""
-        seen = self._seen.get(aggregate.sku)
-        if seen is None:
-            raise NotFound("Product", aggregate.sku)
-        if aggregate.version_number == seen.version:
-            return  # nothing changed: no write, no version bump
+    def persist(self, product: model.Product) -> None:
+        """Write the changes made to ``product`` since it was read, guarded by its version.
+
+        Nothing is written for an unchanged product. The stored version moves by one per
+        save, whatever the product's own counter says.
+        """
+        read = self._read[product.sku]
+        if not self._changed(product, read):
+            return
         updated = models.Product.objects.filter(
-            sku=aggregate.sku, version_number=seen.version
+            sku=product.sku, version_number=read.version
         ).update(version_number=F("version_number") + 1)
         if updated != 1:
             actual = (
-                models.Product.objects.filter(sku=aggregate.sku)
+                models.Product.objects.filter(sku=product.sku)
                 .values_list("version_number", flat=True)
                 .first()
             )
-            raise ConcurrencyConflict(aggregate.sku, seen.version, actual)
-        product_id = models.Product.objects.values_list("id", flat=True).get(sku=aggregate.sku)
-        for batch in aggregate.batches:
-            self._persist_batch(product_id, batch, seen.batches.get(batch.reference))
-        aggregate.version_number = seen.version + 1
-        self._remember(aggregate)
+            raise ConcurrencyConflict(product.sku, read.version, actual)
+        product_id = models.Product.objects.values_list("id", flat=True).get(sku=product.sku)
+        for batch in product.batches:
+            self._persist_batch(product_id, batch, read.batches.get(batch.reference))
+        product.version_number = read.version + 1
+        self._remember(product)
+
+    @staticmethod
+    def _changed(product: model.Product, read: _Read) -> bool:
+        now = {b.reference: (b.purchased_quantity, set(b.allocations)) for b in product.batches}
+        return now != read.batches or product.version_number != read.version
 
     def _persist_batch(
         self,
         product_id: int,
-        batch: logic.Batch,
-        before: tuple[int, set[logic.OrderLine]] | None,
+        batch: model.Batch,
+        before: tuple[int, set[model.OrderLine]] | None,
     ) -> None:
         if before is None:
             row = models.Batch.objects.create(
@@ -124,9 +171,7 @@ class ProductRepository(Repository[logic.Product, str]):
                 purchased_quantity=batch.purchased_quantity,
                 eta=batch.eta,
             )
-            old_quantity = batch.purchased_quantity
-            old_lines: set[logic.OrderLine] = set()
-            batch_id = row.id
+            old_quantity, old_lines, batch_id = batch.purchased_quantity, set(), row.id
         else:
             old_quantity, old_lines = before
             batch_id = models.Batch.objects.values_list("id", flat=True).get(

@@ -10,6 +10,7 @@ app_name = "allocation"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("add_batch/", views.add_batch, name="add-batch"),
     path("allocate/", views.allocate, name="allocate"),
     path("orders/<str:orderid>/", views.order_allocations, name="order-allocations"),
 ]

@@ -1,14 +1,18 @@
-"""HTTP entry points of the allocation demo, and ``/metrics`` for Prometheus.
+"""HTTP entry points of the allocation demo (the book's Flask API, done with Django views),
+the book's read view :func:`allocations`, and ``/metrics`` for Prometheus.
 
-Thin views: parse input, call the service layer, render JSON.
+Thin views: parse input, build a command, ``bootstrap.bootstrap().handle(command)``, answer.
+A bus is built per request: the Django unit of work keeps per-block state, so requests on
+several threads must not share one.
 
 * ``GET  /allocation/`` → a page with stock per batch, the read model and an allocate form
   (``POST`` to the same URL, POST/redirect/GET; the POST needs a logged-in user and CSRF);
-* ``GET  /allocation/orders/<orderid>/`` → the read model of the order;
-* ``POST /allocation/allocate/`` (form or JSON ``orderid``, ``sku``, ``qty``) → the batch;
-  it writes, so it needs a logged-in session and the CSRF token (``X-CSRFToken`` header or
-  ``csrfmiddlewaretoken`` field), like every other write of the site: 401 JSON without a
-  user, 403 without the token;
+* ``POST /allocation/add_batch/`` (form or JSON ``ref``, ``sku``, ``qty``, ``eta``) → 201;
+* ``POST /allocation/allocate/`` (form or JSON ``orderid``, ``sku``, ``qty``) → 202, or 400
+  ``{"message": "Invalid sku X"}`` (the book's answers). The two POSTs write, so they need a
+  logged-in session and the CSRF token (``X-CSRFToken`` header or ``csrfmiddlewaretoken``
+  field), like every other write of the site: 401 JSON without a user, 403 without the token;
+* ``GET  /allocation/orders/<orderid>/`` → the read model of the order, a JSON list, or 404;
 * ``GET  /metrics`` → ``prometheus_client``'s text exposition: of this process's default
   registry, or, when ``PROMETHEUS_MULTIPROC_DIR`` is set (several worker processes, e.g.
   gunicorn), of every process's samples in that directory (prometheus_client's multiprocess
@@ -22,10 +26,10 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from typing import Any
 
-import icontract
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -34,8 +38,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from demo.allocation import models, services
-from demo.allocation.exceptions import InvalidSku, OutOfStockError
+from demo.allocation import bootstrap, commands, models
+from demo.allocation.exceptions import InvalidSku
+from demo.allocation.unit_of_work import AbstractUnitOfWork
+
+
+def allocations(orderid: str, uow: AbstractUnitOfWork) -> list[dict[str, Any]]:
+    """The book's read view: ``[{"sku": ..., "batchref": ...}]`` of an order, from the read
+    model, with ``values()`` (no model instances)."""
+    with uow:
+        rows = models.AllocationView.objects.filter(orderid=orderid).order_by("sku")
+        return list(rows.values("sku", "batchref"))
 
 
 def _login_required_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -52,6 +65,56 @@ def _login_required_json(view: Callable[..., HttpResponse]) -> Callable[..., Htt
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+class BadInput(ValueError):
+    """A request field is missing or malformed; the message says which and why."""
+
+
+def _payload(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError:
+            raise BadInput("the body is not JSON") from None
+        if not isinstance(data, dict):
+            raise BadInput("the body must be a JSON object")
+        return data
+    return request.POST.dict()
+
+
+def _fields(data: dict[str, Any], *names: str) -> None:
+    missing = [name for name in names if not str(data.get(name, "") or "").strip()]
+    if missing:
+        raise BadInput(f"missing fields: {', '.join(missing)}")
+
+
+def _quantity(value: Any, *, minimum: int) -> int:
+    try:
+        qty = int(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"qty must be an integer, not {value!r}") from None
+    if qty < minimum:
+        raise BadInput(f"qty must be at least {minimum}, not {qty}")
+    return qty
+
+
+def _allocate_command(data: dict[str, Any]) -> commands.Allocate:
+    _fields(data, "orderid", "sku", "qty")
+    qty = _quantity(data["qty"], minimum=1)
+    return commands.Allocate(str(data["orderid"]), str(data["sku"]), qty)
+
+
+def _create_batch_command(data: dict[str, Any]) -> commands.CreateBatch:
+    _fields(data, "ref", "sku", "qty")
+    eta = data.get("eta") or None
+    if eta is not None:
+        try:
+            eta = date.fromisoformat(str(eta))
+        except ValueError:
+            raise BadInput(f"eta must be a date (YYYY-MM-DD), not {eta!r}") from None
+    qty = _quantity(data["qty"], minimum=0)
+    return commands.CreateBatch(str(data["ref"]), str(data["sku"]), qty, eta)
 
 
 @require_http_methods(["GET", "POST"])
@@ -78,56 +141,53 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _allocate_from_form(request: HttpRequest) -> HttpResponse:
-    data = request.POST
     try:
-        qty = int(data.get("qty", ""))
-        batchref = services.allocate(data.get("orderid", ""), data.get("sku", ""), qty)
-    except ValueError:
-        messages.error(request, f"qty must be an integer, not {data.get('qty', '')!r}")
-    except (InvalidSku, OutOfStockError) as exc:
+        cmd = _allocate_command(request.POST.dict())
+        bus = bootstrap.bootstrap()
+        bus.handle(cmd)
+    except (BadInput, InvalidSku) as exc:
         messages.error(request, str(exc))
-    except icontract.ViolationError as exc:
-        messages.error(request, str(exc).splitlines()[1])
+        return redirect("allocation:index")
+    # The command answers nothing (CQRS): the read model says where the line went.
+    placed = [row for row in allocations(cmd.orderid, bus.uow) if row["sku"] == cmd.sku]
+    if placed:
+        messages.success(request, f"Allocated to {placed[0]['batchref']}")
     else:
-        messages.success(request, f"Allocated to {batchref}")
+        messages.error(request, f"Out of stock for {cmd.sku}")
     return redirect("allocation:index")
 
 
 @require_GET
-def order_allocations(request: HttpRequest, orderid: str) -> JsonResponse:
-    """The order's allocations from the read model."""
-    return JsonResponse({"orderid": orderid, "allocations": services.allocations(orderid)})
+def order_allocations(request: HttpRequest, orderid: str) -> HttpResponse:
+    """The order's allocations from the read model; 404 when it has none (as the book)."""
+    result = allocations(orderid, bootstrap.bootstrap().uow)
+    if not result:
+        return JsonResponse({"message": "not found"}, status=404)
+    return JsonResponse(result, safe=False)
 
 
-def _payload(request: HttpRequest) -> dict[str, Any]:
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
-    return request.POST.dict()
+@require_POST
+@_login_required_json
+def add_batch(request: HttpRequest) -> JsonResponse:
+    """``CreateBatch``: 201, or 400 with the error message on bad input."""
+    try:
+        cmd = _create_batch_command(_payload(request))
+        bootstrap.bootstrap().handle(cmd)
+    except BadInput as exc:
+        return JsonResponse({"message": str(exc)}, status=400)
+    return JsonResponse({"message": "OK"}, status=201)
 
 
 @require_POST
 @_login_required_json
 def allocate(request: HttpRequest) -> JsonResponse:
-    """Allocate ``orderid``/``sku``/``qty``; 400 with the error message on bad input."""
-    data = _payload(request)
-    missing = [k for k in ("orderid", "sku", "qty") if not str(data.get(k, "")).strip()]
-    if missing:
-        return JsonResponse({"error": f"missing fields: {', '.join(missing)}"}, status=400)
+    """``Allocate``: 202 (the line is allocated, or ``OutOfStock`` was handled), or 400 with
+    the message (``Invalid sku X``) on bad input."""
     try:
-        qty = int(data["qty"])
-    except (TypeError, ValueError):
-        return JsonResponse({"error": f"qty must be an integer, not {data['qty']!r}"}, status=400)
-    try:
-        batchref = services.allocate(str(data["orderid"]), str(data["sku"]), qty)
-    except (InvalidSku, OutOfStockError) as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    except icontract.ViolationError as exc:
-        return JsonResponse({"error": str(exc).splitlines()[1]}, status=400)
-    return JsonResponse({"batchref": batchref}, status=201)
+        bootstrap.bootstrap().handle(_allocate_command(_payload(request)))
+    except (BadInput, InvalidSku) as exc:
+        return JsonResponse({"message": str(exc)}, status=400)
+    return JsonResponse({"message": "OK"}, status=202)
 
 
 @require_GET

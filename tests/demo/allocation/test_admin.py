@@ -1,11 +1,11 @@
-"""The allocation admin shows rows but changes nothing: the service layer owns every write."""
+"""The allocation admin shows rows but changes nothing: the message bus owns every write."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.test import TestCase
 
-from demo.allocation import models, services
+from demo.allocation import bootstrap, commands, models
 
 
 class AllocationAdminTests(TestCase):
@@ -15,9 +15,9 @@ class AllocationAdminTests(TestCase):
 
     def setUp(self) -> None:
         self.client.force_login(self.admin)
-        with self.captureOnCommitCallbacks(execute=True):
-            services.add_batch("b1", "LAMP", 10)
-            services.allocate("o1", "LAMP", 2)
+        bus = bootstrap.bootstrap()
+        bus.handle(commands.CreateBatch("b1", "LAMP", 10))
+        bus.handle(commands.Allocate("o1", "LAMP", 2))
 
     def test_changelists_and_detail_pages_show_the_rows(self) -> None:
         product = models.Product.objects.get(sku="LAMP")

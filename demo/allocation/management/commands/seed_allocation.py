@@ -1,7 +1,8 @@
 """``manage.py seed_allocation``: sample products, batches and allocations for the demo.
 
-Goes through the service layer, so the read model, the events and the story metrics are filled
-the way real use fills them. ``--if-empty`` does nothing when products exist already.
+Goes through the message bus (``bootstrap.bootstrap()``), so the read model, the events and the
+story metrics are filled the way real use fills them. ``--if-empty`` does nothing when products
+exist already.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from demo.allocation import models, services
-from demo.allocation.exceptions import OutOfStockError
+from demo.allocation import bootstrap, commands, models
+from demo.allocation.views import allocations
 
 BATCHES = [
     # (reference, sku, quantity, days until arrival or None for warehouse stock)
@@ -45,17 +46,18 @@ class Command(BaseCommand):
             self.stdout.write("allocation: products exist, nothing seeded")
             return
         today = timezone.localdate()
+        bus = bootstrap.bootstrap()
         for ref, sku, qty, days in BATCHES:
             if not models.Batch.objects.filter(reference=ref).exists():
                 eta = None if days is None else today + timedelta(days=days)
-                services.add_batch(ref, sku, qty, eta)
+                bus.handle(commands.CreateBatch(ref, sku, qty, eta))
         allocated = 0
         for orderid, sku, qty in ORDERS:
-            try:
-                services.allocate(orderid, sku, qty)
+            bus.handle(commands.Allocate(orderid, sku, qty))
+            if any(row["sku"] == sku for row in allocations(orderid, bus.uow)):
                 allocated += 1
-            except OutOfStockError as exc:
-                self.stdout.write(f"allocation: {exc}")
+            else:  # the product recorded OutOfStock; its handler told the buyers
+                self.stdout.write(f"allocation: Out of stock for {sku}")
         self.stdout.write(
             f"allocation: {len(BATCHES)} batches, {allocated} order lines allocated "
             f"(as of {date.isoformat(today)})"
