@@ -122,7 +122,7 @@ class Product(Aggregate):
     @property
     def events(self) -> list[events.Event]:
         """The recorded events not collected yet: the live list the unit of work drains."""
-        return self._events  # type: ignore[return-value]
+        return self._events
 
     def allocate(self, line: OrderLine) -> str | None:
         """Allocate ``line`` to the preferred batch and return its reference.

@@ -171,7 +171,8 @@ class DjangoRepository(AbstractRepository):
                 purchased_quantity=batch.purchased_quantity,
                 eta=batch.eta,
             )
-            old_quantity, old_lines, batch_id = batch.purchased_quantity, set(), row.id
+            old_lines: set[model.OrderLine] = set()
+            old_quantity, batch_id = batch.purchased_quantity, row.id
         else:
             old_quantity, old_lines = before
             batch_id = models.Batch.objects.values_list("id", flat=True).get(

@@ -48,7 +48,7 @@ def allocations(orderid: str, uow: AbstractUnitOfWork) -> list[dict[str, Any]]:
     model, with ``values()`` (no model instances)."""
     with uow:
         rows = models.AllocationView.objects.filter(orderid=orderid).order_by("sku")
-        return list(rows.values("sku", "batchref"))
+        return [dict(row) for row in rows.values("sku", "batchref")]
 
 
 def _login_required_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
