@@ -72,19 +72,21 @@ def check_sqlite_durability(
     WAL, ``toolkit.W006`` deferred transactions. Reads settings only; opens no connection."""
     from django.conf import settings
 
-    return sqlite_messages(getattr(settings, "DATABASES", None) or {}, toolkit_settings.patterns)
+    return sqlite_messages(
+        getattr(settings, "DATABASES", None) or {}, toolkit_settings.section("sqlite")
+    )
 
 
 def sqlite_messages(
-    databases: Mapping[str, Mapping[str, Any]], patterns: Mapping[str, Any]
+    databases: Mapping[str, Mapping[str, Any]], sqlite: Mapping[str, Any]
 ) -> list[CheckMessage]:
-    """The warnings of :func:`check_sqlite_durability` for ``DATABASES`` and the ``TOOLKIT``
-    patterns section (pure, so tests need not override ``DATABASES``)."""
+    """The warnings of :func:`check_sqlite_durability` for ``DATABASES`` and the
+    ``TOOLKIT["sqlite"]`` section (pure, so tests need not override ``DATABASES``)."""
     messages: list[CheckMessage] = []
     for alias, settings_dict in sorted(databases.items()):
         if not str(settings_dict.get("ENGINE", "")).endswith("sqlite3"):
             continue
-        wanted = plan(settings_dict, patterns)
+        wanted = plan(settings_dict, sqlite)
         if wanted.in_memory:
             continue  # no file, no journal, nothing to lose on power loss
         where = _source_name(alias, wanted.synchronous_source)
@@ -139,4 +141,4 @@ def sqlite_messages(
 def _source_name(alias: str, source: str) -> str:
     if source == "init_command":
         return f"set by settings.DATABASES[{alias!r}]['OPTIONS']['init_command']"
-    return "set by settings.TOOLKIT['patterns']"
+    return "set by settings.TOOLKIT['sqlite']"

@@ -11,9 +11,11 @@ Only the Django layer reads settings; the pure core classes take plain arguments
             "event_bus": "default",        # "default" (in-process) or "celery"
             "event_store_backend": "django",  # "django", "redis" or "memory"
             "plugin_group": "toolkit.plugins",  # entry-point group for load_entry_points()
-            "sqlite_journal_mode": "WAL",  # set on SQLite connections; None: SQLite's own
-            "sqlite_synchronous": "FULL",  # "NORMAL": faster, last commits lost on power loss
-        }
+        },
+        "sqlite": {
+            "journal_mode": "WAL",  # set on SQLite connections; None: SQLite's own
+            "synchronous": "FULL",  # "NORMAL": faster, last commits lost on power loss
+        },
     }
 """
 
@@ -30,9 +32,14 @@ PATTERN_DEFAULTS: dict[str, Any] = {
     "event_bus": "default",
     "event_store_backend": "django",
     "plugin_group": "toolkit.plugins",
-    # SQLite connection defaults (toolkit/sqlite.py); None leaves SQLite's own setting.
-    "sqlite_journal_mode": "WAL",
-    "sqlite_synchronous": "FULL",
+}
+
+#: Every key of ``TOOLKIT["sqlite"]``: the pragmas set on new SQLite connections
+#: (toolkit/sqlite.py); ``None`` leaves SQLite's own setting. A section of its own so that
+#: ``TOOLKIT["patterns"]`` keeps exactly the seed's keys and defaults.
+SQLITE_DEFAULTS: dict[str, Any] = {
+    "journal_mode": "WAL",
+    "synchronous": "FULL",
 }
 
 EVENT_BUS_CHOICES = ("celery", "default")
@@ -43,6 +50,7 @@ SQLITE_SYNCHRONOUS_CHOICES = ("EXTRA", "FULL", "NORMAL", "OFF", None)
 #: Other top-level sections of ``TOOLKIT``; each sub-package documents its own keys.
 SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
     "patterns": PATTERN_DEFAULTS,
+    "sqlite": SQLITE_DEFAULTS,
     "eventsourcing": {},
     "cqrs": {},
     "admin": {},
@@ -63,7 +71,11 @@ def _is_str(value: Any) -> bool:
 
 
 def _check_choice(
-    key: str, choices: tuple[str | None, ...], *, case_insensitive: bool = False
+    key: str,
+    choices: tuple[str | None, ...],
+    *,
+    case_insensitive: bool = False,
+    section: str = "patterns",
 ) -> Callable[[Any], SettingProblem | None]:
     def check(value: Any) -> SettingProblem | None:
         if value in choices:
@@ -73,7 +85,7 @@ def _check_choice(
         valid = ", ".join(repr(c) for c in choices)
         return SettingProblem(
             "toolkit.E002",
-            f"TOOLKIT['patterns'][{key!r}] is {value!r}; valid choices are: {valid}.",
+            f"TOOLKIT[{section!r}][{key!r}] is {value!r}; valid choices are: {valid}.",
         )
 
     return check
@@ -109,12 +121,23 @@ _PATTERN_VALIDATORS: dict[str, Callable[[Any], SettingProblem | None]] = {
     "event_bus": _check_choice("event_bus", EVENT_BUS_CHOICES),
     "event_store_backend": _check_choice("event_store_backend", EVENT_STORE_BACKEND_CHOICES),
     "plugin_group": _check_name("plugin_group"),
-    "sqlite_journal_mode": _check_choice(
-        "sqlite_journal_mode", SQLITE_JOURNAL_MODE_CHOICES, case_insensitive=True
+}
+
+_SQLITE_VALIDATORS: dict[str, Callable[[Any], SettingProblem | None]] = {
+    "journal_mode": _check_choice(
+        "journal_mode", SQLITE_JOURNAL_MODE_CHOICES, case_insensitive=True, section="sqlite"
     ),
-    "sqlite_synchronous": _check_choice(
-        "sqlite_synchronous", SQLITE_SYNCHRONOUS_CHOICES, case_insensitive=True
+    "synchronous": _check_choice(
+        "synchronous", SQLITE_SYNCHRONOUS_CHOICES, case_insensitive=True, section="sqlite"
     ),
+}
+
+#: The sections whose keys are validated here: name -> (defaults, validators).
+_VALIDATED_SECTIONS: dict[
+    str, tuple[dict[str, Any], dict[str, Callable[[Any], SettingProblem | None]]]
+] = {
+    "patterns": (PATTERN_DEFAULTS, _PATTERN_VALIDATORS),
+    "sqlite": (SQLITE_DEFAULTS, _SQLITE_VALIDATORS),
 }
 
 
@@ -133,24 +156,33 @@ def validate(raw: Any) -> list[SettingProblem]:
                 f"Unknown TOOLKIT section {section!r}; valid sections are: {valid}.",
             )
         )
-    patterns = raw.get("patterns", {})
-    if not isinstance(patterns, Mapping):
+    for name, (defaults, validators) in _VALIDATED_SECTIONS.items():
+        problems.extend(_validate_section(name, raw.get(name, {}), defaults, validators))
+    return problems
+
+
+def _validate_section(
+    name: str,
+    section: Any,
+    defaults: Mapping[str, Any],
+    validators: Mapping[str, Callable[[Any], SettingProblem | None]],
+) -> list[SettingProblem]:
+    """The problems of one ``TOOLKIT[name]`` section: not a dict, unknown keys, bad values."""
+    if not isinstance(section, Mapping):
         return [
-            *problems,
-            SettingProblem(
-                "toolkit.E001", f"TOOLKIT['patterns'] must be a dict, not {patterns!r}."
-            ),
+            SettingProblem("toolkit.E001", f"TOOLKIT[{name!r}] must be a dict, not {section!r}.")
         ]
-    for key in sorted(set(patterns) - set(PATTERN_DEFAULTS)):
-        valid = ", ".join(repr(k) for k in sorted(PATTERN_DEFAULTS))
+    problems: list[SettingProblem] = []
+    for key in sorted(set(section) - set(defaults)):
+        valid = ", ".join(repr(k) for k in sorted(defaults))
         problems.append(
             SettingProblem(
                 "toolkit.E001",
-                f"Unknown key {key!r} in TOOLKIT['patterns']; valid keys are: {valid}.",
+                f"Unknown key {key!r} in TOOLKIT[{name!r}]; valid keys are: {valid}.",
             )
         )
-    for key, check in _PATTERN_VALIDATORS.items():
-        if key in patterns and (problem := check(patterns[key])) is not None:
+    for key, check in validators.items():
+        if key in section and (problem := check(section[key])) is not None:
             problems.append(problem)
     return problems
 

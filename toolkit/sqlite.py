@@ -6,9 +6,9 @@ writer, and makes a transaction that reads and then writes fail with "database i
 instead of waiting. On every new SQLite connection the toolkit therefore sets, unless the
 project chose otherwise:
 
-- ``PRAGMA journal_mode=WAL`` (``TOOLKIT["patterns"]["sqlite_journal_mode"]``): readers and
+- ``PRAGMA journal_mode=WAL`` (``TOOLKIT["sqlite"]["journal_mode"]``): readers and
   the one writer no longer block each other; commits append to the ``-wal`` file.
-- ``PRAGMA synchronous=FULL`` (``TOOLKIT["patterns"]["sqlite_synchronous"]``): every commit is
+- ``PRAGMA synchronous=FULL`` (``TOOLKIT["sqlite"]["synchronous"]``): every commit is
   on disk before it returns. ``NORMAL`` skips that fsync in WAL mode: faster, still consistent
   after any crash, but the last transactions committed before a power loss or an OS crash can
   be gone (an application crash loses nothing). System check ``toolkit.W004`` says so when a
@@ -100,21 +100,21 @@ def is_in_memory(settings_dict: Mapping[str, Any]) -> bool:
     return name in {"", ":memory:"} or "mode=memory" in name or test_name == ":memory:"
 
 
-def plan(settings_dict: Mapping[str, Any], patterns: Mapping[str, Any]) -> SqlitePlan:
-    """The connection settings for one ``DATABASES`` entry under the ``TOOLKIT`` patterns
-    section ``patterns`` (pure: reads no settings, opens no connection)."""
+def plan(settings_dict: Mapping[str, Any], sqlite: Mapping[str, Any]) -> SqlitePlan:
+    """The connection settings for one ``DATABASES`` entry under the ``TOOLKIT["sqlite"]``
+    section ``sqlite`` (pure: reads no settings, opens no connection)."""
     options = settings_dict.get("OPTIONS") or {}
     chosen = init_command_pragmas(str(options.get("init_command") or ""))
 
     def pick(pragma: str, key: str, default: str) -> tuple[str | None, str]:
         if pragma in chosen:
             return chosen[pragma], "init_command"
-        value = patterns.get(key, default)
+        value = sqlite.get(key, default)
         source = "toolkit" if value == default else "TOOLKIT"
         return (value.upper() if isinstance(value, str) else None), source
 
-    journal_mode, journal_source = pick("journal_mode", "sqlite_journal_mode", "WAL")
-    synchronous, synchronous_source = pick("synchronous", "sqlite_synchronous", "FULL")
+    journal_mode, journal_source = pick("journal_mode", "journal_mode", "WAL")
+    synchronous, synchronous_source = pick("synchronous", "synchronous", "FULL")
     transaction_mode = options.get("transaction_mode", "IMMEDIATE")
     return SqlitePlan(
         journal_mode=journal_mode,
@@ -132,7 +132,7 @@ def configure_connection(*, connection: Any, **kwargs: Any) -> None:
     """Apply :func:`plan` to a new SQLite connection (other vendors are left alone)."""
     if connection.vendor != "sqlite":
         return
-    wanted = plan(connection.settings_dict, toolkit_settings.patterns)
+    wanted = plan(connection.settings_dict, toolkit_settings.section("sqlite"))
     raw = connection.connection
     for statement in wanted.pragmas:
         raw.execute(statement).fetchall()

@@ -14,8 +14,6 @@ def test_defaults_are_the_seed_defaults() -> None:
         "event_bus": "default",
         "event_store_backend": "django",
         "plugin_group": "toolkit.plugins",
-        "sqlite_journal_mode": "WAL",
-        "sqlite_synchronous": "FULL",
     }
 
 
@@ -24,8 +22,7 @@ def test_unknown_key_is_rejected_with_valid_keys_listed() -> None:
     assert problem.id == "toolkit.E001"
     assert problem.msg == (
         "Unknown key 'audti' in TOOLKIT['patterns']; valid keys are: 'audit', 'cache_backend', "
-        "'event_bus', 'event_store_backend', 'plugin_group', 'sqlite_journal_mode', "
-        "'sqlite_synchronous'."
+        "'event_bus', 'event_store_backend', 'plugin_group'."
     )
 
 

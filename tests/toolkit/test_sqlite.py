@@ -14,7 +14,7 @@ from django.db.backends.sqlite3.base import DatabaseWrapper
 from django.test import override_settings
 
 from toolkit.checks import sqlite_messages
-from toolkit.conf import PATTERN_DEFAULTS
+from toolkit.conf import SQLITE_DEFAULTS
 from toolkit.sqlite import DEFAULT_BUSY_TIMEOUT, init_command_pragmas, plan
 
 SQLITE = "django.db.backends.sqlite3"
@@ -58,16 +58,16 @@ def test_a_new_file_connection_gets_wal_full_immediate_and_a_busy_timeout(
 
 
 def test_the_toolkit_setting_opts_out_of_full_and_wal(tmp_path: Path) -> None:
-    patterns = {"sqlite_synchronous": "normal", "sqlite_journal_mode": "TRUNCATE"}
-    with override_settings(TOOLKIT={"patterns": patterns}):
+    sqlite = {"synchronous": "normal", "journal_mode": "TRUNCATE"}
+    with override_settings(TOOLKIT={"sqlite": sqlite}):
         for wrapper in _open(tmp_path / "db.sqlite3"):
             assert _pragma(wrapper, "journal_mode") == "truncate"
             assert _pragma(wrapper, "synchronous") == 1  # NORMAL
 
 
 def test_none_leaves_sqlite_defaults(tmp_path: Path) -> None:
-    patterns = {"sqlite_synchronous": None, "sqlite_journal_mode": None}
-    with override_settings(TOOLKIT={"patterns": patterns}):
+    sqlite = {"synchronous": None, "journal_mode": None}
+    with override_settings(TOOLKIT={"sqlite": sqlite}):
         for wrapper in _open(tmp_path / "db.sqlite3"):
             assert _pragma(wrapper, "journal_mode") == "delete"
             assert _pragma(wrapper, "synchronous") == 2  # SQLite's own default
@@ -117,7 +117,7 @@ def test_init_command_pragmas_are_parsed(command: str, found: dict[str, str]) ->
 
 
 def test_plan_names_who_chose_each_setting() -> None:
-    default = plan({"NAME": "/srv/db.sqlite3"}, PATTERN_DEFAULTS)
+    default = plan({"NAME": "/srv/db.sqlite3"}, SQLITE_DEFAULTS)
     assert (default.journal_mode, default.journal_mode_source) == ("WAL", "toolkit")
     assert (default.synchronous, default.synchronous_source) == ("FULL", "toolkit")
     assert default.pragmas == [
@@ -125,7 +125,7 @@ def test_plan_names_who_chose_each_setting() -> None:
         "PRAGMA synchronous=FULL",
         "PRAGMA busy_timeout=20000",
     ]
-    memory = plan({"NAME": ":memory:", "OPTIONS": {"timeout": 1}}, PATTERN_DEFAULTS)
+    memory = plan({"NAME": ":memory:", "OPTIONS": {"timeout": 1}}, SQLITE_DEFAULTS)
     assert memory.in_memory
     assert memory.pragmas == ["PRAGMA synchronous=FULL"]
 
@@ -138,7 +138,7 @@ def _file_db(**options: Any) -> dict[str, Any]:
 
 
 def test_the_defaults_pass_the_check() -> None:
-    assert sqlite_messages(_file_db(), PATTERN_DEFAULTS) == []
+    assert sqlite_messages(_file_db(), SQLITE_DEFAULTS) == []
 
 
 def test_in_memory_and_postgres_databases_are_not_checked() -> None:
@@ -146,13 +146,13 @@ def test_in_memory_and_postgres_databases_are_not_checked() -> None:
         "default": {"ENGINE": SQLITE, "NAME": ":memory:"},
         "pg": {"ENGINE": "django.db.backends.postgresql", "NAME": "x"},
     }
-    patterns = {**PATTERN_DEFAULTS, "sqlite_synchronous": "OFF"}
-    assert sqlite_messages(databases, patterns) == []
+    sqlite = {**SQLITE_DEFAULTS, "synchronous": "OFF"}
+    assert sqlite_messages(databases, sqlite) == []
 
 
 def test_synchronous_normal_in_init_command_is_explained() -> None:
     databases = _file_db(init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-    [message] = sqlite_messages(databases, PATTERN_DEFAULTS)
+    [message] = sqlite_messages(databases, SQLITE_DEFAULTS)
     assert message.id == "toolkit.W004"
     assert message.msg == (
         "SQLite database 'default' runs with synchronous=NORMAL (set by "
@@ -168,19 +168,19 @@ def test_synchronous_normal_in_init_command_is_explained() -> None:
 
 
 def test_synchronous_off_in_the_toolkit_setting_warns_of_corruption() -> None:
-    [message] = sqlite_messages(_file_db(), {**PATTERN_DEFAULTS, "sqlite_synchronous": "OFF"})
+    [message] = sqlite_messages(_file_db(), {**SQLITE_DEFAULTS, "synchronous": "OFF"})
     assert message.id == "toolkit.W004"
-    assert "(set by settings.TOOLKIT['patterns'])" in message.msg
+    assert "(set by settings.TOOLKIT['sqlite'])" in message.msg
     assert "lose committed transactions and corrupt the database file" in message.msg
 
 
 def test_a_rollback_journal_and_deferred_transactions_are_explained() -> None:
     databases = _file_db(transaction_mode="DEFERRED")
-    messages = sqlite_messages(databases, {**PATTERN_DEFAULTS, "sqlite_journal_mode": "DELETE"})
+    messages = sqlite_messages(databases, {**SQLITE_DEFAULTS, "journal_mode": "DELETE"})
     assert [m.id for m in messages] == ["toolkit.W005", "toolkit.W006"]
     assert messages[0].msg == (
         "SQLite database 'default' runs with journal_mode=DELETE (set by "
-        "settings.TOOLKIT['patterns']): readers block the writer and every commit rewrites "
+        "settings.TOOLKIT['sqlite']): readers block the writer and every commit rewrites "
         "the journal, several times slower than WAL."
     )
     assert messages[1].msg == (
@@ -193,10 +193,10 @@ def test_a_rollback_journal_and_deferred_transactions_are_explained() -> None:
 def test_bad_setting_values_list_the_choices() -> None:
     from toolkit.conf import validate
 
-    [problem] = validate({"patterns": {"sqlite_synchronous": "fast"}})
+    [problem] = validate({"sqlite": {"synchronous": "fast"}})
     assert (problem.id, problem.msg) == (
         "toolkit.E002",
-        "TOOLKIT['patterns']['sqlite_synchronous'] is 'fast'; valid choices are: 'EXTRA', "
+        "TOOLKIT['sqlite']['synchronous'] is 'fast'; valid choices are: 'EXTRA', "
         "'FULL', 'NORMAL', 'OFF', None.",
     )
 
