@@ -66,6 +66,13 @@ _histograms: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDic
 _histograms_lock = threading.Lock()
 
 
+def histograms_of(registry: Any) -> dict[str, Any]:
+    """The histograms :func:`shared_histogram` made in ``registry``, by name (the live dict:
+    forgetting a name here makes the next hook create that histogram again)."""
+    with _histograms_lock:
+        return _histograms.setdefault(registry, {})
+
+
 def shared_histogram(
     registry: Any,
     name: str,
@@ -120,7 +127,10 @@ class MetricsHookBase:
         self.buckets: list[float] = _parse_buckets(buckets or DEFAULT_BUCKETS)
         self.story_metric_name = f"{prefix}_{STORY_METRIC}"
         self.step_metric_name = f"{prefix}_{STEP_METRIC}"
-        self._key = f"{prefix}_metrics_started"
+        # dddkit's attribute names for the same values.
+        self._metric_name = self.story_metric_name
+        self._step_metric_name = self.step_metric_name
+        self._meta_key = self._key = f"{prefix}_metrics"
 
     def before(self, context: StoryExecutionContext, step_info: StepExecutionInfo) -> None:
         """Note when the step (and, for the first step, the story) started."""

@@ -218,3 +218,30 @@ def test_buckets_may_be_strings_as_in_dddkit() -> None:
 
 def test_hook_module_path_of_the_seed() -> None:
     assert HookFromModule is PrometheusMetricsHook
+
+
+def test_dddkit_attribute_names_and_the_live_metrics_dict() -> None:
+    from prometheus_client import REGISTRY
+
+    hook = PrometheusMetricsHook(app_name="shop", prefix="dddkit_names_test")
+    try:
+        assert hook._meta_key == "dddkit_names_test_metrics"
+        assert hook._metric_name == "dddkit_names_test_executions_latency_ms"
+        assert hook._step_metric_name == "dddkit_names_test_step_executions_latency_ms"
+        metrics = PrometheusMetricsHook._metrics
+        assert metrics[hook._metric_name] is hook.story_histogram
+        assert metrics[hook._step_metric_name] is hook.step_histogram
+        # dddkit's test fixtures unregister the histograms and clear _metrics: the next hook
+        # then creates (and registers) new ones.
+        for name in (hook._metric_name, hook._step_metric_name):
+            REGISTRY.unregister(metrics.pop(name))
+        again = PrometheusMetricsHook(app_name="shop", prefix="dddkit_names_test")
+        assert again.story_histogram is not hook.story_histogram
+        assert metrics[again._metric_name] is again.story_histogram
+    finally:
+        for name in (
+            "dddkit_names_test_executions_latency_ms",
+            "dddkit_names_test_step_executions_latency_ms",
+        ):
+            if name in PrometheusMetricsHook._metrics:
+                REGISTRY.unregister(PrometheusMetricsHook._metrics.pop(name))

@@ -8,10 +8,16 @@ labels are the histograms' constant labels. ``registry`` defaults to ``aiopromet
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from toolkit.ddd.exceptions import MissingDependencyError
-from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase, shared_histogram
+from toolkit.stories.metrics import (
+    STEP_HELP,
+    STORY_HELP,
+    MetricsHookBase,
+    histograms_of,
+    shared_histogram,
+)
 
 try:
     from aioprometheus.collectors import REGISTRY, Histogram, Registry
@@ -35,6 +41,9 @@ def _histogram(
 
 class PrometheusMetricsHook(MetricsHookBase):
     """Story and step latency histograms (milliseconds) in an aioprometheus registry."""
+
+    #: The histograms of the default registry by name (dddkit's ``_metrics``; the live dict).
+    _metrics: ClassVar[dict[str, Any]] = histograms_of(REGISTRY)
 
     def __init__(
         self,

@@ -12,11 +12,17 @@ Histograms are created once per (registry, name) and shared by every hook using 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from toolkit.core.exceptions import ValidationError
 from toolkit.ddd.exceptions import MissingDependencyError
-from toolkit.stories.metrics import STEP_HELP, STORY_HELP, MetricsHookBase, shared_histogram
+from toolkit.stories.metrics import (
+    STEP_HELP,
+    STORY_HELP,
+    MetricsHookBase,
+    histograms_of,
+    shared_histogram,
+)
 
 try:
     from prometheus_client import REGISTRY, CollectorRegistry, Histogram
@@ -60,6 +66,9 @@ class PrometheusMetricsHook(MetricsHookBase):
     ``labels`` (extra constant labels), ``buckets`` (default
     ``[10, 25, 50, 100, 300, 500, 1000, 2000, 5000, 10000]``); plus ``registry``.
     """
+
+    #: The histograms of the default registry by name (dddkit's ``_metrics``; the live dict).
+    _metrics: ClassVar[dict[str, Any]] = histograms_of(REGISTRY)
 
     def __init__(
         self,
