@@ -38,6 +38,11 @@ class PatternError(Exception):
 
     _fields: tuple[str, ...] = ()
 
+    @property
+    def context(self) -> dict[str, Any]:
+        """The structured fields as a dict (dmr-toolkit 0.1.0 kept them in ``context``)."""
+        return {name: getattr(self, name) for name in self._fields}
+
     def __repr__(self) -> str:
         if not self._fields:
             return f"{type(self).__name__}({str(self)!r})"
@@ -64,14 +69,20 @@ class InvalidTransition(PatternError):
     def __init__(
         self,
         transition: str,
-        state: Any,
+        state: Any = None,
         allowed: Sequence[str] = (),
         *,
         message: str | None = None,
+        current_state: Any = None,
+        model: str = "",
     ) -> None:
+        # current_state= and model= are dmr-toolkit 0.1.0's keywords.
+        if current_state is not None:
+            state = current_state
         self.transition = transition
         self.state = state
         self.allowed = tuple(allowed)
+        self.model = model
         if message is None:
             choices = ", ".join(repr(a) for a in sorted(self.allowed)) or "none"
             message = (
@@ -79,6 +90,11 @@ class InvalidTransition(PatternError):
                 f"transitions allowed from this state: {choices}"
             )
         super().__init__(message)
+
+    @property
+    def current_state(self) -> Any:
+        """dmr-toolkit 0.1.0's name for :attr:`state`."""
+        return self.state
 
 
 class GuardFailed(PatternError):
@@ -89,12 +105,25 @@ class GuardFailed(PatternError):
 
     _fields = ("transition", "guard", "explanation")
 
-    def __init__(self, transition: str, guard: str, explanation: str | None = None) -> None:
+    def __init__(
+        self,
+        transition: str,
+        guard: str,
+        explanation: str | None = None,
+        *,
+        reason: str | None = None,
+    ) -> None:
+        explanation = explanation or reason  # reason= is dmr-toolkit 0.1.0's keyword
         self.transition = transition
         self.guard = guard
         self.explanation = explanation
         detail = f": {explanation}" if explanation else ""
         super().__init__(f"Guard {guard!r} blocked transition {transition!r}{detail}")
+
+    @property
+    def reason(self) -> str | None:
+        """dmr-toolkit 0.1.0's name for :attr:`explanation`."""
+        return self.explanation
 
 
 class TransitionNotPermitted(PatternError):
@@ -143,7 +172,9 @@ class StrategyNotFound(PatternError):
 
     _fields = ("name", "strategy", "available")
 
-    def __init__(self, name: str, strategy: str, available: Sequence[str] = ()) -> None:
+    def __init__(
+        self, name: str, strategy: str = "strategy", available: Sequence[str] = ()
+    ) -> None:
         self.name = name
         self.strategy = strategy
         self.available = tuple(sorted(available))
@@ -156,13 +187,34 @@ class ConcurrencyConflict(PatternError):
 
     _fields = ("aggregate_id", "expected", "actual")
 
-    def __init__(self, aggregate_id: Any, expected: int | None, actual: int | None) -> None:
+    def __init__(
+        self,
+        aggregate_id: Any,
+        expected: int | None = None,
+        actual: int | None = None,
+        *,
+        expected_seq: int | None = None,
+        actual_seq: int | None = None,
+    ) -> None:
+        # expected_seq= / actual_seq= are dmr-toolkit 0.1.0's keywords.
+        expected = expected if expected_seq is None else expected_seq
+        actual = actual if actual_seq is None else actual_seq
         self.aggregate_id = aggregate_id
         self.expected = expected
         self.actual = actual
         super().__init__(
             f"Aggregate {aggregate_id!r}: expected sequence {expected!r}, found {actual!r}"
         )
+
+    @property
+    def expected_seq(self) -> int | None:
+        """dmr-toolkit 0.1.0's name for :attr:`expected`."""
+        return self.expected
+
+    @property
+    def actual_seq(self) -> int | None:
+        """dmr-toolkit 0.1.0's name for :attr:`actual`."""
+        return self.actual
 
 
 class EventDispatchError(PatternError):

@@ -18,17 +18,33 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from toolkit.core.exceptions import NotFound, PatternError
+from toolkit.core.exceptions import (
+    ConcurrencyConflict,
+    DuplicatePlugin,
+    EventDispatchError,
+    GuardFailed,
+    InvalidTransition,
+    NotFound,
+    PatternError,
+    StrategyNotFound,
+)
 from toolkit.patterns.lazy import lazy
 from toolkit.patterns.observer import EventBus
 from toolkit.patterns.repository import Repository
-from toolkit.patterns.specification import Specification
+from toolkit.patterns.specification import (
+    AndSpecification,
+    NotSpecification,
+    OrSpecification,
+    Specification,
+)
 from toolkit.patterns.state_machine import Guard, StateMachine, Transition, guard
 from toolkit.patterns.strategy import Strategy
 from toolkit.patterns.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from toolkit.eventsourcing.event_store import EventStore
+    from toolkit.eventsourcing.store import Snapshot as SnapshotRecord
+    from toolkit.eventsourcing.store import StoredEvent as EventRecord
     from toolkit.patterns.cache import cache_invalidate, cached, invalidate
     from toolkit.patterns.command import Command
     from toolkit.patterns.component import Component, ComponentMixin, DMRComponentMixin
@@ -36,23 +52,34 @@ if TYPE_CHECKING:
     from toolkit.patterns.plugin import Plugin, PluginMeta, PluginRegistry, get_plugin_registry
 
 __all__ = [
+    "AndSpecification",
     "Command",
     "Component",
     "ComponentMixin",
+    "ConcurrencyConflict",
     "DMRComponentMixin",
     "DjangoRepository",
+    "DuplicatePlugin",
     "EventBus",
+    "EventDispatchError",
+    "EventRecord",
     "EventStore",
     "Guard",
+    "GuardFailed",
+    "InvalidTransition",
     "NotFound",
+    "NotSpecification",
+    "OrSpecification",
     "PatternError",
     "Plugin",
     "PluginMeta",
     "PluginRegistry",
     "Repository",
+    "SnapshotRecord",
     "Specification",
     "StateMachine",
     "Strategy",
+    "StrategyNotFound",
     "Transition",
     "UnitOfWork",
     "cache_invalidate",
@@ -71,10 +98,12 @@ _ADAPTER_NAMES = frozenset(
         "ComponentMixin",
         "DMRComponentMixin",
         "DjangoRepository",
+        "EventRecord",
         "EventStore",
         "Plugin",
         "PluginMeta",
         "PluginRegistry",
+        "SnapshotRecord",
         "cache_invalidate",
         "cached",
         "get_plugin_registry",
@@ -95,6 +124,11 @@ def __getattr__(name: str) -> Any:
         from toolkit.eventsourcing import event_store
 
         value: Any = event_store.EventStore
+    elif name in {"EventRecord", "SnapshotRecord"}:
+        # dmr-toolkit 0.1.0's names of what EventStore.load / load_snapshot return.
+        from toolkit.eventsourcing import store
+
+        value = store.StoredEvent if name == "EventRecord" else store.Snapshot
     elif name == "DjangoRepository":
         from toolkit.patterns import django_repository
 

@@ -178,6 +178,14 @@ class EventBus:
         """The handlers ``emit(event, ...)`` would call, in registration order."""
         return [s.handler for s in self._matching(event)[0]]
 
+    def handlers_for(self, event: str) -> list[Handler]:
+        """dmr-toolkit 0.1.0's name for :meth:`handlers`."""
+        return self.handlers(event)
+
+    def clear(self) -> None:
+        """Remove every subscription (dmr-toolkit 0.1.0's name for ``off()``)."""
+        self.off()
+
     def _matching(self, event: str) -> tuple[tuple[_Subscription, ...], bool]:
         found = self._cache.get(event)
         if found is None:

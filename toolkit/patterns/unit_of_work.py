@@ -63,10 +63,20 @@ class UnitOfWork:
 
     ``using`` is the database alias (default: Django's default database). The instance
     keeps no per-block state of its own, so it can be reused, nested and shared.
+
+    ``event_bus`` and :meth:`register_repository` are dmr-toolkit 0.1.0's spellings, kept
+    for code written against it: events on *every* bus are held back here, so naming the bus
+    changes nothing, and the registered repositories are only listed in ``repositories``.
     """
 
-    def __init__(self, *, using: str | None = None) -> None:
+    def __init__(self, *, using: str | None = None, event_bus: EventBus | None = None) -> None:
         self.using = using
+        self.event_bus = event_bus
+        self.repositories: list[Any] = []
+
+    def register_repository(self, repository: Any) -> None:
+        """Remember ``repository`` in :attr:`repositories` (dmr-toolkit 0.1.0's hook)."""
+        self.repositories.append(repository)
 
     # -- sync ----------------------------------------------------------------------------
 

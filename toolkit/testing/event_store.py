@@ -41,5 +41,9 @@ class FakeEventStore(EventStore):
         """Forget every event and snapshot."""
         self.backend = MemoryEventStoreBackend()
 
+    def reset(self) -> None:
+        """dmr-toolkit 0.1.0's name for :meth:`clear`."""
+        self.clear()
+
 
 __all__ = ["FakeEventStore"]

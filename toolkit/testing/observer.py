@@ -67,3 +67,12 @@ class MockObserver(EventBus):
     def reset(self) -> None:
         """Forget the recorded events (subscriptions stay)."""
         self.emitted.clear()
+
+    def get_emitted(self, event: str) -> list[Any]:
+        """dmr-toolkit 0.1.0's name for :meth:`events` of one event."""
+        return self.events(event)
+
+    def clear(self) -> None:
+        """Forget the recorded events, as dmr-toolkit 0.1.0's ``MockObserver.clear`` did
+        (on a plain ``EventBus``, ``clear()`` drops the subscriptions instead)."""
+        self.reset()

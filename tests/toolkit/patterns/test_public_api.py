@@ -31,23 +31,34 @@ SEED_NAMES = {
 }
 
 EXPECTED_PATTERNS = [
+    "AndSpecification",
     "Command",
     "Component",
     "ComponentMixin",
+    "ConcurrencyConflict",
     "DMRComponentMixin",
     "DjangoRepository",
+    "DuplicatePlugin",
     "EventBus",
+    "EventDispatchError",
+    "EventRecord",
     "EventStore",
     "Guard",
+    "GuardFailed",
+    "InvalidTransition",
     "NotFound",
+    "NotSpecification",
+    "OrSpecification",
     "PatternError",
     "Plugin",
     "PluginMeta",
     "PluginRegistry",
     "Repository",
+    "SnapshotRecord",
     "Specification",
     "StateMachine",
     "Strategy",
+    "StrategyNotFound",
     "Transition",
     "UnitOfWork",
     "cache_invalidate",
@@ -72,9 +83,38 @@ def test_every_seed_name_is_exported() -> None:
 #: the pure core's, the EventStore facade lives next to its backends).
 DEFINED_ELSEWHERE = {
     "EventStore": "toolkit.eventsourcing.event_store",
-    "NotFound": "toolkit.core.exceptions",
-    "PatternError": "toolkit.core.exceptions",
+    "EventRecord": "toolkit.eventsourcing.store",
+    "SnapshotRecord": "toolkit.eventsourcing.store",
+    **{
+        name: "toolkit.core.exceptions"
+        for name in (
+            "ConcurrencyConflict",
+            "DuplicatePlugin",
+            "EventDispatchError",
+            "GuardFailed",
+            "InvalidTransition",
+            "NotFound",
+            "PatternError",
+            "StrategyNotFound",
+        )
+    },
 }
+
+
+def test_every_name_dmr_toolkit_0_1_0_exports_is_exported() -> None:
+    # dmr_toolkit.patterns.__all__ of the published 0.1.0 package.
+    published = {
+        "PatternError", "NotFound", "InvalidTransition", "GuardFailed", "DuplicatePlugin",
+        "StrategyNotFound", "ConcurrencyConflict", "EventDispatchError", "Repository",
+        "DjangoRepository", "Specification", "AndSpecification", "OrSpecification",
+        "NotSpecification", "EventBus", "StateMachine", "Transition", "Plugin", "PluginMeta",
+        "PluginRegistry", "lazy", "Strategy", "cached", "cache_invalidate", "Component",
+        "DMRComponentMixin", "Command", "UnitOfWork", "EventStore", "EventRecord",
+        "SnapshotRecord",
+    }  # fmt: skip
+    assert published <= set(toolkit.patterns.__all__)
+    assert toolkit.patterns.EventRecord.__name__ == "StoredEvent"
+    assert toolkit.patterns.SnapshotRecord.__name__ == "Snapshot"
 
 
 def test_every_exported_name_exists_and_is_defined_in_a_pattern_module() -> None:
