@@ -131,6 +131,10 @@ def cqrs_resync(request: HtmxHttpRequest) -> HttpResponse:
     return _finish(request)
 
 
+#: Digits in the largest id a dead letter can have (a 64-bit integer column).
+MAX_ID_DIGITS = 18
+
+
 @_manage_action
 def cqrs_replay(request: HtmxHttpRequest) -> HttpResponse:
     """Replay one dead letter (``dead_letter`` = its id) or all of them (``dead_letter=all``)."""
@@ -140,7 +144,17 @@ def cqrs_replay(request: HtmxHttpRequest) -> HttpResponse:
     raw = request.POST.get("dead_letter", "")
     letters = dead_letter_list()
     if raw != "all":
-        letters = letters.filter(pk=int(raw)) if raw.isdigit() else letters.none()
+        # ASCII digits only and within a bigint: str.isdigit() accepts "²" (int() does not)
+        # and a 5000-digit id overflows the database column; both are a 400, never a 500.
+        if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= MAX_ID_DIGITS):
+            shown = raw if len(raw) <= 40 else f"{raw[:40]}…"
+            messages.error(
+                request,
+                f"Invalid dead letter {shown!r}: give its id (1 to {MAX_ID_DIGITS} digits "
+                "0-9) or 'all'.",
+            )
+            return _finish(request, status=400)
+        letters = letters.filter(pk=int(raw))
         if not letters.exists():
             messages.error(request, f"No dead letter to replay with id {raw!r}.")
             return _finish(request, status=404)

@@ -158,6 +158,26 @@ class CqrsPageTests(TestCase):
         assert "No dead letter to replay with id &#x27;999&#x27;." in response.content.decode()
         assert not PanelActionLog.objects.exclude(action="refused").exists()
 
+    def test_replay_refuses_ids_that_are_not_plain_digits_with_a_400(self) -> None:
+        # str.isdigit() accepts "²" and int() then raised; 5000 digits overflowed the column.
+        for raw, shown in [
+            ("²", "'²'"),
+            ("-1", "'-1'"),
+            ("", "''"),
+            ("9" * 5000, repr("9" * 40 + "…")),
+        ]:
+            for headers in ({}, {"HX-Request": "true"}):
+                response = self.login(self.operator).post(
+                    REPLAY, {"dead_letter": raw}, headers=headers
+                )
+                assert response.status_code == 400, raw[:10]
+                text = response.content.decode().replace("&#x27;", "'")
+                assert (
+                    f"Invalid dead letter {shown}: give its id (1 to 18 digits 0-9) or 'all'."
+                    in text
+                )
+        assert not PanelActionLog.objects.exists()
+
     def test_failed_resync_is_reported_and_audited_as_failure(self) -> None:
         from unittest import mock
 

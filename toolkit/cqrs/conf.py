@@ -11,9 +11,17 @@
             "max_retries": 3,          # attempts after the first failure, then dead letter
             "retry_delay": 1.0,        # seconds between attempts
             "message_ttl": 86400,      # seconds a message stays valid; None = forever
-            "correlation_function": None,  # dotted path of a () -> str | None callable
+            "correlation_function": None,  # callable or dotted path, see below
+            "meta_function": None,     # callable or dotted path: (obj=..., **kw) -> dict
+            "auto_update_fields": False,  # save(update_fields=...) also bumps the revision
+            "visibility_timeout": None,  # Redis: seconds; None = max_retries * retry_delay + 30
         }
     }
+
+A project that already has django-cqrs' ``CQRS = {...}`` keeps it: :func:`cqrs_settings`
+reads it under the names django-cqrs documents and ``TOOLKIT["cqrs"]`` overrides it key by
+key (see :data:`DJANGO_CQRS_KEYS`). ``correlation_function`` is called as django-cqrs calls
+it, ``(signal_type, cqrs_id, instance_pk, queue)``.
 
 django-cqrs names the same things ``CQRS["transport"]``, ``CQRS["url"]``, ``CQRS["queue"]``,
 ``CQRS["replica"]["CQRS_MAX_RETRIES"]``, ``["CQRS_RETRY_DELAY"]`` and
@@ -39,7 +47,56 @@ CQRS_DEFAULTS: dict[str, Any] = {
     "retry_delay": 1.0,
     "message_ttl": 86400,
     "correlation_function": None,
+    "meta_function": None,
+    "auto_update_fields": False,
+    "visibility_timeout": None,
 }
+
+#: Where each ``TOOLKIT["cqrs"]`` key lives in django-cqrs' ``CQRS`` setting.
+DJANGO_CQRS_KEYS: dict[str, tuple[str, ...]] = {
+    "transport": ("transport",),
+    "broker_url": ("url",),
+    "exchange": ("exchange",),
+    "queue": ("queue",),
+    "max_retries": ("replica", "CQRS_MAX_RETRIES"),
+    "retry_delay": ("replica", "CQRS_RETRY_DELAY"),
+    "message_ttl": ("master", "CQRS_MESSAGE_TTL"),
+    "correlation_function": ("master", "correlation_function"),
+    "meta_function": ("master", "meta_function"),
+    "auto_update_fields": ("master", "CQRS_AUTO_UPDATE_FIELDS"),
+}
+
+#: django-cqrs transport paths and the toolkit class that speaks the same wire format.
+DJANGO_CQRS_TRANSPORTS: dict[str, str] = {
+    "dj_cqrs.transport.RabbitMQTransport": "toolkit.cqrs.transport.rabbit_mq.RabbitMQTransport",
+    "dj_cqrs.transport.rabbit_mq.RabbitMQTransport": (
+        "toolkit.cqrs.transport.rabbit_mq.RabbitMQTransport"
+    ),
+    "dj_cqrs.transport.KombuTransport": "toolkit.cqrs.transport.kombu.KombuTransport",
+    "dj_cqrs.transport.kombu.KombuTransport": "toolkit.cqrs.transport.kombu.KombuTransport",
+}
+
+
+def from_django_cqrs(cqrs: Any) -> dict[str, Any]:
+    """Translate django-cqrs' ``CQRS`` dict into ``TOOLKIT["cqrs"]`` keys (absent ones left out).
+
+    >>> from_django_cqrs({"url": "amqp://x", "replica": {"CQRS_MAX_RETRIES": 5}})
+    {'broker_url': 'amqp://x', 'max_retries': 5}
+    """
+    if not isinstance(cqrs, Mapping):
+        return {}
+    result: dict[str, Any] = {}
+    for key, path in DJANGO_CQRS_KEYS.items():
+        node: Any = cqrs
+        for part in path:
+            if not isinstance(node, Mapping) or part not in node:
+                break
+            node = node[part]
+        else:
+            result[key] = node
+    if "transport" in result:
+        result["transport"] = DJANGO_CQRS_TRANSPORTS.get(result["transport"], result["transport"])
+    return result
 
 
 @dataclass(frozen=True)
@@ -53,14 +110,32 @@ class CqrsSettings:
     max_retries: int
     retry_delay: float
     message_ttl: float | None
-    correlation_function: str | None
+    correlation_function: Any
+    meta_function: Any
+    auto_update_fields: bool
+    visibility_timeout: float | None
+
+    def visibility_timeout_seconds(self, margin: float) -> float:
+        """The Redis visibility timeout: the setting, else the retry window plus ``margin``."""
+        if self.visibility_timeout is not None:
+            return self.visibility_timeout
+        return self.max_retries * self.retry_delay + margin
 
 
 def cqrs_settings() -> CqrsSettings:
-    """Read ``TOOLKIT["cqrs"]`` merged over :data:`CQRS_DEFAULTS` (follows override_settings)."""
+    """Read ``TOOLKIT["cqrs"]`` over django-cqrs' ``CQRS`` over :data:`CQRS_DEFAULTS`.
+
+    Follows ``override_settings`` (nothing is cached).
+    """
+    from django.conf import settings as django_settings
+
     from toolkit.conf import toolkit_settings
 
-    raw = {**CQRS_DEFAULTS, **toolkit_settings.cqrs}
+    raw = {
+        **CQRS_DEFAULTS,
+        **from_django_cqrs(getattr(django_settings, "CQRS", None)),
+        **toolkit_settings.cqrs,
+    }
     return CqrsSettings(
         transport=raw["transport"],
         broker_url=raw["broker_url"],
@@ -69,8 +144,18 @@ def cqrs_settings() -> CqrsSettings:
         max_retries=raw["max_retries"],
         retry_delay=float(raw["retry_delay"]),
         message_ttl=None if raw["message_ttl"] is None else float(raw["message_ttl"]),
-        correlation_function=raw["correlation_function"],
+        correlation_function=_callable(raw["correlation_function"]),
+        meta_function=_callable(raw["meta_function"]),
+        auto_update_fields=bool(raw["auto_update_fields"]),
+        visibility_timeout=(
+            None if raw["visibility_timeout"] is None else float(raw["visibility_timeout"])
+        ),
     )
+
+
+def _callable(value: Any) -> Any:
+    """A callable setting given as the callable itself or as its dotted path."""
+    return import_string(value) if isinstance(value, str) and value else value or None
 
 
 def _problem(key: str, value: Any, expected: str) -> str:
@@ -101,10 +186,25 @@ def validate_cqrs(section: Any) -> list[str]:
     ttl = section.get("message_ttl")
     if ttl is not None and (not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0):
         problems.append(_problem("message_ttl", ttl, "it must be a number of seconds > 0 or None"))
-    for key in ("transport", "correlation_function"):
+    visibility = section.get("visibility_timeout")
+    if visibility is not None and (
+        not isinstance(visibility, int | float) or isinstance(visibility, bool) or visibility <= 0
+    ):
+        problems.append(
+            _problem("visibility_timeout", visibility, "it must be a number of seconds > 0 or None")
+        )
+    if not isinstance(section.get("auto_update_fields", False), bool):
+        problems.append(
+            _problem("auto_update_fields", section["auto_update_fields"], "it must be a bool")
+        )
+    for key in ("transport", "correlation_function", "meta_function"):
         path = section.get(key)
-        if key == "correlation_function" and path is not None and not isinstance(path, str):
-            problems.append(_problem(key, path, "it must be a dotted path or None"))
+        if (
+            key != "transport"
+            and path is not None
+            and not (isinstance(path, str) or callable(path))
+        ):
+            problems.append(_problem(key, path, "it must be a callable, a dotted path or None"))
         elif isinstance(path, str) and path:
             try:
                 import_string(path)
@@ -161,4 +261,17 @@ def check_cqrs_settings() -> list[CheckMessage]:
 
     raw = getattr(settings, "TOOLKIT", None)
     section = raw.get("cqrs") if isinstance(raw, Mapping) else None
-    return [Error(msg, id="toolkit.E060", obj="settings.TOOLKIT") for msg in validate_cqrs(section)]
+    errors: list[CheckMessage] = [
+        Error(msg, id="toolkit.E060", obj="settings.TOOLKIT") for msg in validate_cqrs(section)
+    ]
+    legacy = getattr(settings, "CQRS", None)
+    if legacy is not None:
+        errors += [
+            Error(
+                msg.replace("TOOLKIT['cqrs']", "CQRS (read as TOOLKIT['cqrs'])"),
+                id="toolkit.E060",
+                obj="settings.CQRS",
+            )
+            for msg in validate_cqrs(from_django_cqrs(legacy))
+        ]
+    return errors

@@ -47,3 +47,14 @@ REVISION_FIELD: Final = "cqrs_revision"
 UPDATED_FIELD: Final = "cqrs_updated"
 #: The special ``CQRS_FIELDS`` / ``CQRS_TRACKED_FIELDS`` value meaning "every field".
 ALL_FIELDS: Final = "__all__"
+#: django-cqrs' name for :data:`ALL_FIELDS`.
+ALL_BASIC_FIELDS: Final = ALL_FIELDS
+#: django-cqrs' placeholder for "no queue" in command output.
+NO_QUEUE: Final = "None"
+#: django-cqrs' defaults, which ``TOOLKIT["cqrs"]`` / ``CQRS`` override.
+DEFAULT_DEAD_MESSAGE_TTL: Final = 864000  # 10 days
+DEFAULT_MASTER_AUTO_UPDATE_FIELDS: Final = False
+DEFAULT_MASTER_MESSAGE_TTL: Final = 86400  # 1 day
+DEFAULT_REPLICA_MAX_RETRIES: Final = 30
+DEFAULT_REPLICA_RETRY_DELAY: Final = 2  # seconds
+DEFAULT_REPLICA_DELAY_QUEUE_MAX_SIZE: Final = 1000

@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import router, transaction
+from django.db import DEFAULT_DB_ALIAS, router, transaction
 
 from toolkit.cqrs.constants import DeadLetterReason, Outcome, SignalType
 from toolkit.cqrs.dataclasses import TransportPayload
@@ -37,6 +37,10 @@ logger = logging.getLogger("toolkit.cqrs.consumer")
 
 #: Outcomes counted in this process (``stats[Outcome.DUPLICATE]``, ...), for logs and tests.
 stats: Counter[str] = Counter()
+
+
+class ReplicaRefused(Exception):
+    """The replica's ``cqrs_save``/``cqrs_delete`` returned a falsy value: retry the message."""
 
 
 class ConsumeInterrupted(Exception):
@@ -55,10 +59,64 @@ def dead_letter(
     from toolkit.cqrs.models import CqrsDeadLetter
 
     stats[Outcome.DEAD_LETTER] += 1
+    stored, note = storable_payload(payload)
+    error = _text(error + note)
     logger.warning("CQRS message dead-lettered (%s): %s", reason.value, error)
     return CqrsDeadLetter.objects.create(
-        payload=payload, cqrs_id=cqrs_id[:100], reason=reason.value, error=error, attempts=attempts
+        payload=stored,
+        cqrs_id=_text(cqrs_id)[:100],
+        reason=reason.value,
+        error=error,
+        attempts=attempts,
     )
+
+
+#: The key of a dead letter's payload kept as escaped JSON text (see :func:`storable_payload`).
+ESCAPED_KEY = "toolkit_cqrs_escaped"
+
+
+def _text(value: str) -> str:
+    """``value`` without NUL characters (PostgreSQL text refuses them): ``\\x00`` instead."""
+    return value.replace("\x00", "\\x00")
+
+
+def storable_payload(payload: Any) -> tuple[Any, str]:
+    """``payload`` as a JSON column on every database can hold it, and a note if escaped.
+
+    PostgreSQL's ``jsonb`` refuses ``\\u0000`` and ``NaN``/``Infinity``, and bytes are no JSON
+    at all. Such a payload is kept as ``{ESCAPED_KEY: text}``: the JSON text (``\\u0000`` and
+    ``NaN`` spelt out), or for bytes their UTF-8 decoding with undecodable bytes and NUL
+    written ``\\xNN``. :func:`replay_body` turns the JSON text back into the message.
+    """
+    if isinstance(payload, bytes | bytearray):
+        try:
+            plain = bytes(payload).decode("utf-8")
+        except UnicodeDecodeError:
+            plain = None
+        if plain is not None and "\x00" not in plain:
+            return plain, ""
+        decoded = bytes(payload).decode("utf-8", errors="backslashreplace")
+        return {ESCAPED_KEY: _text(decoded), "encoding": "bytes"}, (
+            " [body kept as escaped text: not storable as JSON]"
+        )
+    text: str | None
+    try:
+        text = json.dumps(payload, allow_nan=False)
+    except (TypeError, ValueError):
+        text = None
+    if text is not None and "\\u0000" not in text:
+        return payload, ""
+    escaped = json.dumps(payload, default=repr)  # NaN spelt "NaN", NUL spelt "\u0000"
+    return {ESCAPED_KEY: escaped, "encoding": "json"}, (
+        " [payload kept as escaped JSON text: it holds NUL, NaN or values JSON cannot hold]"
+    )
+
+
+def replay_body(stored: Any) -> Any:
+    """The message body a dead letter's stored payload stands for (undoes the escaping)."""
+    if isinstance(stored, dict) and ESCAPED_KEY in stored:
+        return stored[ESCAPED_KEY]
+    return stored
 
 
 def parse_body(body: Any) -> TransportPayload:
@@ -84,8 +142,6 @@ def parse_body(body: Any) -> TransportPayload:
 
 
 def _storable(body: Any) -> Any:
-    if isinstance(body, bytes | bytearray):
-        return body.decode("utf-8", errors="replace")
     try:
         json.dumps(body)
     except (TypeError, ValueError):
@@ -98,7 +154,7 @@ def parse_or_dead_letter(body: Any) -> TransportPayload | None:
     try:
         return parse_body(body)
     except MalformedMessage as exc:
-        raw = _storable(body)
+        raw = body if isinstance(body, bytes | bytearray) else _storable(body)
         cqrs_id = raw.get("cqrs_id", "") if isinstance(raw, dict) else ""
         dead_letter(
             raw,
@@ -148,11 +204,12 @@ def try_consume(
     from toolkit.cqrs.registries import ReplicaRegistry
 
     settings = cqrs_settings()
+    explicit_policy = max_retries is not None or retry_delay is not None
     max_retries = settings.max_retries if max_retries is None else max_retries
     retry_delay = settings.retry_delay if retry_delay is None else retry_delay
     if payload.is_expired():
         dead_letter(
-            payload.to_dict(),
+            payload.to_stored(),
             DeadLetterReason.EXPIRED,
             f"message expired at {payload.expires.isoformat() if payload.expires else '?'}",
             cqrs_id=payload.cqrs_id,
@@ -166,24 +223,42 @@ def try_consume(
     if model is None:
         known = ", ".join(repr(i) for i in ReplicaRegistry.cqrs_ids()) or "none"
         dead_letter(
-            payload.to_dict(),
+            payload.to_stored(),
             DeadLetterReason.UNKNOWN_CQRS_ID,
             f"no replica model has CQRS_ID {payload.cqrs_id!r}; registered: {known}",
             cqrs_id=payload.cqrs_id,
         )
         return Outcome.DEAD_LETTER
+    if (
+        payload.signal_type is SignalType.SYNC
+        and getattr(model, "CQRS_ONLY_DIRECT_SYNCS", False)
+        and payload.queue != settings.queue
+    ):
+        # django-cqrs: such a replica applies only the SYNCs addressed to its own queue.
+        stats[Outcome.OTHER_QUEUE] += 1
+        return Outcome.OTHER_QUEUE
     try:
         outcome = apply_payload(model, payload)
     except MalformedMessage as exc:
         dead_letter(
-            payload.to_dict(), DeadLetterReason.MALFORMED, str(exc), cqrs_id=payload.cqrs_id
+            payload.to_stored(), DeadLetterReason.MALFORMED, str(exc), cqrs_id=payload.cqrs_id
         )
         return Outcome.DEAD_LETTER
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        if payload.retries >= max_retries:
+        if explicit_policy:
+            retry = payload.retries < max_retries
+            delay = retry_delay
+        else:
+            # django-cqrs' hooks, bounded: a replica may stop retrying early, never go on for
+            # ever (max_retries is an integer, so a poison message always ends up dead).
+            retry = payload.retries < max_retries and bool(
+                model.should_retry_cqrs(payload.retries, exc)
+            )
+            delay = float(model.get_cqrs_retry_delay(payload.retries))
+        if not retry:
             dead_letter(
-                payload.to_dict(),
+                payload.to_stored(),
                 DeadLetterReason.FAILED,
                 error,
                 cqrs_id=payload.cqrs_id,
@@ -198,9 +273,9 @@ def try_consume(
             error,
             payload.retries,
             max_retries,
-            retry_delay,
+            delay,
         )
-        return Retry(delay=retry_delay, error=error)
+        return Retry(delay=delay, error=error)
     stats[outcome] += 1
     return outcome
 
@@ -235,9 +310,13 @@ def apply_payload(model: type[Any], payload: TransportPayload) -> Outcome:
     revision = payload.revision
     if revision is None:
         raise MalformedMessage("instance_data lacks an integer 'cqrs_revision'")
-    using = router.db_for_write(model)
+    # A RawReplicaMixin class is no model: its revisions live in the default database.
+    using = router.db_for_write(model) if hasattr(model, "_meta") else DEFAULT_DB_ALIAS
     pk = str(payload.instance_pk)
     sync = payload.signal_type is SignalType.SYNC
+    from toolkit.cqrs.managers import last_replica_error
+
+    last_replica_error.set("")
     with transaction.atomic(using=using):
         row, _ = (
             CqrsReplicaRevision.objects.using(using)
@@ -245,7 +324,9 @@ def apply_payload(model: type[Any], payload: TransportPayload) -> Outcome:
             .get_or_create(cqrs_id=payload.cqrs_id, instance_pk=pk, defaults={"revision": -1})
         )
         held = row.revision
-        if revision < held or (revision == held and not sync):
+        # A SYNC is applied whatever its revision (django-cqrs): a resync is how an operator
+        # repairs a replica, e.g. after the master's rows were restored from a backup.
+        if not sync and revision <= held:
             outcome = Outcome.DUPLICATE if revision == held else Outcome.STALE
             logger.debug(
                 "CQRS %s#%s r%d ignored (%s, held r%d)",
@@ -269,13 +350,23 @@ def apply_payload(model: type[Any], payload: TransportPayload) -> Outcome:
             )
         meta = payload.meta if model.CQRS_META else None
         if payload.signal_type is SignalType.DELETE:
-            model.cqrs_delete(payload.instance_data, meta=meta)
+            done = model.cqrs_delete(payload.instance_data, meta=meta)
             row.deleted = True
         else:
-            model.cqrs_save(
+            done = model.cqrs_save(
                 payload.instance_data, previous_data=payload.previous_data, sync=sync, meta=meta
             )
             row.deleted = False
+        if not done:
+            cause = last_replica_error.get()
+            # django-cqrs' contract: a falsy result (the manager logged a database or
+            # validation error) is a failure, retried and then dead-lettered. Raising rolls
+            # the revision back with it.
+            raise ReplicaRefused(
+                f"{model.__name__}.{'cqrs_delete' if row.deleted else 'cqrs_save'}() returned "
+                f"{done!r} for {payload.cqrs_id}#{pk} r{revision}"
+                + (f" ({cause})" if cause else "")
+            )
         row.revision = revision
         row.save(update_fields=["revision", "deleted", "updated_at"])
     return Outcome.APPLIED

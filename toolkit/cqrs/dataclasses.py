@@ -73,6 +73,9 @@ class TransportPayload:
         retries = dct.get("retries", 0)
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
             raise MalformedMessage(f"'retries' must be a non-negative integer, not {retries!r}")
+        queue = dct.get("queue")
+        if queue is not None and not isinstance(queue, str):
+            raise MalformedMessage(f"'queue' must be a string or null, not {queue!r}")
         for key in ("previous_data", "meta"):
             if dct.get(key) is not None and not isinstance(dct[key], dict):
                 raise MalformedMessage(f"{key!r} must be an object or null, not {dct[key]!r}")
@@ -81,7 +84,7 @@ class TransportPayload:
             cqrs_id=cqrs_id,
             instance_data=instance_data,
             instance_pk=dct["instance_pk"],
-            queue=dct.get("queue"),
+            queue=queue,
             previous_data=dct.get("previous_data"),
             correlation_id=dct.get("correlation_id"),
             expires=_parse_expires(dct.get("expires")),
@@ -90,19 +93,32 @@ class TransportPayload:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the payload as a JSON-ready dictionary (``expires`` as ISO 8601)."""
+        """The message body, key for key and in django-cqrs' order (its wire format).
+
+        ``expires`` is ISO 8601 without microseconds; ``queue`` is not part of the body (a
+        SYNC for one queue travels under the routing key ``cqrs.<queue>.<cqrs_id>``).
+        """
+        expires = self.expires.replace(microsecond=0).isoformat() if self.expires else None
         return {
             "signal_type": self.signal_type.value,
             "cqrs_id": self.cqrs_id,
             "instance_data": self.instance_data,
-            "instance_pk": self.instance_pk,
-            "queue": self.queue,
             "previous_data": self.previous_data,
+            "instance_pk": self.instance_pk,
             "correlation_id": self.correlation_id,
-            "expires": self.expires.isoformat() if self.expires else None,
             "retries": self.retries,
+            "expires": expires,
             "meta": self.meta,
         }
+
+    def to_stored(self) -> dict[str, Any]:
+        """:meth:`to_dict` plus ``queue``: what the outbox row keeps until the message is sent."""
+        return {**self.to_dict(), "queue": self.queue}
+
+    @property
+    def pk(self) -> Any:
+        """The master instance's primary key (django-cqrs' name for ``instance_pk``)."""
+        return self.instance_pk
 
     def is_expired(self, now: datetime | None = None) -> bool:
         """Whether ``expires`` is set and in the past (``now`` defaults to the current time)."""

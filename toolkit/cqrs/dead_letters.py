@@ -37,7 +37,7 @@ def replay_dead_letter(letter: Any) -> Outcome:
     ``duplicate``/``stale`` if a newer revision arrived meanwhile). On failure the row keeps
     its place with ``attempts`` + 1 and the new error, and ``dead_letter`` is returned.
     """
-    from toolkit.cqrs.consumer import apply_payload, parse_body
+    from toolkit.cqrs.consumer import apply_payload, parse_body, replay_body
     from toolkit.cqrs.registries import ReplicaRegistry
 
     if letter.replayed_at is not None:
@@ -45,7 +45,7 @@ def replay_dead_letter(letter: Any) -> Outcome:
             f"dead letter #{letter.pk} was already replayed at {letter.replayed_at.isoformat()}"
         )
     try:
-        payload = parse_body(letter.payload)
+        payload = parse_body(replay_body(letter.payload))
         payload.expires = None
         model = ReplicaRegistry.get(payload.cqrs_id)
         outcome = apply_payload(model, payload)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
-from django.db import models, transaction
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import DatabaseError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -15,6 +16,12 @@ from toolkit.cqrs.constants import REVISION_FIELD, UPDATED_FIELD
 from toolkit.cqrs.exceptions import MalformedMessage
 
 logger = logging.getLogger("toolkit.cqrs.replica")
+
+#: The error the replica manager logged last in this context (the consumer quotes it when it
+#: dead-letters the message).
+last_replica_error: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "last_replica_error", default=""
+)
 
 
 _field_names: dict[type[Any], frozenset[str]] = {}
@@ -111,16 +118,25 @@ class ReplicaManager(models.Manager[Any]):
             return dict(data)
         mapping = model.CQRS_MAPPING or {}
         names = field_names(model)
+        # django-cqrs sends a foreign key under its field name ("content_type") with the
+        # related pk as the value: assign it through the attname ("content_type_id").
+        relations = {
+            f.name: f.attname
+            for f in model._meta.concrete_fields
+            if f.is_relation and f.name != f.attname
+        }
         mapped: dict[str, Any] = {}
         for key, value in data.items():
             target = mapping.get(key, key)
             if target in names:
+                if target in relations and not isinstance(value, models.Model):
+                    target = relations[target]
                 mapped[target] = value
         return mapped
 
-    def _pk_value(self, data: dict[str, Any]) -> Any:
+    def _pk_value(self, data: dict[str, Any], *, keys: tuple[str, ...] = ()) -> Any:
         pk = self.model._meta.pk
-        for key in (pk.attname, pk.name):
+        for key in (*keys, pk.attname, pk.name):
             if key in data:
                 return data[key]
         mapping = self.model.CQRS_MAPPING or {}
@@ -170,7 +186,31 @@ class ReplicaManager(models.Manager[Any]):
         ``meta`` reaches ``cqrs_create`` only when the model sets ``CQRS_META = True``.
         """
         meta = meta if self.model.CQRS_META else None
-        return self.model.cqrs_create(sync, mapped_data, previous_data=previous_data, meta=meta)
+        return self._logged(
+            "create",
+            mapped_data,
+            lambda: self.model.cqrs_create(
+                sync, mapped_data, previous_data=previous_data, meta=meta
+            ),
+        )
+
+    def _logged(self, what: str, mapped_data: dict[str, Any], write: Any) -> Any:
+        """Run ``write`` in a savepoint; a database or validation error is logged and None
+        returned (django-cqrs' contract: the consumer then hands the message to retry)."""
+        try:
+            with transaction.atomic(using=self.db):
+                return write()
+        except (DatabaseError, ValidationError) as exc:
+            last_replica_error.set(f"{type(exc).__name__}: {exc}")
+            logger.error(
+                "%s\nCQRS %s error: pk = %s, cqrs_revision = %s (%s).",
+                exc,
+                what,
+                mapped_data.get(self.model._meta.pk.name, mapped_data.get("id")),
+                mapped_data.get(REVISION_FIELD),
+                self.model.CQRS_ID,
+            )
+            return None
 
     def update_instance(
         self,
@@ -219,7 +259,11 @@ class ReplicaManager(models.Manager[Any]):
                     incoming,
                 )
         meta = meta if model.CQRS_META else None
-        return instance.cqrs_update(sync, mapped_data, previous_data=previous_data, meta=meta)
+        return self._logged(
+            "update",
+            mapped_data,
+            lambda: instance.cqrs_update(sync, mapped_data, previous_data=previous_data, meta=meta),
+        )
 
     def delete_instance(self, master_data: dict[str, Any]) -> bool:
         """Delete the instance named by ``master_data``; True even if nothing was deleted."""
@@ -229,6 +273,7 @@ class ReplicaManager(models.Manager[Any]):
                 f"{model._meta.label} sets CQRS_NO_DB_OPERATIONS = True, so it must override "
                 "cqrs_save() and cqrs_delete()"
             )
-        pk_value = self._pk_value(master_data)
+        # A DELETE carries the pk under "id" whatever the pk field is called (django-cqrs).
+        pk_value = self._pk_value(master_data, keys=("id",))
         model._default_manager.using(self.db).filter(pk=pk_value).delete()
         return True

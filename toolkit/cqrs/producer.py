@@ -147,6 +147,11 @@ def claim_revision_bumps(model: type[Any], pks: Iterable[Any], *, using: str) ->
     return result
 
 
+def _json_ready_value(value: Any) -> Any:
+    """A pk as JSON can carry it (a UUID pk becomes its string, as django-cqrs sends it)."""
+    return value if isinstance(value, int | str) else str(value)
+
+
 def _expires() -> Any:
     from toolkit.cqrs.conf import cqrs_settings
 
@@ -154,15 +159,16 @@ def _expires() -> Any:
     return None if ttl is None else timezone.now() + timedelta(seconds=ttl)
 
 
-def _correlation_id() -> str | None:
-    from django.utils.module_loading import import_string
-
+def _correlation_id(
+    signal_type: SignalType, cqrs_id: str, instance_pk: Any, queue: str | None
+) -> str | None:
+    """``correlation_function(signal_type, cqrs_id, instance_pk, queue)``, as django-cqrs."""
     from toolkit.cqrs.conf import cqrs_settings
 
-    path = cqrs_settings().correlation_function
-    if not path:
+    function = cqrs_settings().correlation_function
+    if not function:
         return None
-    value = import_string(path)()
+    value = function(signal_type, cqrs_id, instance_pk, queue)
     return None if value is None else str(value)
 
 
@@ -179,7 +185,7 @@ def _write(
     row_values = {
         "signal_type": payload.signal_type.value,
         "revision": payload.revision,
-        "payload": payload.to_dict(),
+        "payload": payload.to_stored(),
     }
     if buffer is None:
         row = CqrsOutbox.objects.using(using).create(
@@ -214,9 +220,11 @@ def _save_payload(
         instance_pk=instance_data.get(instance._meta.pk.attname, instance.pk),
         queue=queue,
         previous_data=previous,
-        correlation_id=_correlation_id(),
+        correlation_id=_correlation_id(signal_type, str(instance.CQRS_ID), instance.pk, queue),
         expires=_expires(),
-        meta=instance.get_cqrs_meta(signal_type=signal_type, instance_data=instance_data) or None,
+        meta=instance.get_cqrs_meta(
+            instance_data=instance_data, previous_data=previous, signal_type=signal_type
+        ),
     )
 
 
@@ -242,7 +250,7 @@ def enqueue(
     if buffer is not None:
         buffer.entries[key].previous_data = previous
         buffer.instances.append(weakref.ref(instance))
-    instance._save_tracked_fields()
+    instance._snapshot_tracked_fields()
 
 
 def enqueue_many(instances: list[Any], *, using: str, created: bool) -> None:
@@ -273,7 +281,7 @@ def enqueue_many(instances: list[Any], *, using: str, created: bool) -> None:
             instance_pk=str(instance.pk),
             signal_type=payload.signal_type.value,
             revision=payload.revision,
-            payload=payload.to_dict(),
+            payload=payload.to_stored(),
         )
         fresh.append((instance, previous, row))
     rows = CqrsOutbox.objects.using(using).bulk_create([row for _, _, row in fresh])
@@ -284,7 +292,7 @@ def enqueue_many(instances: list[Any], *, using: str, created: bool) -> None:
         entry.bumped = entry.bumped or created
         entry.previous_data = previous
         buffer.instances.append(weakref.ref(instance))
-        instance._save_tracked_fields()
+        instance._snapshot_tracked_fields()
 
 
 def enqueue_delete(instance: Any, *, using: str) -> None:
@@ -300,27 +308,31 @@ def enqueue_delete(instance: Any, *, using: str) -> None:
         buffer.entries.pop(key)
         logger.debug("%s#%s created and deleted before commit: nothing sent", *key)
         return
-    revision = getattr(instance, REVISION_FIELD)
+    revision = instance.__dict__.pop("_cqrs_db_revision", None)
+    if revision is None:
+        revision = getattr(instance, REVISION_FIELD)
     if not isinstance(revision, int):
         revision = 0
     if entry is None or not entry.bump_stands(using):
         revision += 1
-    pk_name = instance._meta.pk.attname
+    # django-cqrs' DELETE body: the pk is always under "id" (whatever the pk field is
+    # called), the time is str() of the aware datetime, custom data goes under "custom".
     instance_data: dict[str, Any] = {
-        pk_name: instance.pk,
+        "id": _json_ready_value(instance.pk),
         REVISION_FIELD: revision,
-        UPDATED_FIELD: timezone.now().isoformat(),
-        **instance.get_custom_cqrs_delete_data(),
+        UPDATED_FIELD: str(timezone.now()),
     }
+    custom = instance.get_custom_cqrs_delete_data()
+    if custom:
+        instance_data["custom"] = custom
     payload = TransportPayload(
         signal_type=SignalType.DELETE,
         cqrs_id=key[0],
         instance_data=instance_data,
         instance_pk=instance.pk,
-        correlation_id=_correlation_id(),
+        correlation_id=_correlation_id(SignalType.DELETE, key[0], instance.pk, None),
         expires=_expires(),
-        meta=instance.get_cqrs_meta(signal_type=SignalType.DELETE, instance_data=instance_data)
-        or None,
+        meta=instance.get_cqrs_meta(signal_type=SignalType.DELETE, instance_data=instance_data),
     )
     if entry is not None:
         entry.mark_bumped(_savepoint_marker(using))

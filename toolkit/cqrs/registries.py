@@ -7,6 +7,14 @@ from typing import Any, ClassVar
 from toolkit.cqrs.exceptions import DuplicateCqrsId, UnknownCqrsId
 
 
+def _label(model_cls: type[Any]) -> str:
+    """``app_label.Model`` for a model, the dotted class path for a ``RawReplicaMixin``."""
+    meta = getattr(model_cls, "_meta", None)
+    return (
+        str(meta.label) if meta is not None else f"{model_cls.__module__}.{model_cls.__qualname__}"
+    )
+
+
 class _Registry:
     role: ClassVar[str]
     models: ClassVar[dict[str, type[Any]]]
@@ -16,8 +24,8 @@ class _Registry:
         """Registration of CQRS model identifiers."""
         cqrs_id = model_cls.CQRS_ID
         existing = cls.models.get(cqrs_id)
-        if existing is not None and existing._meta.label != model_cls._meta.label:
-            raise DuplicateCqrsId(cqrs_id, existing._meta.label, model_cls._meta.label)
+        if existing is not None and _label(existing) != _label(model_cls):
+            raise DuplicateCqrsId(cqrs_id, _label(existing), _label(model_cls))
         cls.models[cqrs_id] = model_cls
 
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import Signal
 
 from toolkit.cqrs.constants import SignalType
@@ -35,6 +35,7 @@ class MasterSignals:
         """Registers signals for a model (done for every master model when it is defined)."""
         uid = f"toolkit.cqrs:{model_cls._meta.label}"
         post_save.connect(cls.post_save, sender=model_cls, weak=False, dispatch_uid=uid)
+        pre_delete.connect(cls.pre_delete, sender=model_cls, weak=False, dispatch_uid=uid)
         post_delete.connect(cls.post_delete, sender=model_cls, weak=False, dispatch_uid=uid)
         post_bulk_create.connect(
             cls.post_bulk_create, sender=model_cls, weak=False, dispatch_uid=uid
@@ -51,9 +52,17 @@ class MasterSignals:
         to the instance's database.
         """
         from toolkit.cqrs import producer
+        from toolkit.cqrs.constants import REVISION_FIELD
 
         instance = kwargs["instance"]
         if kwargs.get("raw") or not sender.CQRS_PRODUCE:
+            return
+        # django-cqrs: ``save(update_fields=[...])`` publishes only with ``cqrs_revision``
+        # among the fields (``update_cqrs_fields=True`` or CQRS_AUTO_UPDATE_FIELDS).
+        update_fields = kwargs.get("update_fields")
+        if update_fields and REVISION_FIELD not in update_fields:
+            return
+        if not instance.is_sync_instance():
             return
         producer.enqueue(
             instance,
@@ -64,6 +73,29 @@ class MasterSignals:
         )
 
     @classmethod
+    def pre_delete(cls, sender: type[Any], **kwargs: Any) -> None:
+        """Read the row's current revision under a row lock, for the DELETE message.
+
+        Django deletes inside a transaction, so the lock holds until the DELETE commits: the
+        message carries the revision after the last committed save, never the stale one the
+        instance was loaded with (a replica would ignore that DELETE as a duplicate).
+        """
+        from toolkit.cqrs.constants import REVISION_FIELD
+
+        instance = kwargs["instance"]
+        if not sender.CQRS_PRODUCE or instance.pk is None:
+            return
+        revision = (
+            sender._base_manager.using(_using(instance, kwargs))
+            .select_for_update()
+            .filter(pk=instance.pk)
+            .values_list(REVISION_FIELD, flat=True)
+            .first()
+        )
+        if revision is not None:
+            instance._cqrs_db_revision = revision
+
+    @classmethod
     def post_delete(cls, sender: type[Any], **kwargs: Any) -> None:
         """Queue a DELETE message, or drop the pending one if the row was created unpublished."""
         from toolkit.cqrs import producer
@@ -71,6 +103,8 @@ class MasterSignals:
         if not sender.CQRS_PRODUCE:
             return
         instance = kwargs["instance"]
+        if not instance.is_sync_instance():
+            return
         producer.enqueue_delete(instance, using=_using(instance, kwargs))
 
     @classmethod

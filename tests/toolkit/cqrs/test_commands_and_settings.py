@@ -148,9 +148,9 @@ def test_validate_cqrs_names_each_bad_value():
             "transport": "nowhere.Transport",
         }
     ) == [
-        "Unknown key 'brokr' in TOOLKIT['cqrs']; valid keys are: 'broker_url', "
-        "'correlation_function', 'exchange', 'max_retries', 'message_ttl', 'queue', "
-        "'retry_delay', 'transport'.",
+        "Unknown key 'brokr' in TOOLKIT['cqrs']; valid keys are: 'auto_update_fields', "
+        "'broker_url', 'correlation_function', 'exchange', 'max_retries', 'message_ttl', "
+        "'meta_function', 'queue', 'retry_delay', 'transport', 'visibility_timeout'.",
         "TOOLKIT['cqrs']['queue'] is ''; it must be a non-empty string.",
         "TOOLKIT['cqrs']['max_retries'] is -1; it must be an integer >= 0.",
         "TOOLKIT['cqrs']['retry_delay'] is '1'; it must be a number of seconds >= 0.",
@@ -186,8 +186,9 @@ def test_model_check_passes_for_the_demo_and_names_bad_mappings():
     )
 
 
-def current_request_id():
-    return "req-42"
+def current_request_id(signal_type, cqrs_id, instance_pk, queue):
+    # django-cqrs calls it with these four arguments.
+    return f"req-{signal_type}-{cqrs_id}-{instance_pk}-{queue}"
 
 
 def test_correlation_function_sets_the_message_correlation_id(
@@ -196,6 +197,6 @@ def test_correlation_function_sets_the_message_correlation_id(
     settings = {"cqrs": {"correlation_function": f"{__name__}.current_request_id"}}
     with override_settings(TOOLKIT=settings), InProcessTransport.hold():
         with django_capture_on_commit_callbacks(execute=True):
-            Product.objects.create(sku="C", name="C", price=Decimal(1))
+            product = Product.objects.create(sku="C", name="C", price=Decimal(1))
         (message,) = InProcessTransport.pending()
-    assert message["correlation_id"] == "req-42"
+    assert message["correlation_id"] == f"req-SAVE-product-{product.pk}-None"

@@ -16,7 +16,7 @@ import redis
 from tests import services
 
 ROOT = Path(__file__).resolve().parents[3]
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = services.REDIS_URL
 
 
 @pytest.mark.redis

@@ -40,7 +40,26 @@ def test_from_message_round_trips_through_to_dict():
     assert payload.correlation_id == "abc"
     assert payload.meta == {"a": 1}
     assert payload.revision == 2
-    assert TransportPayload.from_message(payload.to_dict()) == payload
+    assert TransportPayload.from_message(payload.to_stored()) == payload
+    # The wire body is django-cqrs' to_dict(): its keys in its order, no queue.
+    assert list(payload.to_dict()) == [
+        "signal_type",
+        "cqrs_id",
+        "instance_data",
+        "previous_data",
+        "instance_pk",
+        "correlation_id",
+        "retries",
+        "expires",
+        "meta",
+    ]
+    assert payload.pk == payload.instance_pk
+
+
+def test_a_queue_that_is_not_a_string_is_malformed():
+    with pytest.raises(MalformedMessage) as exc:
+        TransportPayload.from_message(_message(queue=["q"]))
+    assert exc.value.args == ("'queue' must be a string or null, not ['q']",)
 
 
 def test_is_expired_compares_with_now():

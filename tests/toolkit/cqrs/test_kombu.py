@@ -25,7 +25,7 @@ from toolkit.cqrs.consumer import stats
 from toolkit.cqrs.models import CqrsDeadLetter, CqrsOutbox
 from toolkit.cqrs.transport.kombu import KombuTransport
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = services.REDIS_URL
 BROKERS = {
     "redis": (REDIS_URL, 6379, services.require_redis),
     "rabbitmq": (services.RABBITMQ_URL, 5672, services.require_rabbitmq),

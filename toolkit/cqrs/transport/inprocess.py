@@ -31,7 +31,7 @@ class InProcessTransport(BaseTransport):
     @classmethod
     def produce(cls, payload: TransportPayload) -> None:
         """Queue the message, then deliver it now unless delivery is held."""
-        body = json.dumps(payload.to_dict(), cls=DjangoJSONEncoder)
+        body = json.dumps(payload.to_stored(), cls=DjangoJSONEncoder)
         with cls._lock:
             cls._queue.append(body)
             deliver = not cls._held and not cls._draining

@@ -24,21 +24,25 @@ import functools
 import heapq
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from toolkit.cqrs.constants import SignalType
 from toolkit.cqrs.dataclasses import TransportPayload
 from toolkit.cqrs.exceptions import TransportError
 from toolkit.cqrs.transport.base import BaseTransport
 
 try:
     import kombu as _kombu
+    import ujson
     from kombu.exceptions import OperationalError
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "toolkit.cqrs.transport.kombu needs kombu: pip install 'django-pattern-toolkit[kombu]'"
+        "toolkit.cqrs.transport.kombu needs kombu and ujson: "
+        "pip install 'django-pattern-toolkit[kombu]'"
     ) from exc
 
 # kombu is untyped; treat it as such rather than scattering ignores.
@@ -54,6 +58,9 @@ PUBLISH_RETRY_POLICY: dict[str, float] = {
     "interval_max": 2.0,
 }
 
+
+#: Seconds added to the longest retry window for the Redis visibility timeout.
+VISIBILITY_MARGIN = 30.0
 
 #: Seconds between two checks for broken or expired database connections in the consumer.
 CONNECTION_CHECK_INTERVAL = 1.0
@@ -126,6 +133,46 @@ class KombuTransport(BaseTransport):
         replica_ids = ReplicaRegistry.cqrs_ids()
         return [cls.exchange(), cls.queue(replica_ids)] if replica_ids else [cls.exchange()]
 
+    @staticmethod
+    def routing_key(payload: TransportPayload) -> str:
+        """django-cqrs' routing key: the CQRS_ID, or ``cqrs.<queue>.<cqrs_id>`` for a SYNC
+        addressed to one replica queue."""
+        if payload.signal_type is SignalType.SYNC and payload.queue:
+            return f"cqrs.{payload.queue}.{payload.cqrs_id}"
+        return payload.cqrs_id
+
+    @staticmethod
+    def queue_of(routing_key: Any) -> str | None:
+        """The replica queue a routing key addresses (``cqrs.<queue>.<cqrs_id>``), or None."""
+        if isinstance(routing_key, str) and routing_key.startswith("cqrs."):
+            queue = routing_key[len("cqrs.") :].rpartition(".")[0]
+            return queue or None
+        return None
+
+    @classmethod
+    def consumer_transport_options(cls, url: str) -> dict[str, Any]:
+        """Options of the consuming connection: on Redis, a visibility timeout that matches
+        the retry policy.
+
+        kombu's Redis transport hands an unacknowledged message to another consumer once it
+        has been in flight ``visibility_timeout`` seconds (one hour by default), and only then
+        after a consumer died with it. The consumer here keeps a failing message
+        unacknowledged for at most ``max_retries * retry_delay`` seconds, so the timeout is
+        that plus ``VISIBILITY_MARGIN`` (``TOOLKIT["cqrs"]["visibility_timeout"]`` overrides
+        it): a message in flight when a consumer is killed comes back that much later, and a
+        live consumer's message is never handed out twice. Restores are checked on each
+        idle poll (``unacked_restore_throttle = 1``).
+        """
+        from toolkit.cqrs.conf import cqrs_settings
+
+        scheme = url.split("://", 1)[0].split("+", 1)[0]
+        if scheme not in {"redis", "rediss", "sentinel"}:
+            return {}
+        return {
+            "visibility_timeout": cqrs_settings().visibility_timeout_seconds(VISIBILITY_MARGIN),
+            "unacked_restore_throttle": 1,
+        }
+
     @classmethod
     def exchange(cls) -> Any:
         """The durable topic exchange the masters publish to."""
@@ -139,9 +186,17 @@ class KombuTransport(BaseTransport):
         from toolkit.cqrs.conf import cqrs_settings
 
         exchange = cls.exchange()
-        keys = sorted(set(cqrs_ids)) if cqrs_ids else ["#"]
+        name = cqrs_settings().queue
+        # django-cqrs binds each CQRS_ID and ``cqrs.<queue>.<cqrs_id>`` (SYNCs addressed to
+        # this queue, requeues); without ids, "#" takes everything, so unknown CQRS_IDs reach
+        # the dead letters instead of vanishing.
+        keys = (
+            sorted({key for i in cqrs_ids for key in (i, f"cqrs.{name}.{i}")})
+            if cqrs_ids
+            else ["#"]
+        )
         bindings = [kombu.binding(exchange, routing_key=key) for key in keys]
-        return kombu.Queue(cqrs_settings().queue, bindings=bindings, durable=True)
+        return kombu.Queue(name, bindings=bindings, durable=True)
 
     @classmethod
     def produce(cls, payload: TransportPayload) -> None:
@@ -161,11 +216,13 @@ class KombuTransport(BaseTransport):
                     # One producer (one channel) per connection: a new channel per message
                     # costs a client object and a round trip on every publish.
                     cls._producer = cls._connection.Producer()
+                # django-cqrs' wire format: ujson text, "text/plain", persistent.
                 cls._producer.publish(
-                    payload.to_dict(),
+                    ujson.dumps(payload.to_dict()),
                     exchange=cls.exchange(),
-                    routing_key=payload.cqrs_id,
-                    serializer="json",
+                    routing_key=cls.routing_key(payload),
+                    content_type="text/plain",
+                    content_encoding="utf-8",
                     delivery_mode=2,
                     declare=cls.declarations(),
                     retry=True,
@@ -236,20 +293,57 @@ class KombuTransport(BaseTransport):
             if max_messages is not None and handled >= max_messages:
                 stop.set()
 
+        # Handling failures per message body: after ``max_retries + 1`` the message goes to
+        # the dead letters instead of being requeued once more (never a loop for ever).
+        failures: dict[int, int] = {}
+
         def guarded(message: Any, work: Callable[[], None]) -> None:
+            from toolkit.cqrs.conf import cqrs_settings
+            from toolkit.cqrs.constants import DeadLetterReason
+            from toolkit.cqrs.consumer import dead_letter
+
             _close_old_connections()
             try:
                 work()
-            except Exception:
+            except Exception as exc:
                 # Not bad input (that is dead-lettered): e.g. the database is down. Keep the
-                # message on the broker and slow down instead of spinning.
-                logger.exception("CQRS message could not be handled; requeued")
+                # message on the broker and slow down instead of spinning, a bounded number
+                # of times.
                 _close_old_connections(force=True)
+                key = hash(
+                    bytes(message.body)
+                    if isinstance(message.body, bytes | bytearray)
+                    else str(message.body)
+                )
+                failures[key] = failures.get(key, 0) + 1
+                if failures[key] > cqrs_settings().max_retries:
+                    try:
+                        dead_letter(
+                            message.body,
+                            DeadLetterReason.FAILED,
+                            f"handling failed {failures[key]} times: {type(exc).__name__}: {exc}",
+                            attempts=failures[key],
+                        )
+                    except Exception:
+                        logger.exception("CQRS message could not be dead-lettered; requeued")
+                    else:
+                        failures.pop(key, None)
+                        message.ack()
+                        return
+                logger.exception("CQRS message could not be handled; requeued")
                 message.requeue()
                 stop.wait(reconnect_delay)
 
+        def parse(message: Any) -> TransportPayload | None:
+            payload = parse_or_dead_letter(message.body)
+            if payload is not None and payload.queue is None:
+                # django-cqrs does not put the queue in the body: a SYNC for one replica
+                # queue says so in its routing key.
+                payload.queue = cls.queue_of(message.delivery_info.get("routing_key"))
+            return payload
+
         def on_message(message: Any) -> None:
-            guarded(message, lambda: settle(message, parse_or_dead_letter(message.body)))
+            guarded(message, lambda: settle(message, parse(message)))
 
         def retry_due() -> None:
             now = time.monotonic()
@@ -267,7 +361,9 @@ class KombuTransport(BaseTransport):
 
         url = cls.broker_url()
         while not stop.is_set():
-            connection = kombu.Connection(url)
+            connection = kombu.Connection(
+                url, transport_options=cls.consumer_transport_options(url)
+            )
             try:
                 connection.ensure_connection(max_retries=1)
                 with connection.Consumer(
@@ -311,3 +407,20 @@ class KombuTransport(BaseTransport):
                 except Exception:
                     logger.debug("ignoring error while releasing the consumer connection")
         return handled
+
+
+def _forget_connection_in_child() -> None:
+    """After ``fork()`` the child must not write on the parent's broker socket.
+
+    The publishing connection is class state, so a forked worker (gunicorn, multiprocessing)
+    would share it with its parent and interleave frames on one socket. The child drops it
+    without closing it (the socket belongs to the parent) and opens its own on first use.
+    """
+    KombuTransport._connection = None
+    KombuTransport._connection_url = None
+    KombuTransport._producer = None
+    KombuTransport._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_forget_connection_in_child)
