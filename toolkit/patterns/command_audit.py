@@ -77,8 +77,15 @@ def audited_undo(
     path: str,
     acting: Any,
 ) -> None:
-    """Run ``raw`` and insert the undo row in one transaction; the partial unique
-    constraint turns a second successful undo into :class:`AlreadyUndone`."""
+    """Lock the execute row, then run ``raw`` and insert the undo row, in one transaction.
+
+    Concurrent undos of one command queue on the lock of the original row
+    (``SELECT ... FOR UPDATE``; SQLite runs one write transaction at a time anyway): the first
+    one undoes, each later one then sees its committed undo row and raises
+    :class:`AlreadyUndone` before running ``undo()``, writing nothing (an ``undo()`` that
+    fails once the work is gone never runs twice, so it records no spurious failure). The
+    partial unique constraint stays as the backstop for undo rows written without the lock.
+    """
     from django.db import IntegrityError, transaction
 
     from toolkit.models import CommandAuditLog
@@ -87,11 +94,12 @@ def audited_undo(
     assert original is not None
     using = command._db()
     rows = CommandAuditLog.objects.using(using)
-    if rows.filter(undo_of_id=original.pk, success=True).exists():
-        raise AlreadyUndone(path, original.pk)
     started = time.perf_counter()
     try:
         with transaction.atomic(using=using):
+            list(rows.select_for_update().filter(pk=original.pk).values_list("pk", flat=True))
+            if rows.filter(undo_of_id=original.pk, success=True).exists():
+                raise AlreadyUndone(path, original.pk)
             raw(command, *args, **kwargs)
             try:
                 # A savepoint, so the constraint violation leaves a usable transaction

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from unittest import mock
 
 import pytest
@@ -85,15 +86,15 @@ class UnauditedCommand(CreateInvoiceCommand):
 
 
 class MarkedUndoCommand(CreateInvoiceCommand):
-    """Undo that writes a marker row, to prove a losing concurrent undo rolls back."""
-
-    barrier: threading.Barrier | None = None
+    """Undo that writes a marker row and fails once the invoice is gone (like most real
+    undos), holding its transaction open a moment so that racing undos overlap."""
 
     def undo(self) -> None:
-        if MarkedUndoCommand.barrier is not None:
-            MarkedUndoCommand.barrier.wait(10)
-        Invoice.objects.create(number="undo-marker")
-        super().undo()
+        deleted, _ = Invoice.objects.filter(number=self.number).delete()
+        if not deleted:
+            raise UndoNotSupported(self.command_path(), f"invoice {self.number!r} is gone")
+        Invoice.objects.create(number=f"undo-marker-{self.number}")
+        time.sleep(0.05)
 
 
 pytestmark = pytest.mark.django_db
@@ -533,37 +534,45 @@ def test_undo_from_audit_in_another_process() -> None:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_undos_exactly_one_commits() -> None:
+def test_concurrent_undos_one_wins_the_rest_get_already_undone_and_write_nothing() -> None:
     from tests.services import require_postgres_db
 
     require_postgres_db()
-    MarkedUndoCommand("INV-RACE").execute()
-    row = CommandAuditLog.objects.get()
-    MarkedUndoCommand.barrier = threading.Barrier(2)
-    outcomes: list[str] = []
+    commands, racers = 10, 6
+    for i in range(commands):
+        MarkedUndoCommand(f"INV-RACE-{i}").execute()
+    outcomes: list[tuple[int, str]] = []
 
-    def worker() -> None:
+    def worker(audit_id: int, barrier: threading.Barrier) -> None:
         try:
-            undo_from_audit(row.pk)
-            outcomes.append("ok")
+            barrier.wait(10)
+            undo_from_audit(audit_id)
+            outcomes.append((audit_id, "ok"))
         except AlreadyUndone:
-            outcomes.append("already")
+            outcomes.append((audit_id, "already"))
+        except Exception as exc:  # reported by the assertion below
+            outcomes.append((audit_id, f"{type(exc).__name__}: {exc}"))
         finally:
             connections.close_all()
 
-    try:
-        threads = [threading.Thread(target=worker) for _ in range(2)]
+    executions = list(CommandAuditLog.objects.filter(kind="execute").values_list("pk", flat=True))
+    for audit_id in executions:
+        barrier = threading.Barrier(racers)
+        threads = [threading.Thread(target=worker, args=(audit_id, barrier)) for _ in range(racers)]
         for t in threads:
             t.start()
         for t in threads:
-            t.join(30)
-    finally:
-        MarkedUndoCommand.barrier = None
+            t.join(60)
 
-    assert sorted(outcomes) == ["already", "ok"]
-    assert CommandAuditLog.objects.filter(kind="undo", success=True).count() == 1
-    assert CommandAuditLog.objects.filter(kind="undo").count() == 1
-    assert list(Invoice.objects.values_list("number", flat=True)) == ["undo-marker"]
+    for audit_id in executions:
+        mine = sorted(outcome for pk, outcome in outcomes if pk == audit_id)
+        assert mine == ["already"] * (racers - 1) + ["ok"], mine
+    undos = CommandAuditLog.objects.filter(kind="undo")
+    assert undos.filter(success=False).count() == 0  # no spurious failed undo rows
+    assert sorted(undos.values_list("undo_of_id", flat=True)) == sorted(executions)
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == sorted(
+        f"undo-marker-INV-RACE-{i}" for i in range(commands)
+    )
 
 
 def test_docs_page_examples_run() -> None:
