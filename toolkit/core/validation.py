@@ -22,6 +22,7 @@ quotes the value and states the rule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from toolkit.core.exceptions import ValidationError
@@ -108,12 +109,21 @@ def check_int(
     return value
 
 
-def check_json(value: Any, *, what: str, owner: str = "") -> None:
+def check_json(
+    value: Any,
+    *,
+    what: str,
+    owner: str = "",
+    default: Callable[[Any], Any] | None = None,
+) -> None:
     """Refuse ``value`` unless every backend can store it as JSON and give it back unchanged.
 
     ``what`` names the document (``"payload"``, ``"metadata"``, ``"state"``); ``field`` is
     the dotted path inside it (``"card.at"``), or ``what`` for the document itself; ``owner``
-    (the event type, the transition) prefixes the message.
+    (the event type, the transition) prefixes the message. ``default`` is the encoder's
+    hook for other types (e.g. ``DjangoJSONEncoder().default``, which turns datetimes into
+    ISO text): what it returns is checked in their place, and a ``TypeError`` from it refuses
+    the value as not JSON-serialisable.
     """
     prefix = f"{owner}: " if owner else ""
 
@@ -175,6 +185,14 @@ def check_json(value: Any, *, what: str, owner: str = "") -> None:
                 ]
             stack.extend(reversed(children))  # document order: the first bad value is named
         else:
+            if default is not None:
+                try:
+                    replacement = default(item)
+                except TypeError:
+                    pass
+                else:
+                    stack.append((replacement, path, depth + 1, False))
+                    continue
             where = ".".join(path) or what
             raise ValidationError(
                 f"{prefix}{what} is not JSON-serialisable at {where!r}: "

@@ -45,8 +45,8 @@ from toolkit.core.exceptions import (
     CommandNotRebuildable,
     NotFound,
     UndoNotSupported,
-    ValidationError,
 )
+from toolkit.core.validation import check_json
 from toolkit.patterns.command_state import decode_state, encode_value, to_json
 
 if TYPE_CHECKING:
@@ -262,19 +262,16 @@ class Command(Generic[T]):
         return args, kwargs
 
     def _json_params(self) -> dict[str, Any]:
-        """The params as JSON; :class:`ValidationError` names the first that is not."""
-        out: dict[str, Any] = {}
-        for name, value in self.params().items():
-            try:
-                out[name] = to_json(value)
-            except (TypeError, ValueError) as exc:
-                raise ValidationError(
-                    f"Parameter {name!r} of {self.command_path()} is not JSON-serialisable: "
-                    f"{value!r} ({exc})",
-                    field=name,
-                    value=value,
-                ) from exc
-        return out
+        """The params as the audit row stores them, checked before anything runs by the
+        toolkit's one set of JSON rules (:func:`toolkit.core.validation.check_json`, with
+        Django's encoder for dates, decimals and UUIDs): :class:`ValidationError` names the
+        first parameter (path) that breaks one."""
+        from django.core.serializers.json import DjangoJSONEncoder
+
+        params = self.params()
+        default = DjangoJSONEncoder().default
+        check_json(params, what="params", owner=self.command_path(), default=default)
+        return {name: to_json(value) for name, value in params.items()}
 
     def _acting_user(self, user: Any) -> Any:
         return self.user if user is _UNSET else user

@@ -39,7 +39,13 @@ from typing import Any, ClassVar, TypeVar
 from toolkit.contrib.otel import is_enabled as otel_enabled
 from toolkit.contrib.otel import span
 from toolkit.core.compat import ImproperlyConfigured
-from toolkit.core.exceptions import GuardFailed, InvalidTransition, TransitionNotPermitted
+from toolkit.core.exceptions import (
+    GuardFailed,
+    InvalidTransition,
+    TransitionNotPermitted,
+    ValidationError,
+)
+from toolkit.core.validation import check_text
 from toolkit.patterns.state_graphs import render_dot, render_mermaid
 
 __all__ = ["Guard", "StateMachine", "Transition", "TransitionCheck", "guard"]
@@ -48,6 +54,9 @@ __all__ = ["Guard", "StateMachine", "Transition", "TransitionCheck", "guard"]
 GuardFunc = Callable[[Any, Any], bool]
 PermissionCheck = str | Callable[[Any, Any], bool]
 F = TypeVar("F", bound=GuardFunc)
+
+#: The longest ``reason`` a transition accepts (a note for people, kept in the audit row).
+REASON_MAX_LENGTH = 10_000
 
 
 class Guard:
@@ -312,9 +321,20 @@ class StateMachine:
         """Run transition ``name`` on ``entity`` and return the new state.
 
         Raises :class:`InvalidTransition` (unknown name, wrong source, or the row moved
-        meanwhile), :class:`TransitionNotPermitted` or :class:`GuardFailed`; nothing is
-        written then.
+        meanwhile), :class:`TransitionNotPermitted` or :class:`GuardFailed`, and
+        :class:`ValidationError` for a ``reason`` that is not storable text of at most
+        :data:`REASON_MAX_LENGTH` characters or ``metadata`` that is not a dict (on a saved
+        model, also for metadata that is not JSON: datetimes are stored as ISO text); nothing
+        is written then.
         """
+        if type(reason) is not str or reason:  # "" (the default) needs no check
+            check_text("reason", reason, max_length=REASON_MAX_LENGTH, owner=name)
+        if metadata is not None and not isinstance(metadata, dict):
+            raise ValidationError(
+                f"{name}: metadata must be a dict, not {type(metadata).__name__}",
+                field="metadata",
+                value=metadata,
+            )
         state = getattr(entity, self.state_field)
         try:
             transition: Transition | None = self._move[(name, state)]

@@ -138,7 +138,7 @@ def apply_to_model(
     """
     from django.db import router, transaction
 
-    _check_json(metadata)
+    metadata = _json_metadata(transition.name, metadata)
     model = type(entity)
     using = entity._state.db or router.db_for_write(model, instance=entity)
     field = machine.state_field
@@ -192,21 +192,21 @@ def apply_to_model(
         transaction.on_commit(lambda: _emit(event, payload), using=using, robust=True)
 
 
-def _check_json(metadata: Any) -> None:
+def _json_metadata(transition: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """``metadata`` as the audit row stores it, checked by the toolkit's one set of JSON rules
+    before any write. Datetimes, dates, times, durations, decimals, UUIDs and lazy strings are
+    encoded by Django's ``DjangoJSONEncoder`` (ISO 8601 text, so the same value on SQLite and
+    PostgreSQL); anything else that is not JSON raises ``ValidationError`` naming its path."""
     import json
 
     from django.core.serializers.json import DjangoJSONEncoder
 
-    from toolkit.core.exceptions import ValidationError
+    from toolkit.core.validation import check_json
 
-    try:
-        json.dumps(metadata, cls=DjangoJSONEncoder)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            f"Transition metadata {metadata!r} is not JSON-serialisable: {exc}",
-            field="metadata",
-            value=metadata,
-        ) from exc
+    encoder = DjangoJSONEncoder(ensure_ascii=False, allow_nan=False)
+    check_json(metadata, what="metadata", owner=transition, default=encoder.default)
+    decoded: dict[str, Any] = json.loads(encoder.encode(metadata))
+    return decoded
 
 
 def _emit(event: str, payload: dict[str, Any]) -> None:

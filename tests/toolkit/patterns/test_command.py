@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -231,11 +232,53 @@ def test_param_not_json_serialisable_names_it_and_writes_nothing() -> None:
         cmd.execute()
     assert info.value.field == "amount"
     assert str(info.value) == (
-        f"Parameter 'amount' of {PATH}.CreateInvoiceCommand is not JSON-serialisable: {{1, 2}} "
-        "(Object of type set is not JSON serializable)"
+        f"{PATH}.CreateInvoiceCommand: params is not JSON-serialisable at 'amount': {{1, 2}} (set)"
     )
     assert Invoice.objects.count() == 0
     assert CommandAuditLog.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("number", "field", "rule"),
+    [
+        ("INV\x00", "number", "must not contain NUL ('\\x00'): 'INV\\x00'"),
+        (
+            "\ud800",
+            "number",
+            "must not contain the lone surrogate '\\ud800' (not valid UTF-8): '\\ud800'",
+        ),
+        (
+            {1: "a", "1": "b"},
+            "number",
+            "has the key 1 (int); keys must be strings (JSON would turn it into '1')",
+        ),
+        (
+            10**20,
+            "number",
+            "must be a 64-bit integer (at most ±9223372036854775807), not a 21-digit one",
+        ),
+    ],
+    ids=["nul", "surrogate", "int-key", "huge-int"],
+)
+def test_bad_params_are_refused_like_every_other_input_and_write_nothing(
+    number: Any, field: str, rule: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        CreateInvoiceCommand(number).execute()
+    assert (info.value.field, info.value.message) == (
+        field,
+        f"{PATH}.CreateInvoiceCommand: params at {field!r} {rule}",
+    )
+    assert Invoice.objects.count() == 0
+    assert CommandAuditLog.objects.count() == 0
+
+
+def test_dates_and_decimals_in_params_are_stored_as_text() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    CreateInvoiceCommand(date(2026, 12, 3), amount=Decimal("9.90")).execute()  # type: ignore[arg-type]
+    assert CommandAuditLog.objects.get().params == {"number": "2026-12-03", "amount": "9.90"}
 
 
 def test_audit_off_runs_without_rows_and_undo_still_works() -> None:

@@ -4,7 +4,10 @@ diagrams, the registry, spans, and two concurrent triggers on PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from types import SimpleNamespace
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -392,6 +395,17 @@ def test_to_dot_renders_with_graphviz_pure() -> None:
 # -- Django models ---------------------------------------------------------------------------
 
 
+def test_a_plain_object_refuses_bad_reason_and_metadata_the_same_way() -> None:
+    order = SimpleNamespace(status="pending", can_cancel=True)
+    with pytest.raises(ValidationError) as info:
+        OrderMachine().trigger(order, "pay", reason=None)  # type: ignore[arg-type]
+    assert info.value.message == "pay: reason must be a string, not NoneType None"
+    with pytest.raises(ValidationError) as info:
+        OrderMachine().trigger(order, "pay", metadata="x")  # type: ignore[arg-type]
+    assert info.value.message == "pay: metadata must be a dict, not str"
+    assert order.status == "pending"
+
+
 @pytest.mark.django_db
 class TestModelTrigger:
     def test_trigger_updates_row_writes_audit_with_text_uuid_id(
@@ -518,10 +532,77 @@ class TestModelTrigger:
         ticket = Ticket.objects.create()
         with pytest.raises(ValidationError) as info:
             TicketMachine().trigger(ticket, "close", metadata={"when": object})
-        assert info.value.field == "metadata"
-        assert str(info.value).startswith(
-            "Transition metadata {'when': <class 'object'>} is not JSON"
+        assert (info.value.field, info.value.message) == (
+            "when",
+            "close: metadata is not JSON-serialisable at 'when': <class 'object'> (type)",
         )
+        assert Ticket.objects.get().status == "open"
+        assert StateTransitionAudit.objects.count() == 0
+
+    def test_datetimes_in_metadata_are_stored_as_iso_text(self) -> None:
+        ticket = Ticket.objects.create()
+        at = datetime(2026, 12, 3, 21, 5, 7, 123456, tzinfo=UTC)
+        metadata = {"at": at, "on": date(2026, 12, 3), "amount": Decimal("9.90"), "n": [1]}
+        TicketMachine().trigger(ticket, "close", metadata=metadata)
+        audit = StateTransitionAudit.objects.get()
+        assert audit.metadata == {
+            "at": "2026-12-03T21:05:07.123Z",  # DjangoJSONEncoder: milliseconds, "Z"
+            "on": "2026-12-03",
+            "amount": "9.90",
+            "n": [1],
+        }
+        assert metadata["at"] is at  # the caller's dict is not changed
+
+    @pytest.mark.parametrize(
+        ("kwargs", "field", "message"),
+        [
+            ({"reason": None}, "reason", "close: reason must be a string, not NoneType None"),
+            (
+                {"reason": "ok\x00"},
+                "reason",
+                "close: reason must not contain NUL ('\\x00'): 'ok\\x00'",
+            ),
+            (
+                {"reason": "r" * 10_001},
+                "reason",
+                f"close: reason must be at most 10000 characters, not 10001 ({'r' * 40!r}...)",
+            ),
+            ({"metadata": ["x"]}, "metadata", "close: metadata must be a dict, not list"),
+            (
+                {"metadata": {"note": "\x00"}},
+                "note",
+                "close: metadata at 'note' must not contain NUL ('\\x00'): '\\x00'",
+            ),
+            (
+                {"metadata": {"big": 10**20}},
+                "big",
+                "close: metadata at 'big' must be a 64-bit integer (at most "
+                "±9223372036854775807), not a 21-digit one",
+            ),
+            (
+                {"metadata": {1: "a", "1": "b"}},
+                "metadata",
+                "close: metadata at 'metadata' has the key 1 (int); keys must be strings "
+                "(JSON would turn it into '1')",
+            ),
+        ],
+        ids=[
+            "reason-none",
+            "reason-nul",
+            "reason-long",
+            "metadata-list",
+            "metadata-nul",
+            "metadata-huge-int",
+            "metadata-int-key",
+        ],
+    )
+    def test_bad_reason_or_metadata_is_a_validation_error_and_writes_nothing(
+        self, kwargs: dict[str, Any], field: str, message: str
+    ) -> None:
+        ticket = Ticket.objects.create()
+        with pytest.raises(ValidationError) as info:
+            TicketMachine().trigger(ticket, "close", **kwargs)
+        assert (info.value.field, info.value.message) == (field, message)
         assert Ticket.objects.get().status == "open"
         assert StateTransitionAudit.objects.count() == 0
 
