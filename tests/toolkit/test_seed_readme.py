@@ -101,9 +101,8 @@ def test_settings_reference() -> None:
         }
     }
     assert validate(TOOLKIT) == []
-    # The reference lists the defaults: a project without the setting gets these (the
-    # toolkit has more keys of its own, e.g. the SQLite pragmas).
-    assert TOOLKIT["patterns"].items() <= PATTERN_DEFAULTS.items()
+    # The reference lists the defaults: a project without the setting gets exactly these.
+    assert TOOLKIT["patterns"] == PATTERN_DEFAULTS
 
 
 # -- Repository -------------------------------------------------------------------------------
