@@ -132,6 +132,9 @@ class Specification(ABC):
     def from_dict(cls, data: Mapping[str, Any]) -> Specification:
         """Rebuild a specification from :meth:`to_dict` output.
 
+        dmr-toolkit 0.1.0's format (``{"type": ..., "kwargs": ...}``, ``left`` / ``right`` /
+        ``operand`` for composites) is read too; :meth:`to_dict` writes this module's.
+
         Raises ``SpecificationError`` naming the problem (and listing the known names for an
         unknown one) when ``data`` is malformed.
         """
@@ -288,12 +291,42 @@ def _lookup(name: Any, data: Any, path: str) -> type[Specification]:
     return cls
 
 
+#: The operands of dmr-toolkit 0.1.0's composite nodes, by node type.
+_PUBLISHED_OPERANDS = {"and": ("left", "right"), "or": ("left", "right"), "not": ("operand",)}
+
+
+def _from_published(data: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """dmr-toolkit 0.1.0's format (``{"type": "pkg.Spec", "kwargs": {...}}``, composites
+    ``{"type": "and", "left": ..., "right": ...}`` / ``{"type": "not", "operand": ...}``)
+    rewritten as this module's, so payloads stored by that package keep loading."""
+    kind = data["type"]
+    operands = _PUBLISHED_OPERANDS.get(kind) if isinstance(kind, str) else None
+    if operands is None:
+        return {"spec": kind, "kwargs": data.get("kwargs", {})}
+    missing = [key for key in operands if key not in data]
+    if missing:
+        raise SpecificationError(
+            f"{path}: a {kind!r} node needs {', '.join(repr(k) for k in operands)}; "
+            f"missing {', '.join(repr(k) for k in missing)}",
+            data=data,
+        )
+    args = []
+    for key in operands:
+        operand = data[key]
+        if isinstance(operand, Mapping) and "type" in operand and "spec" not in operand:
+            operand = _from_published(operand, f"{path}.{key}")
+        args.append({SPEC_MARKER: operand})
+    return {"spec": kind, "args": args}
+
+
 def _decode_spec(data: Any, path: str) -> Specification:
     if not isinstance(data, Mapping):
         raise SpecificationError(
             f"{path}: expected a dict with keys 'spec', 'args', 'kwargs', not {data!r}",
             data=data,
         )
+    if "type" in data and "spec" not in data:
+        data = _from_published(data, path)
     unexpected = sorted(set(data) - set(_KEYS))
     if unexpected:
         raise SpecificationError(

@@ -46,6 +46,7 @@ from toolkit.core.exceptions import (
     ValidationError,
 )
 from toolkit.core.validation import check_text
+from toolkit.patterns.observer import EventBus
 from toolkit.patterns.state_graphs import render_dot, render_mermaid
 
 __all__ = ["Guard", "StateMachine", "Transition", "TransitionCheck", "guard"]
@@ -190,6 +191,8 @@ class StateMachine:
     _move: ClassVar[dict[tuple[str, Any], Transition]] = {}
     _from_state: ClassVar[dict[Any, tuple[str, ...]]] = {}
     _is_model: ClassVar[dict[type[Any], bool]] = {}
+    #: The bus of :meth:`set_event_bus` (per machine instance), or None.
+    _event_bus: EventBus | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -345,16 +348,33 @@ class StateMachine:
         if is_model is None:
             is_model = self._is_model[kind] = _is_django_model(kind)
         if is_model and not entity._state.adding:
-            return self._trigger_model(entity, name, transition, state, user, reason, metadata)
-        if otel_enabled():
+            target = self._trigger_model(entity, name, transition, state, user, reason, metadata)
+        elif otel_enabled():
             with span(
                 "state_machine.trigger",
                 machine=self.name,
                 transition=name,
                 model=entity._meta.label_lower if is_model else kind.__qualname__,
             ):
-                return self._trigger_in_memory(entity, name, transition, state, user)
-        return self._trigger_in_memory(entity, name, transition, state, user)
+                target = self._trigger_in_memory(entity, name, transition, state, user)
+        else:
+            target = self._trigger_in_memory(entity, name, transition, state, user)
+        if self._event_bus is not None:
+            self._event_bus.emit(
+                f"{kind.__name__.lower()}.{name}",
+                {"entity": entity, "from_state": state, "to_state": target, "user": user},
+            )
+        return target
+
+    def set_event_bus(self, bus: EventBus) -> None:
+        """Also emit ``<class name, lower case>.<transition>`` on ``bus`` after each successful
+        trigger, for any entity, with ``{"entity", "from_state", "to_state", "user"}``.
+
+        dmr-toolkit 0.1.0's wiring, kept for code written against it. Saved models emit their
+        audited event on the default bus after commit in any case; this adds the published
+        event, emitted at once (or at the commit of an enclosing ``UnitOfWork``).
+        """
+        self._event_bus = bus
 
     def _trigger_in_memory(
         self, entity: Any, name: str, transition: Transition | None, state: Any, user: Any

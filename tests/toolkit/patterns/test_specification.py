@@ -132,6 +132,27 @@ def test_to_dict_shape() -> None:
     }
 
 
+def test_from_dict_reads_the_format_dmr_toolkit_0_1_0_wrote() -> None:
+    # dmr-toolkit 0.1.0's to_dict: {"type": "module.QualName", "kwargs": {...}} and
+    # {"type": "and"/"or", "left": ..., "right": ...} / {"type": "not", "operand": ...}.
+    active = {"type": f"{__name__}.ActiveSpec", "kwargs": {}}
+    gold = {"type": f"{__name__}.TierSpec", "kwargs": {"tier": "gold"}}
+    stored = {"type": "and", "left": active, "right": {"type": "not", "operand": gold}}
+    spec = Specification.from_dict(json.loads(json.dumps(stored)))
+    assert spec == ActiveSpec() & ~TierSpec(tier="gold")
+    assert spec.is_satisfied_by(Row(tier="silver")) and not spec.is_satisfied_by(Row(tier="gold"))
+    either = Specification.from_dict({"type": "or", "left": active, "right": gold})
+    assert either == ActiveSpec() | TierSpec(tier="gold")
+
+
+def test_published_format_errors_name_the_node() -> None:
+    with pytest.raises(SpecificationError) as excinfo:
+        Specification.from_dict({"type": "and", "left": {"type": "x.Y"}})
+    assert str(excinfo.value) == (
+        "specification: a 'and' node needs 'left', 'right'; missing 'right'"
+    )
+
+
 def test_dataclass_specification_round_trips() -> None:
     @dataclass(eq=False)
     class StatusIn(Specification):

@@ -115,6 +115,25 @@ def test_trigger_on_plain_object_sets_the_state_and_returns_it() -> None:
     assert o.status == "shipped"
 
 
+def test_set_event_bus_emits_the_published_event_after_each_trigger() -> None:
+    # dmr-toolkit 0.1.0: machine.set_event_bus(bus); trigger emits "<model>.<transition>".
+    from toolkit.patterns.observer import EventBus
+
+    bus = EventBus(backend="default")
+    received: list[dict[str, Any]] = []
+    bus.on("simplenamespace.pay")(received.append)
+    machine = OrderMachine()
+    machine.set_event_bus(bus)
+    o = order()
+    machine.trigger(o, "pay", user="ada")
+    assert received == [{"entity": o, "from_state": "pending", "to_state": "paid", "user": "ada"}]
+    with pytest.raises(InvalidTransition):
+        machine.trigger(o, "pay")
+    assert len(received) == 1  # a refused transition emits nothing
+    OrderMachine().trigger(order(), "pay")  # other machine instances: no bus
+    assert len(received) == 1
+
+
 def test_trigger_from_wrong_source_raises_invalid_transition() -> None:
     o = order("shipped")
     with pytest.raises(InvalidTransition) as info:
