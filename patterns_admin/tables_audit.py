@@ -33,6 +33,17 @@ def compact_json(value: Any, *, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _undoable_class(path: str) -> bool:
+    """Whether the command class at ``path`` is registered in this process and undoable.
+
+    A row whose class was removed or renamed cannot be rebuilt, so it offers no Undo. Whether
+    its ``undo()`` succeeds *now* is what the confirmation's dry run tells.
+    """
+    from toolkit import registry
+
+    return path in registry.commands and registry.commands.get(path).is_undoable()
+
+
 class TransitionAuditTable(HtmxTable):
     """State transitions: when, which object, which transition, from → to, who, why."""
 
@@ -84,7 +95,8 @@ class CommandAuditTable(HtmxTable):
             record.panel_params = compact_json(self.mask(record.params))
             ms = record.duration_ms
             record.panel_ms = "" if ms is None else f"{ms:.1f}"
-            if self.may_undo and record.can_undo:
+            record.panel_can_undo = record.can_undo and _undoable_class(record.command)
+            if self.may_undo and record.panel_can_undo:
                 record.panel_confirm_url = reverse(
                     "patterns_admin:command-undo-confirm", args=[record.pk]
                 )

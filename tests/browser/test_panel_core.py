@@ -86,7 +86,8 @@ def test_undo_a_command(staff_page: Any, staff_user: Any) -> None:
     page.goto("/panel/commands/")
     row = page.locator(f"#command-{target.pk}")
     row.locator("a:has-text('Undo…')").click()
-    confirm = row.locator(".panel-confirm")
+    # The confirmation opens above the table, at full width (it was clipped in its cell).
+    confirm = page.locator("#undo-panel .panel-confirm")
     confirm.wait_for()
     assert f"Yes, undo #{target.pk}" in confirm.inner_text()
     confirm.locator("button").click()

@@ -153,3 +153,37 @@ def test_live_tail_stops_and_says_so_when_the_server_fails(
         screenshot(page, "live-tail-stopped")
     else:
         assert "cannot be reached" in text
+
+
+def test_undo_previews_its_changes_and_refuses_after_a_later_transition(
+    staff_page: Any, staff_user: Any
+) -> None:
+    from demo.shop.commands import ApplyDiscountCommand, CreateOrderCommand
+    from demo.shop.machines import OrderMachine
+    from toolkit.models import CommandAuditLog
+
+    order = CreateOrderCommand("Ada", "ada@example.com", "100.00").execute(user=staff_user)
+    ApplyDiscountCommand(order.pk, 10).execute(user=staff_user)
+    discount = CommandAuditLog.objects.latest("id")
+    page = staff_page
+    page.set_viewport_size({"width": 1100, "height": 800})
+    page.goto("/panel/commands/")
+    page.locator(f"#command-{discount.pk} a:has-text('Undo…')").click()
+    confirm = page.locator("#undo-panel .panel-confirm[data-preview=ok]")
+    confirm.wait_for()
+    assert "discount_percent" in confirm.inner_text()
+    # Not clipped: the whole confirmation lies inside the viewport's width.
+    box = confirm.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1100
+    screenshot(page, "undo-preview")
+    # Someone pays the order meanwhile: the confirmation now refuses, with the reason.
+    OrderMachine().trigger(order, "pay")
+    page.locator(f"#command-{discount.pk} a:has-text('Undo…')").click()
+    page.wait_for_selector("#undo-panel .panel-confirm[data-preview=conflict]")
+    text = page.locator("#undo-panel").inner_text()
+    assert "changed since the command ran" in text and "transition 'pay'" in text
+    screenshot(page, "undo-conflict")
+    # The operator holds force_undo: "anyway" is offered and works.
+    page.locator("#undo-panel button:has-text('anyway')").click()
+    page.wait_for_selector(".messagelist li.success")
+    assert CommandAuditLog.objects.filter(kind="undo", undo_of=discount).exists()

@@ -20,6 +20,7 @@ class AddToCounter(Command[int]):
     """Adds ``amount`` to a counter; undo subtracts it."""
 
     counter: ClassVar[dict[str, int]] = {"value": 0}
+    undo_dry_run = False  # the counter is in memory: a rollback would not restore it
 
     def __init__(self, amount: int) -> None:
         self.amount = amount

@@ -16,6 +16,7 @@
     ├── CommandError          Command: base of the command errors below
     │   ├── UndoNotSupported  the command cannot be undone
     │   ├── AlreadyUndone     the command was undone before (enforced by the database)
+    │   ├── UndoConflict      the undo's objects changed since the command ran
     │   └── CommandNotRebuildable the audit row cannot be turned back into a command
     └── ValidationError       bad input: not JSON-serialisable, schema violation, ...
         └── SchemaValidationError an event payload that fails its schema
@@ -303,6 +304,24 @@ class AlreadyUndone(CommandError):
         super().__init__(f"{command}{row} was already undone")
 
 
+class UndoConflict(CommandError):
+    """Raised by a checked undo when the objects it would change were changed since the
+    command ran (a later transition, a newer modification time); ``force=True`` overrides it.
+
+    ``conflicts`` holds one sentence per changed object.
+    """
+
+    _fields = ("command", "audit_id", "conflicts")
+
+    def __init__(self, command: str, audit_id: Any, conflicts: Sequence[str]) -> None:
+        self.command = command
+        self.audit_id = audit_id
+        self.conflicts = tuple(conflicts)
+        super().__init__(
+            f"{command} (audit row {audit_id!r}) was not undone: " + "; ".join(self.conflicts)
+        )
+
+
 class CommandNotRebuildable(CommandError):
     """Raised when a command cannot be rebuilt from its audit row."""
 
@@ -357,6 +376,7 @@ __all__ = [
     "SpecificationError",
     "StrategyNotFound",
     "TransitionNotPermitted",
+    "UndoConflict",
     "UndoNotSupported",
     "ValidationError",
 ]

@@ -90,6 +90,11 @@ class Command(Generic[T]):
     undoable: ClassVar[bool | None] = None
     audit: ClassVar[bool | None] = None
     using: ClassVar[str | None] = None
+    #: Whether :func:`~toolkit.patterns.command_preview.undo_preview` may run ``undo()`` in a
+    #: rolled-back transaction to show what it changes. Set it to ``False`` when ``undo()``
+    #: acts outside the database (a mail, a payment, memory): a rollback cannot take that
+    #: back, so the preview shows the recorded undo state instead.
+    undo_dry_run: ClassVar[bool] = True
 
     user: Any = None
     #: The execute row written by the last audited ``execute`` (or the row rebuilt from).

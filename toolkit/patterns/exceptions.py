@@ -23,6 +23,7 @@ from toolkit.core.exceptions import (
     SpecificationError,
     StrategyNotFound,
     TransitionNotPermitted,
+    UndoConflict,
     UndoNotSupported,
     ValidationError,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "SpecificationError",
     "StrategyNotFound",
     "TransitionNotPermitted",
+    "UndoConflict",
     "UndoNotSupported",
     "ValidationError",
 ]
