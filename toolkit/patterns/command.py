@@ -344,16 +344,25 @@ def undo_from_audit(audit_id: Any, *, user: Any = None) -> CommandAuditLog:
     row = CommandAuditLog.objects.filter(pk=audit_id).first()
     if row is None:
         raise NotFound("CommandAuditLog", audit_id)
-    if row.kind != CommandAuditLog.Kind.EXECUTE:
-        raise UndoNotSupported(row.command, f"audit row {row.pk} is an undo, not an execution")
-    if not row.success:
-        raise UndoNotSupported(row.command, f"its execution (audit row {row.pk}) failed")
-    if not row.undoable:
-        raise UndoNotSupported(row.command, "it was recorded as not undoable")
+    refusal = undo_refusal(row)
+    if refusal is not None:
+        raise refusal
     command = Command.from_audit(row)
     command.undo(user=user)  # type: ignore[call-arg]
     assert command.undo_log is not None
     return command.undo_log
+
+
+def undo_refusal(row: CommandAuditLog) -> UndoNotSupported | None:
+    """Why audit row ``row`` can never be undone (an undo row, a failed or non-undoable
+    execution), or None. Whether it was undone already is checked under the row's lock."""
+    if row.kind != row.Kind.EXECUTE:
+        return UndoNotSupported(row.command, f"audit row {row.pk} is an undo, not an execution")
+    if not row.success:
+        return UndoNotSupported(row.command, f"its execution (audit row {row.pk}) failed")
+    if not row.undoable:
+        return UndoNotSupported(row.command, "it was recorded as not undoable")
+    return None
 
 
 def with_undo_status(queryset: Q) -> Q:

@@ -348,15 +348,12 @@ def _refused(
 
 
 def _not_undoable(row: CommandAuditLog) -> PatternError | None:
-    if row.kind != row.Kind.EXECUTE:
-        return UndoNotSupported(row.command, f"audit row {row.pk} is an undo, not an execution")
-    if not row.success:
-        return UndoNotSupported(row.command, f"its execution (audit row {row.pk}) failed")
-    if not row.undoable:
-        return UndoNotSupported(row.command, "it was recorded as not undoable")
-    if not row.can_undo:
+    from toolkit.patterns.command import undo_refusal
+
+    refusal = undo_refusal(row)
+    if refusal is None and not row.can_undo:
         return AlreadyUndone(row.command, row.pk)
-    return None
+    return refusal
 
 
 def checked_undo(audit_id: Any, *, user: Any = None, force: bool = False) -> CommandAuditLog:
