@@ -251,8 +251,13 @@ def _dry_run(command: Any, using: str) -> tuple[list[ObjectChange], PatternError
     return recorder.changes, error
 
 
-def _conflicts(row: CommandAuditLog, changes: Sequence[ObjectChange]) -> list[str]:
-    """Why each changed object counts as modified since the command's row was written."""
+def _conflicts(
+    row: CommandAuditLog, changes: Sequence[ObjectChange], *, lock: bool = False
+) -> list[str]:
+    """Why each changed object counts as modified since the command's row was written.
+
+    With ``lock``, each object's row is locked first (``SELECT ... FOR UPDATE``), so no
+    transition of it can commit between this check and the undo."""
     from django.apps import apps
     from django.db.models import DateTimeField
 
@@ -262,6 +267,8 @@ def _conflicts(row: CommandAuditLog, changes: Sequence[ObjectChange]) -> list[st
     for change in changes:
         if change.action == "create" or not change.pk:
             continue
+        if lock:
+            _lock(change)
         later = (
             StateTransitionAudit.objects.filter(
                 model=change.model, object_id=change.pk, created_at__gt=row.created_at
@@ -300,12 +307,25 @@ def _conflicts(row: CommandAuditLog, changes: Sequence[ObjectChange]) -> list[st
     return found
 
 
-def undo_preview(audit_id: Any) -> UndoPreview:
+def _lock(change: ObjectChange) -> None:
+    from django.apps import apps
+
+    try:
+        model = apps.get_model(change.model)
+    except (LookupError, ValueError):
+        return
+    manager = model._default_manager
+    list(manager.select_for_update().filter(pk=change.pk).values_list("pk", flat=True))
+
+
+def undo_preview(audit_id: Any, *, lock: bool = False) -> UndoPreview:
     """Dry-run the undo of execute row ``audit_id``: what it would change, and may it now.
 
     Writes nothing: the command's ``undo()`` runs inside a transaction that is rolled back. A
     row that cannot be undone (missing, an undo row, failed, not undoable, already undone,
     not rebuildable, or whose ``undo()`` refuses now) gives a preview with ``error`` set.
+    ``lock`` (inside a transaction) locks the changed objects' rows before checking them for
+    conflicts, as :func:`checked_undo` does.
     """
     from toolkit.models import CommandAuditLog
     from toolkit.patterns.command import Command
@@ -325,7 +345,7 @@ def undo_preview(audit_id: Any) -> UndoPreview:
     changes, error = _dry_run(command, command._db())
     if error is not None:
         return _refused(row.pk, row.command, error, changes=changes, state=row.undo_state)
-    conflicts = tuple(_conflicts(row, changes))
+    conflicts = tuple(_conflicts(row, changes, lock=lock))
     return UndoPreview(row.pk, row.command, tuple(changes), conflicts, undo_state=row.undo_state)
 
 
@@ -360,16 +380,58 @@ def checked_undo(audit_id: Any, *, user: Any = None, force: bool = False) -> Com
     """Undo execute row ``audit_id`` only if its preview allows it; return the undo row.
 
     Raises the preview's refusal (:class:`AlreadyUndone`, :class:`UndoNotSupported`,
-    :class:`NotFound`, ...) when the undo cannot succeed now, writing nothing (no failed undo
-    row), :class:`UndoConflict` when its objects
-    changed since the command ran and ``force`` is false, else whatever
-    :func:`~toolkit.patterns.command.undo_from_audit` raises.
-    """
-    from toolkit.patterns.command import undo_from_audit
+    :class:`NotFound`, ...) when the undo cannot succeed now and :class:`UndoConflict` when
+    its objects changed since the command ran and ``force`` is false, in both cases before
+    ``undo()`` runs, so nothing is written (no failed undo row).
 
-    preview = undo_preview(audit_id)
-    if preview.refusal is not None:
-        raise preview.refusal
-    if preview.conflicts and not force:
-        raise UndoConflict(preview.command, preview.audit_id, preview.conflicts)
-    return undo_from_audit(audit_id, user=user)
+    The preview, the check and the undo run in one transaction that holds the lock of the
+    command's audit row (the lock :func:`~toolkit.patterns.command_audit.audited_undo` takes)
+    and of every object the undo changes, so neither a concurrent undo nor a transition of
+    those objects can slip in between the check and the undo. A failure of ``undo()`` itself
+    is recorded as a failed undo row once that transaction has rolled back, as
+    :func:`~toolkit.patterns.command.undo_from_audit` records it.
+    """
+    import time
+
+    from django.db import router, transaction
+
+    from toolkit.models import CommandAuditLog
+    from toolkit.patterns.command import undo_from_audit
+    from toolkit.patterns.command_audit import write_failure
+    from toolkit.patterns.state_persistence import audit_user_id
+
+    using = router.db_for_write(CommandAuditLog)
+    started = time.perf_counter()
+    undo_error: BaseException | None = None
+    try:
+        with transaction.atomic(using=using):
+            rows = CommandAuditLog.objects.using(using)
+            list(rows.select_for_update().filter(pk=audit_id).values_list("pk", flat=True))
+            preview = undo_preview(audit_id, lock=True)
+            if preview.refusal is not None:
+                raise preview.refusal
+            if preview.conflicts and not force:
+                raise UndoConflict(preview.command, preview.audit_id, preview.conflicts)
+            try:
+                return undo_from_audit(audit_id, user=user)
+            except AlreadyUndone:
+                raise
+            except Exception as exc:
+                undo_error = exc
+                raise
+    except Exception as exc:
+        if exc is undo_error:
+            # Its failure row was written inside this transaction and rolled back with it.
+            row = rows.get(pk=audit_id)
+            write_failure(
+                using,
+                command=row.command,
+                kind=CommandAuditLog.Kind.UNDO,
+                params=row.params,
+                user_id=audit_user_id(user),
+                undoable=False,
+                error=exc,
+                started=started,
+                undo_of_id=row.pk,
+            )
+        raise

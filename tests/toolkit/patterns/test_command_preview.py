@@ -4,6 +4,7 @@ command ran, and refusals that write nothing (issue 14, item 3 and defect 6)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 import pytest
 from django.db import connection
@@ -14,6 +15,7 @@ from demo.shop.commands import ApplyDiscountCommand, CreateOrderCommand
 from demo.shop.machines import OrderMachine
 from demo.shop.models import Order
 from toolkit.models import CommandAuditLog
+from toolkit.patterns.command import Command
 from toolkit.patterns.command_preview import (
     FieldChange,
     ObjectChange,
@@ -123,3 +125,34 @@ class NoDryRunTests(TestCase):
         assert AddToCounter.counter["value"] == 5  # undo() did not run
         assert (preview.dry_run, preview.changes, preview.error) == (False, (), None)
         assert preview.undo_state == row.undo_state
+
+
+class BrokenUndo(Command[None]):
+    """Its undo() fails after the dry run said nothing about it (a failure at run time)."""
+
+    audit = True
+    undo_dry_run = False
+    calls: ClassVar[list[str]] = []
+
+    def execute(self) -> None:
+        self.calls.append("execute")
+
+    def undo(self) -> None:
+        self.calls.append("undo")
+        raise RuntimeError("the payment provider is down")
+
+
+class CheckedUndoFailureTests(TestCase):
+    def test_a_failing_undo_is_still_recorded_as_a_failed_undo_row(self) -> None:
+        BrokenUndo().execute()
+        row = CommandAuditLog.objects.get()
+        with pytest.raises(RuntimeError):
+            checked_undo(row.pk)
+        failed = CommandAuditLog.objects.get(kind="undo")
+        assert (failed.success, failed.undo_of_id, failed.error) == (
+            False,
+            row.pk,
+            "RuntimeError: the payment provider is down",
+        )
+        # A failed undo can be retried: the preview still allows it.
+        assert undo_preview(row.pk).can_undo
