@@ -46,3 +46,18 @@ class Shipment(models.Model):
 
     def __str__(self) -> str:
         return f"shipment {self.pk} ({self.status})"
+
+
+class ProjectedTally(models.Model):
+    """Read model of the projection-scale tests: per stream, events counted and ``n`` summed."""
+
+    aggregate_id = models.CharField(max_length=100, unique=True)
+    count = models.IntegerField(default=0)
+    total = models.BigIntegerField(default=0)
+
+
+class ProjectedApplication(models.Model):
+    """One row per ``handle`` call (no unique key), so a double application shows."""
+
+    position = models.BigIntegerField(db_index=True)
+    aggregate_id = models.CharField(max_length=100)

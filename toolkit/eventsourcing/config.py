@@ -18,6 +18,19 @@ key                         default                       meaning
 ``projection_batch_size``   ``500``                       events per projection transaction
 ``projection_max_lag``      ``1000``                      lag above which a projection is
                                                           unhealthy
+``projection_degraded_lag`` ``100``                       lag above which it is degraded
+``projection_stalled_after`` ``60``                       seconds without progress while
+                                                          events wait: stalled
+``projection_max_restarts`` ``3``                         restarts of a stalled worker by
+                                                          ``run_projections``
+``projection_lease_seconds`` ``10``                       segment lease; a dead worker's
+                                                          segments move after it expires
+``projection_gap_timeout``  ``5``                         seconds a hole in the positions is
+                                                          waited for before it is skipped
+``projection_max_attempts`` ``5``                         tries of a failing event before it
+                                                          is dead-lettered
+``projection_retry_backoff`` ``1``                        seconds before the first retry,
+                                                          doubled each time
 ==========================  ============================  =====================================
 
 The backend itself is chosen by ``TOOLKIT["patterns"]["event_store_backend"]``.
@@ -43,7 +56,14 @@ DEFAULTS: dict[str, Any] = {
     "database": "default",
     "prepared_statements": True,
     "projection_batch_size": 500,
+    "projection_degraded_lag": 100,
+    "projection_gap_timeout": 5.0,
+    "projection_lease_seconds": 10.0,
+    "projection_max_attempts": 5,
     "projection_max_lag": 1000,
+    "projection_max_restarts": 3,
+    "projection_retry_backoff": 1.0,
+    "projection_stalled_after": 60.0,
     "redis_prefix": "toolkit:es",
     "redis_url": "redis://127.0.0.1:6379/0",
     "require_schemas": False,
@@ -64,6 +84,14 @@ def _is_positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
+def _is_positive_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _is_dirs(value: Any) -> bool:
     return isinstance(value, list | tuple) and all(isinstance(v, str | Path) for v in value)
 
@@ -73,7 +101,14 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "database": (_is_name, "it must be a database alias"),
     "prepared_statements": (_is_bool, "valid choices are: False, True"),
     "projection_batch_size": (_is_positive_int, "it must be a positive integer"),
+    "projection_degraded_lag": (_is_positive_int, "it must be a positive integer"),
+    "projection_gap_timeout": (_is_positive_number, "it must be a positive number of seconds"),
+    "projection_lease_seconds": (_is_positive_number, "it must be a positive number of seconds"),
+    "projection_max_attempts": (_is_positive_int, "it must be a positive integer"),
     "projection_max_lag": (_is_positive_int, "it must be a positive integer"),
+    "projection_max_restarts": (_is_count, "it must be an integer >= 0"),
+    "projection_retry_backoff": (_is_positive_number, "it must be a positive number of seconds"),
+    "projection_stalled_after": (_is_positive_number, "it must be a positive number of seconds"),
     "redis_prefix": (_is_name, "it must be a non-empty string"),
     "redis_url": (_is_name, "it must be a redis:// URL"),
     "require_schemas": (_is_bool, "valid choices are: False, True"),

@@ -246,6 +246,11 @@ class EventStoreBackend(ABC):
 
     #: Short name used in settings and messages ("django", "redis", "memory").
     name: str = ""
+    #: True when a position becomes visible only after every lower position that will ever
+    #: exist is visible (appends commit in position order), so a hole in the positions is
+    #: final (a rolled-back append). False: a hole may be an append still in flight, and
+    #: projection workers wait for it up to ``projection_gap_timeout`` before skipping it.
+    positions_commit_in_order: bool = False
 
     @abstractmethod
     def append(
@@ -332,3 +337,29 @@ class EventStoreBackend(ABC):
             count += sum(1 for e in batch if not wanted or e.event_type in wanted)
             position = batch[-1].position
         return count
+
+    def position_before(self, timestamp: datetime) -> int:
+        """The position of the last event appended before ``timestamp`` (0: none), for
+        rewinding a projection to a point in time."""
+        found = 0
+        position = 0
+        while batch := self.read_all(after_position=position, limit=1000):
+            found = max([found, *(e.position for e in batch if e.timestamp < timestamp)])
+            position = batch[-1].position
+        return found
+
+    def stream_keys_after(
+        self, after_position: int, event_types: Sequence[str] = (), *, limit: int = 100_000
+    ) -> list[tuple[int, str]]:
+        """``(position, aggregate_id)`` of the events after ``after_position`` (of
+        ``event_types`` if given), at most ``limit``: what a projection's per-segment lag
+        is counted from."""
+        wanted = set(event_types)
+        keys: list[tuple[int, str]] = []
+        position = after_position
+        while len(keys) < limit and (batch := self.read_all(after_position=position, limit=1000)):
+            keys.extend(
+                (e.position, e.aggregate_id) for e in batch if not wanted or e.event_type in wanted
+            )
+            position = batch[-1].position
+        return keys[:limit]

@@ -1,8 +1,10 @@
 """Models of the ``toolkit`` app, one module per concern.
 
 - :mod:`toolkit.models.audit`: ``StateTransitionAudit`` and ``CommandAuditLog``
-- :mod:`toolkit.models.events`: ``DomainEvent``, ``EventStream``, ``Snapshot`` and projection
-  checkpoints
+- :mod:`toolkit.models.events`: ``DomainEvent``, ``EventStream``, ``Snapshot``
+- :mod:`toolkit.models.projections`: projection checkpoints, segments with their leases,
+  workers and dead letters
+- :mod:`toolkit.models.outbox`: ``OutboxEvent``, the transactional outbox (Debezium's format)
 - :mod:`toolkit.models.plugins`: ``PluginState``, the persisted enable/disable of plugins
 
 Object ids in audit rows are text so UUID and string primary keys work.
@@ -11,15 +13,26 @@ Object ids in audit rows are text so UUID and string primary keys work.
 from __future__ import annotations
 
 from toolkit.models.audit import CommandAuditLog, StateTransitionAudit
-from toolkit.models.events import DomainEvent, EventStream, ProjectionCheckpoint, Snapshot
+from toolkit.models.events import DomainEvent, EventStream, Snapshot
+from toolkit.models.outbox import OutboxEvent
 from toolkit.models.plugins import PluginState
+from toolkit.models.projections import (
+    ProjectionCheckpoint,
+    ProjectionDeadLetter,
+    ProjectionSegment,
+    ProjectionWorker,
+)
 
 __all__ = [
     "CommandAuditLog",
     "DomainEvent",
     "EventStream",
+    "OutboxEvent",
     "PluginState",
     "ProjectionCheckpoint",
+    "ProjectionDeadLetter",
+    "ProjectionSegment",
+    "ProjectionWorker",
     "Snapshot",
     "StateTransitionAudit",
 ]

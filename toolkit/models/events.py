@@ -125,37 +125,3 @@ class Snapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.aggregate_id}@{self.sequence}"
-
-
-class ProjectionCheckpoint(models.Model):
-    """How far one persistent projection has read the global feed, and how it fares.
-
-    ``position`` is the global position (``DomainEvent.id``) of the last event the projection
-    handled; it is saved in the same transaction as the read-model change, so every event is
-    applied exactly once. ``last_error`` keeps the message of the last failure until the next
-    successful batch clears it.
-    """
-
-    STATUS_CHOICES = [
-        ("idle", "idle"),
-        ("running", "running"),
-        ("failed", "failed"),
-        ("rebuilding", "rebuilding"),
-    ]
-
-    name = models.CharField(max_length=255, unique=True)
-    position = models.PositiveBigIntegerField(default=0)
-    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default="idle")
-    events_handled = models.PositiveBigIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    last_error_at = models.DateTimeField(null=True, blank=True)
-    last_error_position = models.PositiveBigIntegerField(null=True, blank=True)
-    rebuilt_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        verbose_name = "projection checkpoint"
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return f"{self.name} @{self.position}"

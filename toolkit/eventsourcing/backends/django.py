@@ -149,6 +149,10 @@ class _Sql:
         )
         self.count_after = f"SELECT COUNT(*) FROM {events} WHERE {q('id')} > %s"
         self.count_after_types = self.count_after + f" AND {q('event_type')} IN "
+        self.keys_after = (
+            f"SELECT {q('id')}, {q('aggregate_id')} FROM {events} WHERE {q('id')} > %s"
+        )
+        self.position_before = f"SELECT MAX({q('id')}) FROM {events} WHERE {q('created_at')} < %s"
         state_cast = "::jsonb" if self.postgres else ""
         self.delete_snapshot = (
             f"DELETE FROM {snapshots} WHERE {q('aggregate_id')} = %s AND {q('sequence')} = %s"
@@ -270,6 +274,9 @@ class DjangoEventStoreBackend(EventStoreBackend):
     """
 
     name = "django"
+    #: SQLite has one writer at a time; PostgreSQL appends hold the advisory lock from
+    #: before ``nextval`` until commit. Remove that lock and this must become False.
+    positions_commit_in_order = True
     #: Events per INSERT statement (keeps SQLite under its bound-parameter limit).
     insert_chunk = 500
 
@@ -617,6 +624,31 @@ class DjangoEventStoreBackend(EventStoreBackend):
                 cursor.execute(sql.count_after, (after_position,))
             row = cursor.fetchone()
         return int(row[0]) if row else 0
+
+    def stream_keys_after(
+        self, after_position: int, event_types: Sequence[str] = (), *, limit: int = 100_000
+    ) -> list[tuple[int, str]]:
+        sql = self.sql
+        query = sql.keys_after
+        params: list[Any] = [after_position]
+        if event_types:
+            query += f" AND {connections[self.using].ops.quote_name('event_type')} IN ("
+            query += ", ".join([sql.mark] * len(event_types)) + ")"
+            params.extend(event_types)
+        query += f" ORDER BY {connections[self.using].ops.quote_name('id')} LIMIT {sql.mark}"
+        params.append(limit)
+        with self._cursor() as cursor:
+            cursor.execute(query, params)
+            return [(int(p), a) for p, a in cursor.fetchall()]
+
+    def position_before(self, timestamp: datetime) -> int:
+        sql = self.sql
+        connection = connections[self.using]
+        ts = timestamp if sql.postgres else _sqlite_datetime(connection, timestamp)
+        with self._cursor() as cursor:
+            cursor.execute(sql.position_before, (ts,))
+            row = cursor.fetchone()
+        return int(row[0] or 0) if row else 0
 
     # -- the stream listing (panel reads; the ORM over the EventStream and Snapshot tables) --
 

@@ -34,6 +34,7 @@ class MemoryEventStoreBackend(EventStoreBackend):
     never mutate stored events through the dicts they passed in or got back."""
 
     name = "memory"
+    positions_commit_in_order = True  # one lock around every append
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

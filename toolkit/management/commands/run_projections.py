@@ -1,7 +1,11 @@
 """``manage.py run_projections``: keep persistent projections caught up with the event feed.
 
-Stops cleanly on SIGTERM or SIGINT: the batch in progress commits (or rolls back) and the
-command exits; it never stops half way through a transaction.
+Start it any number of times, on any number of machines sharing the database: each process
+runs one :class:`~toolkit.eventsourcing.projections.ProjectionRunner` per projection, and the
+runners share every projection's segments through leases (see
+:mod:`toolkit.eventsourcing.projections.runner`). Stops cleanly on SIGTERM or SIGINT: the
+batch in progress commits (or rolls back), the process gives its segments back and exits; it
+never stops half way through a transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from toolkit.eventsourcing.projections import catch_up, run_once
+from toolkit.eventsourcing.projections import ProjectionError, ProjectionRunner
 from toolkit.registry import RegistryError, projections
 
 
@@ -27,6 +31,9 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--interval", type=float, default=1.0, help="Seconds between polls when idle."
+        )
+        parser.add_argument(
+            "--worker-id", default="", help="This worker's name in the leases (default: host:pid)."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -46,32 +53,47 @@ class Command(BaseCommand):
             self.stdout.write(f"Received {signal.Signals(signum).name}; stopping after this batch.")
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        worker = options["worker_id"] or None
+        runners = [
+            ProjectionRunner(name, worker_id=f"{worker}:{name}" if worker else None)
+            for name in names
+        ]
         try:
-            if options["once"]:
-                for name in names:
-                    self._run(name, once=True)
-                return
+            for runner in runners:
+                try:
+                    runner.start()
+                except ProjectionError as exc:
+                    raise CommandError(str(exc)) from exc
+                self.stdout.write(f"{runner.name}: worker {runner.worker} holds {runner.held}")
             while not self.stopping:
                 busy = False
-                for name in names:
+                for runner in runners:
                     if self.stopping:
                         break
-                    busy = self._run(name, once=False) or busy
+                    busy = self._step(runner) or busy
+                if options["once"] and not busy:
+                    break
                 if not busy:
                     self._sleep(options["interval"])
         finally:
+            for runner in runners:
+                runner.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.stdout.write("Stopped.")
 
-    def _run(self, name: str, *, once: bool) -> bool:
+    def _step(self, runner: ProjectionRunner) -> bool:
+        before = list(runner.held)
         try:
-            read = catch_up(name) if once else run_once(name)
+            read = runner.step()
         except Exception as exc:
-            self.stderr.write(f"{name}: {type(exc).__name__}: {exc}")
+            # A database hiccup: report it and go on; the batch rolled back.
+            self.stderr.write(f"{runner.name}: {type(exc).__name__}: {exc}")
             return False
+        if runner.held != before:
+            self.stdout.write(f"{runner.name}: worker {runner.worker} holds {runner.held}")
         if read:
-            self.stdout.write(f"{name}: {read} event(s)")
+            self.stdout.write(f"{runner.name}: {read} event(s)")
         return bool(read)
 
     def _sleep(self, seconds: float) -> None:
