@@ -42,6 +42,15 @@ SQLITE_DEFAULTS: dict[str, Any] = {
     "synchronous": "FULL",
 }
 
+#: Every key of ``TOOLKIT["outbox"]``: the transactional outbox (docs/outbox.md). ``enabled``
+#: makes every append also write Debezium outbox rows; ``relay_outbox`` publishes them to
+#: ``broker_url`` (a kombu URL, ``amqp://`` or ``redis://``) on the topic ``exchange``.
+OUTBOX_DEFAULTS: dict[str, Any] = {
+    "enabled": False,
+    "broker_url": "",
+    "exchange": "toolkit.events",
+}
+
 EVENT_BUS_CHOICES = ("celery", "default")
 EVENT_STORE_BACKEND_CHOICES = ("django", "memory", "redis")
 SQLITE_JOURNAL_MODE_CHOICES = ("DELETE", "MEMORY", "OFF", "PERSIST", "TRUNCATE", "WAL", None)
@@ -54,6 +63,7 @@ SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
     "eventsourcing": {},
     "cqrs": {},
     "admin": {},
+    "outbox": OUTBOX_DEFAULTS,
 }
 
 
@@ -91,25 +101,25 @@ def _check_choice(
     return check
 
 
-def _check_bool(key: str) -> Callable[[Any], SettingProblem | None]:
+def _check_bool(key: str, *, section: str = "patterns") -> Callable[[Any], SettingProblem | None]:
     def check(value: Any) -> SettingProblem | None:
         if isinstance(value, bool):
             return None
         return SettingProblem(
             "toolkit.E002",
-            f"TOOLKIT['patterns'][{key!r}] is {value!r}; valid choices are: False, True.",
+            f"TOOLKIT[{section!r}][{key!r}] is {value!r}; valid choices are: False, True.",
         )
 
     return check
 
 
-def _check_name(key: str) -> Callable[[Any], SettingProblem | None]:
+def _check_name(key: str, *, section: str = "patterns") -> Callable[[Any], SettingProblem | None]:
     def check(value: Any) -> SettingProblem | None:
         if _is_str(value):
             return None
         return SettingProblem(
             "toolkit.E002",
-            f"TOOLKIT['patterns'][{key!r}] is {value!r}; it must be a non-empty string.",
+            f"TOOLKIT[{section!r}][{key!r}] is {value!r}; it must be a non-empty string.",
         )
 
     return check
@@ -132,12 +142,30 @@ _SQLITE_VALIDATORS: dict[str, Callable[[Any], SettingProblem | None]] = {
     ),
 }
 
+
+def _check_broker_url(value: Any) -> SettingProblem | None:
+    if isinstance(value, str):
+        return None
+    return SettingProblem(
+        "toolkit.E002",
+        f"TOOLKIT['outbox']['broker_url'] is {value!r}; it must be a kombu URL string such as "
+        "'amqp://guest:guest@localhost:5672//' (empty: no relay).",
+    )
+
+
+_OUTBOX_VALIDATORS: dict[str, Callable[[Any], SettingProblem | None]] = {
+    "enabled": _check_bool("enabled", section="outbox"),
+    "broker_url": _check_broker_url,
+    "exchange": _check_name("exchange", section="outbox"),
+}
+
 #: The sections whose keys are validated here: name -> (defaults, validators).
 _VALIDATED_SECTIONS: dict[
     str, tuple[dict[str, Any], dict[str, Callable[[Any], SettingProblem | None]]]
 ] = {
     "patterns": (PATTERN_DEFAULTS, _PATTERN_VALIDATORS),
     "sqlite": (SQLITE_DEFAULTS, _SQLITE_VALIDATORS),
+    "outbox": (OUTBOX_DEFAULTS, _OUTBOX_VALIDATORS),
 }
 
 
@@ -258,6 +286,10 @@ class ToolkitSettings:
     @property
     def admin(self) -> dict[str, Any]:
         return self.section("admin")
+
+    @property
+    def outbox(self) -> dict[str, Any]:
+        return self.section("outbox")
 
     def reload(self) -> None:
         """Forget the cached values; the next read sees the current settings."""

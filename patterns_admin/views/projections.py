@@ -1,14 +1,17 @@
-"""Projections: position, lag and last error of each, and a rebuild from zero.
+"""Projections: health, lag and rate of each; per projection its segments with their holders
+and leases, its dead letters, and the operator's actions.
 
-Rebuilding replays every event into the projection again. ``GET .../rebuild/`` is the
-confirmation, which states how many events will be replayed (``events_to_replay``, counted
-only when asked for, so the list stays cheap on a big event log); ``POST`` rebuilds. Both need
-``patterns_admin.replay_events``; the rebuild is recorded in the panel's action log with the
-acting user.
+Rebuilding or rewinding replays events into the projection again. ``GET .../rebuild/`` and
+``GET .../rewind/?position=N`` (or ``?timestamp=ISO``) are confirmations that state how many
+events will be replayed (``events_to_replay``, counted only when asked for, so the pages stay
+cheap on a big event log); ``POST`` does it. Pause, resume and the dead letters' retry and
+drop are POSTs too. Every action needs ``patterns_admin.replay_events`` and is recorded in the
+panel's action log with the acting user.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +19,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
@@ -110,3 +114,220 @@ def projection_rebuild(request: HtmxHttpRequest, name: str) -> HttpResponse:
         request, messages.SUCCESS if result["ok"] else messages.ERROR, str(result["message"])
     )
     return HttpResponseRedirect(reverse("patterns_admin:projection-list"))
+
+
+def _detail_url(name: str) -> str:
+    return reverse("patterns_admin:projection-detail", args=[name])
+
+
+def _detail_context(
+    request: HtmxHttpRequest, name: str, result: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    from toolkit.eventsourcing.projections import dead_letters, projection_status
+
+    return {
+        "title": f"Projection {name}",
+        "name": name,
+        "status": projection_status(name),
+        "letters": dead_letters(name)[:100],
+        "can_act": request.user.has_perm(REPLAY_EVENTS),
+        "result": result,
+    }
+
+
+def _after_action(request: HtmxHttpRequest, name: str, result: dict[str, Any]) -> HttpResponse:
+    """The detail fragment (htmx) or a redirect to the detail page with a message."""
+    if wants_fragment(request):
+        response = render(
+            request,
+            "patterns_admin/projections/detail.html#detail",
+            _detail_context(request, name, result),
+        )
+        return trigger_client_event(response, "auditChanged")
+    messages.add_message(
+        request, messages.SUCCESS if result["ok"] else messages.ERROR, str(result["message"])
+    )
+    return HttpResponseRedirect(_detail_url(name))
+
+
+@require_GET
+@staff_member_required
+@vary_on_headers("HX-Request")
+def projection_detail(request: HtmxHttpRequest, name: str) -> HttpResponse:
+    """One projection: status, health, segments (holder, lease, lag), rate, dead letters."""
+    _registered(name)
+    template_name = "patterns_admin/projections/detail.html"
+    if wants_fragment(request):
+        template_name += "#detail"
+    return render(request, template_name, _detail_context(request, name))
+
+
+@require_POST
+@staff_member_required
+@permission_required_403("replay_events")
+def projection_pause(request: HtmxHttpRequest, name: str) -> HttpResponse:
+    """Pause (``action=pause``) or resume (``action=resume``) the workers of ``name``."""
+    from toolkit.eventsourcing.projections import pause_projection, resume_projection
+
+    _registered(name)
+    action = request.POST.get("action", "")
+    if action not in {"pause", "resume"}:
+        result = {
+            "ok": False,
+            "message": f"Unknown action {action!r} for {name!r}; valid choices are: "
+            "'pause', 'resume'.",
+        }
+        return _after_action(request, name, result)
+    (pause_projection if action == "pause" else resume_projection)(name)
+    record_action(user=request.user, action=f"{action}_projection", target=f"projection:{name}")
+    verb = "Paused" if action == "pause" else "Resumed"
+    return _after_action(request, name, {"ok": True, "message": f"{verb} {name!r}."})
+
+
+def _rewind_target(data: Any) -> tuple[int | None, datetime | None, str]:
+    """``(position, timestamp, error)`` from the rewind form's ``position`` / ``timestamp``."""
+    raw_position = (data.get("position") or "").strip()
+    raw_timestamp = (data.get("timestamp") or "").strip()
+    if bool(raw_position) == bool(raw_timestamp):
+        return None, None, "Give either a position or a timestamp to rewind to."
+    if raw_position:
+        if not raw_position.isdigit():
+            return None, None, f"Position {raw_position!r} is not a whole number >= 0."
+        return int(raw_position), None, ""
+    timestamp = parse_datetime(raw_timestamp)
+    if timestamp is None:
+        return (
+            None,
+            None,
+            (
+                f"Timestamp {raw_timestamp!r} is not an ISO 8601 date and time, "
+                "e.g. 2026-12-01T00:00:00+00:00."
+            ),
+        )
+    if timestamp.tzinfo is None:
+        from django.utils import timezone
+
+        timestamp = timezone.make_aware(timestamp)
+    return None, timestamp, ""
+
+
+@require_http_methods(["GET", "POST"])
+@staff_member_required
+@permission_required_403("replay_events")
+@vary_on_headers("HX-Request")
+def projection_rewind(request: HtmxHttpRequest, name: str) -> HttpResponse:
+    """GET: the confirmation with the position and the number of events to replay; POST:
+    rewind ``name`` there."""
+    from toolkit.eventsourcing.projections import (
+        events_to_replay,
+        resolve_position,
+        rewind_projection,
+    )
+
+    _registered(name)
+    data = request.GET if request.method == "GET" else request.POST
+    position, timestamp, error = _rewind_target(data)
+    if error:
+        return _after_action(request, name, {"ok": False, "message": error})
+    target = resolve_position(position=position, timestamp=timestamp)
+    replay = events_to_replay(name, position=target)
+    if request.method == "GET":
+        inline = wants_fragment(request)
+        template_name = "patterns_admin/projections/rewind.html"
+        if inline:
+            template_name += "#confirm"
+        context = {
+            "title": f"Rewind {name}",
+            "name": name,
+            "position": target,
+            "events_to_replay": replay,
+            "inline": inline,
+        }
+        return render(request, template_name, context)
+    target_detail = {"position": target, "events": replay}
+    try:
+        done = rewind_projection(name, position=target)
+    except Exception as exc:  # reported to the operator and logged as a failed action
+        record_action(
+            user=request.user,
+            action="rewind_projection",
+            target=f"projection:{name}",
+            detail={**target_detail, "error": str(exc)},
+            success=False,
+        )
+        return _after_action(
+            request, name, {"ok": False, "message": f"Rewinding {name!r} failed: {exc}"}
+        )
+    record_action(
+        user=request.user,
+        action="rewind_projection",
+        target=f"projection:{name}",
+        detail=target_detail,
+    )
+    message = (
+        f"Rewound {name!r} to position {done.position}: {done.replayed_now} event(s) replayed "
+        f"now, {done.to_replay} left to the workers."
+    )
+    return _after_action(request, name, {"ok": True, "message": message})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_member_required
+@permission_required_403("replay_events")
+@vary_on_headers("HX-Request")
+def dead_letter_action(request: HtmxHttpRequest, name: str, pk: int, action: str) -> HttpResponse:
+    """GET: confirm retrying (it replays one event) or dropping dead letter ``pk``; POST: do it."""
+    from toolkit.eventsourcing.projections import (
+        DeadLetterNotFound,
+        dead_letters,
+        drop_dead_letter,
+        retry_dead_letter,
+    )
+
+    _registered(name)
+    if action not in {"retry", "drop"}:
+        raise Http404(f"Unknown dead-letter action {action!r}; valid choices are: 'drop', 'retry'")
+    letter = next((d for d in dead_letters(name) if d.pk == pk), None)
+    if letter is None:
+        raise Http404(f"Projection {name!r} has no dead letter #{pk}")
+    if request.method == "GET":
+        inline = wants_fragment(request)
+        template_name = "patterns_admin/projections/dead_letter.html"
+        if inline:
+            template_name += "#confirm"
+        context = {
+            "title": f"{action.title()} dead letter #{pk} of {name}",
+            "name": name,
+            "letter": letter,
+            "action": action,
+            "inline": inline,
+        }
+        return render(request, template_name, context)
+    detail = {"position": letter.position, "event_id": str(letter.event_id)}
+    try:
+        if action == "retry":
+            retry_dead_letter(name, pk)
+        else:
+            drop_dead_letter(name, pk)
+    except DeadLetterNotFound as exc:
+        raise Http404(str(exc)) from exc
+    except Exception as exc:  # the handler failed again: the letter stays, with the error
+        record_action(
+            user=request.user,
+            action=f"{action}_dead_letter",
+            target=f"projection:{name}#{pk}",
+            detail={**detail, "error": str(exc)},
+            success=False,
+        )
+        message = f"Dead letter #{pk} of {name!r} failed again: {type(exc).__name__}: {exc}"
+        return _after_action(request, name, {"ok": False, "message": message})
+    record_action(
+        user=request.user,
+        action=f"{action}_dead_letter",
+        target=f"projection:{name}#{pk}",
+        detail=detail,
+    )
+    verb = "applied" if action == "retry" else "dropped"
+    return _after_action(
+        request, name, {"ok": True, "message": f"Dead letter #{pk} of {name!r} {verb}."}
+    )

@@ -123,3 +123,158 @@ class RebuildFailureTests(TestCase):
         )
         log = PanelActionLog.objects.get()
         assert (log.success, log.detail) == (False, {"events": 0, "error": "disk full"})
+
+
+DETAIL_URL = reverse("patterns_admin:projection-detail", args=["revenue_per_day"])
+PAUSE_URL = reverse("patterns_admin:projection-pause", args=["revenue_per_day"])
+REWIND_URL = reverse("patterns_admin:projection-rewind", args=["revenue_per_day"])
+
+
+def _letter_url(pk: int, action: str) -> str:
+    return reverse("patterns_admin:projection-dead-letter", args=["revenue_per_day", pk, action])
+
+
+class ProjectionDetailTests(TestCase):
+    """The per-projection page: segments, dead letters, pause, rewind, retry and drop."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        from toolkit.eventsourcing.projections import catch_up
+        from toolkit.models import ProjectionDeadLetter
+        from toolkit.patterns.event_store import EventStore
+
+        cls.viewer = make_staff("viewer")
+        cls.operator = make_staff("operator", "replay_events")
+        repo = cart_repository()
+        for i in range(3):
+            cart = ShoppingCart.open(f"cart-{i}", "Ada")
+            cart.add_item("KB-101", 2, "10.00")
+            cart.check_out()
+            repo.save(cart)
+        catch_up("revenue_per_day")
+        checked_out = [
+            e for e in EventStore().read_all(0, 1000) if e.event_type.endswith("CheckedOut")
+        ]
+        cls.event = checked_out[0]
+        cls.letter = ProjectionDeadLetter.objects.create(
+            projection="revenue_per_day",
+            position=cls.event.position,
+            event_id=cls.event.event_id,
+            aggregate_id=cls.event.aggregate_id,
+            event_type=cls.event.event_type,
+            attempts=5,
+            error="KeyError: 'total'",
+            traceback="Traceback (most recent call last): ...",
+        )
+
+    def test_detail_shows_health_segments_and_dead_letters(self) -> None:
+        self.client.force_login(self.viewer)
+        response = self.client.get(DETAIL_URL)
+        html = response.content.decode()
+        assert response.status_code == 200 and "<html" in html
+        assert 'data-segment="0"' in html
+        assert f'data-dead-letter="{self.letter.pk}"' in html
+        assert "KeyError: &#x27;total&#x27;" in html
+        assert "Actions need the permission patterns_admin.replay_events." in html
+        fragment = self.client.get(DETAIL_URL, headers={"HX-Request": "true"}).content.decode()
+        assert fragment.lstrip().startswith('<section id="detail"')
+
+    def test_list_links_to_the_detail_page(self) -> None:
+        self.client.force_login(self.viewer)
+        html = self.client.get(LIST_URL).content.decode()
+        assert f'href="{DETAIL_URL}"' in html
+
+    def test_pause_and_resume_are_recorded(self) -> None:
+        from toolkit.models import ProjectionCheckpoint
+
+        self.client.force_login(self.operator)
+        response = self.client.post(PAUSE_URL, {"action": "pause"}, headers={"HX-Request": "true"})
+        html = response.content.decode()
+        assert "Paused &#x27;revenue_per_day&#x27;." in html
+        assert '<dd class="pa-status">paused</dd>' in html
+        assert ProjectionCheckpoint.objects.get(name="revenue_per_day").paused
+        response = self.client.post(PAUSE_URL, {"action": "resume"})
+        assert response.status_code == 302 and response["Location"] == DETAIL_URL
+        assert not ProjectionCheckpoint.objects.get(name="revenue_per_day").paused
+        assert list(PanelActionLog.objects.order_by("pk").values_list("action", "user")) == [
+            ("pause_projection", self.operator.pk),
+            ("resume_projection", self.operator.pk),
+        ]
+        response = self.client.post(PAUSE_URL, {"action": "stop"}, headers={"HX-Request": "true"})
+        assert (
+            "Unknown action &#x27;stop&#x27; for &#x27;revenue_per_day&#x27;; valid choices are: "
+            "&#x27;pause&#x27;, &#x27;resume&#x27;." in response.content.decode()
+        )
+
+    def test_actions_need_the_replay_permission(self) -> None:
+        self.client.force_login(self.viewer)
+        assert self.client.post(PAUSE_URL, {"action": "pause"}).status_code == 403
+        assert self.client.get(REWIND_URL, {"position": "0"}).status_code == 403
+        assert self.client.post(_letter_url(self.letter.pk, "drop")).status_code == 403
+        assert not PanelActionLog.objects.exists()
+
+    def test_rewind_confirmation_states_the_events_to_replay_then_rewinds(self) -> None:
+        self.client.force_login(self.operator)
+        page = self.client.get(REWIND_URL, {"position": "0"}).content.decode()
+        assert "replays <strong>3</strong> events" in page
+        assert "Rewind and replay 3 events" in page
+        assert DailyRevenue.objects.get().carts == 3  # confirming is not rewinding
+        response = self.client.post(REWIND_URL, {"position": "0"}, headers={"HX-Request": "true"})
+        assert (
+            "Rewound &#x27;revenue_per_day&#x27; to position 0: 0 event(s) replayed now, 3 left "
+            "to the workers." in response.content.decode()
+        )
+        assert not DailyRevenue.objects.exists()
+        log = PanelActionLog.objects.get()
+        assert (log.action, log.detail) == ("rewind_projection", {"position": 0, "events": 3})
+
+    def test_rewind_with_bad_input_changes_nothing(self) -> None:
+        self.client.force_login(self.operator)
+        for data, message in [
+            ({}, "Give either a position or a timestamp to rewind to."),
+            ({"position": "-3"}, "Position &#x27;-3&#x27; is not a whole number &gt;= 0."),
+            (
+                {"timestamp": "soon"},
+                "Timestamp &#x27;soon&#x27; is not an ISO 8601 date and time, "
+                "e.g. 2026-12-01T00:00:00+00:00.",
+            ),
+        ]:
+            response = self.client.post(REWIND_URL, data, headers={"HX-Request": "true"})
+            assert message in response.content.decode()
+        assert DailyRevenue.objects.get().carts == 3
+        assert not PanelActionLog.objects.exists()
+
+    def test_retry_confirms_one_event_then_applies_it_once(self) -> None:
+        self.client.force_login(self.operator)
+        url = _letter_url(self.letter.pk, "retry")
+        page = self.client.get(url, headers={"HX-Request": "true"}).content.decode()
+        assert page.lstrip().startswith("<form") and "replays <strong>1</strong> event" in page
+        response = self.client.post(url, headers={"HX-Request": "true"})
+        assert f"Dead letter #{self.letter.pk} of &#x27;revenue_per_day&#x27; applied." in (
+            response.content.decode()
+        )
+        assert DailyRevenue.objects.get().carts == 4  # the dead letter's event, once more
+        assert self.client.post(url).status_code == 404
+        log = PanelActionLog.objects.get()
+        assert (log.action, log.target, log.detail["position"]) == (
+            "retry_dead_letter",
+            f"projection:revenue_per_day#{self.letter.pk}",
+            self.event.position,
+        )
+
+    def test_drop_removes_the_letter_without_applying_it(self) -> None:
+        from toolkit.models import ProjectionDeadLetter
+
+        self.client.force_login(self.operator)
+        url = _letter_url(self.letter.pk, "drop")
+        assert "replays <strong>0</strong> events" in self.client.get(url).content.decode()
+        response = self.client.post(url)
+        assert response.status_code == 302 and response["Location"] == DETAIL_URL
+        assert not ProjectionDeadLetter.objects.exists()
+        assert DailyRevenue.objects.get().carts == 3
+        assert PanelActionLog.objects.get().action == "drop_dead_letter"
+
+    def test_unknown_dead_letter_and_action_are_404(self) -> None:
+        self.client.force_login(self.operator)
+        assert self.client.get(_letter_url(999999, "retry")).status_code == 404
+        assert self.client.get(_letter_url(self.letter.pk, "explode")).status_code == 404

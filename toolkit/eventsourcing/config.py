@@ -21,8 +21,6 @@ key                         default                       meaning
 ``projection_degraded_lag`` ``100``                       lag above which it is degraded
 ``projection_stalled_after`` ``60``                       seconds without progress while
                                                           events wait: stalled
-``projection_max_restarts`` ``3``                         restarts of a stalled worker by
-                                                          ``run_projections``
 ``projection_lease_seconds`` ``10``                       segment lease; a dead worker's
                                                           segments move after it expires
 ``projection_gap_timeout``  ``5``                         seconds a hole in the positions is
@@ -61,7 +59,6 @@ DEFAULTS: dict[str, Any] = {
     "projection_lease_seconds": 10.0,
     "projection_max_attempts": 5,
     "projection_max_lag": 1000,
-    "projection_max_restarts": 3,
     "projection_retry_backoff": 1.0,
     "projection_stalled_after": 60.0,
     "redis_prefix": "toolkit:es",
@@ -88,10 +85,6 @@ def _is_positive_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 def _is_dirs(value: Any) -> bool:
     return isinstance(value, list | tuple) and all(isinstance(v, str | Path) for v in value)
 
@@ -106,7 +99,6 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "projection_lease_seconds": (_is_positive_number, "it must be a positive number of seconds"),
     "projection_max_attempts": (_is_positive_int, "it must be a positive integer"),
     "projection_max_lag": (_is_positive_int, "it must be a positive integer"),
-    "projection_max_restarts": (_is_count, "it must be an integer >= 0"),
     "projection_retry_backoff": (_is_positive_number, "it must be a positive number of seconds"),
     "projection_stalled_after": (_is_positive_number, "it must be a positive number of seconds"),
     "redis_prefix": (_is_name, "it must be a non-empty string"),
@@ -246,7 +238,9 @@ def default_backend() -> EventStoreBackend:
         from toolkit.eventsourcing.backends.django import DjangoEventStoreBackend
 
         backend = DjangoEventStoreBackend(
-            using=options["database"], prepared_statements=options["prepared_statements"]
+            using=options["database"],
+            prepared_statements=options["prepared_statements"],
+            outbox=bool(toolkit_settings.outbox["enabled"]),
         )
     elif name == "redis":
         from toolkit.eventsourcing.backends.redis import RedisEventStoreBackend

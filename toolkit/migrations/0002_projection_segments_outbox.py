@@ -25,6 +25,34 @@ def copy_checkpoints_to_segments(apps, schema_editor):
     )
 
 
+OUTBOX_TRIGGER = """
+CREATE OR REPLACE FUNCTION toolkit_outbox_notify() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify('toolkit_outbox', '');
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER toolkit_outbox_notify AFTER INSERT ON toolkit_outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION toolkit_outbox_notify();
+"""
+DROP_OUTBOX_TRIGGER = """
+DROP TRIGGER IF EXISTS toolkit_outbox_notify ON toolkit_outbox;
+DROP FUNCTION IF EXISTS toolkit_outbox_notify();
+"""
+
+
+def create_outbox_trigger(apps, schema_editor):
+    """PostgreSQL: NOTIFY toolkit_outbox once per INSERT statement (delivered at commit), so
+    idle relays wake up; the append itself sends nothing more."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(OUTBOX_TRIGGER)
+
+
+def drop_outbox_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP_OUTBOX_TRIGGER)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("toolkit", "0001_initial"),
@@ -183,6 +211,7 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(copy_checkpoints_to_segments, migrations.RunPython.noop),
+        migrations.RunPython(create_outbox_trigger, drop_outbox_trigger),
         migrations.RemoveField(
             model_name="projectioncheckpoint",
             name="events_handled",

@@ -615,3 +615,70 @@ def test_changing_segments_repartitions_only_when_positions_agree(store: EventSt
     finally:
         Segmented.segments = 4
         projections.unregister(Segmented.name)
+
+
+def test_projections_command_lists_retries_and_drops_dead_letters(
+    store: EventStore, settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.TOOLKIT = FAST_RETRIES
+    pay(store, "o1", "o2")
+    PaidOrders.fail_on = "o1"
+    drain("paid-orders", store)
+    from toolkit.eventsourcing.projections import dead_letters
+
+    [letter] = dead_letters("paid-orders")
+    out = io.StringIO()
+    call_command("projections", "dead-letters", "paid-orders", stdout=out)
+    assert out.getvalue() == (
+        f"#{letter.pk} position={letter.position} OrderPaid o1 attempts=3: "
+        "ValueError: cannot project o1\n"
+    )
+    with pytest.raises(CommandError, match=r"1 dead letter\(s\) of paid-orders failed again\."):
+        call_command(
+            "projections",
+            "retry",
+            "paid-orders",
+            "--all",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+    PaidOrders.fail_on = None
+    with caplog.at_level("WARNING", logger="toolkit.projections"):
+        call_command("projections", "retry", "paid-orders", str(letter.pk), stdout=out)
+    assert names() == ["paid:o1", "paid:o2"]
+    assert "projections retry paid-orders by " in caplog.text
+    with pytest.raises(CommandError) as info:
+        call_command("projections", "drop", "paid-orders", str(letter.pk), "--yes")
+    assert str(info.value) == f"Projection 'paid-orders' has no dead letter #{letter.pk}"
+    out = io.StringIO()
+    call_command("projections", "dead-letters", "paid-orders", stdout=out)
+    assert out.getvalue() == "paid-orders has no dead letters.\n"
+
+
+def test_projections_command_pauses_rewinds_and_reports(store: EventStore) -> None:
+    pay(store, "o1", "o2")
+    catch_up("paid-orders", store=store)
+    out = io.StringIO()
+    call_command("projections", "pause", "paid-orders", stdout=out)
+    call_command("projections", "status", "paid-orders", stdout=out)
+    call_command("projections", "resume", "paid-orders", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Paused paid-orders."
+    assert lines[1].startswith("paid-orders: healthy status=paused position=")
+    assert lines[2].startswith("  segment 0: position=") and "holder=-" in lines[2]
+    assert lines[-1] == "Resumed paid-orders."
+    out = io.StringIO()
+    call_command("projections", "rewind", "paid-orders", "--position", "0", "--yes", stdout=out)
+    assert out.getvalue() == (
+        "Rewound paid-orders to position 0: 0 event(s) replayed now, 2 left to the workers.\n"
+    )
+    assert names() == []
+    with pytest.raises(CommandError) as info:
+        call_command("projections", "rewind", "paid-orders", "--timestamp", "yesterday")
+    assert str(info.value) == (
+        "--timestamp 'yesterday' is not an ISO 8601 date and time with a UTC offset, "
+        "e.g. 2026-12-01T00:00:00+00:00"
+    )
+    with pytest.raises(CommandError) as info:
+        call_command("projections", "pause", "nope")
+    assert str(info.value).startswith("No projection named 'nope'; registered: ")

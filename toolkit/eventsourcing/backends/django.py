@@ -47,6 +47,17 @@ _EXPLICIT_PREPARE_ONLY = 2**31 - 1
 #: Key of the advisory lock that serialises appends on PostgreSQL ("tkes" in ASCII).
 ADVISORY_LOCK_KEY = 0x746B6573
 
+#: The outbox table's columns, Debezium's outbox-event-router names first.
+_OUTBOX_COLUMNS = (
+    "id",
+    "aggregatetype",
+    "aggregateid",
+    "type",
+    "payload",
+    "timestamp",
+    "headers",
+    "position",
+)
 _EVENT_COLUMNS = (
     "event_id",
     "aggregate_id",
@@ -170,6 +181,12 @@ class _Sql:
         order = f" ORDER BY {q('sequence')} DESC LIMIT 1"
         self.load_snapshot = snap_select + order
         self.load_snapshot_max = snap_select + f" AND {q('sequence')} <= %s" + order
+        from toolkit.models import OutboxEvent
+
+        outbox = q(OutboxEvent._meta.db_table)
+        self.outbox_columns = ", ".join(q(c) for c in _OUTBOX_COLUMNS)
+        self.outbox_prefix = f"INSERT INTO {outbox} ({self.outbox_columns}) VALUES "
+        self.outbox_row = "(%s, %s, %s, %s, %s" + json_cast + ", %s, %s" + json_cast + ", %s)"
         self._inserts: dict[int, str] = {}
         if self.postgres:
             self._build_postgres_appends(q, events, streams)
@@ -280,9 +297,13 @@ class DjangoEventStoreBackend(EventStoreBackend):
     #: Events per INSERT statement (keeps SQLite under its bound-parameter limit).
     insert_chunk = 500
 
-    def __init__(self, using: str = "default", *, prepared_statements: bool = True) -> None:
+    def __init__(
+        self, using: str = "default", *, prepared_statements: bool = True, outbox: bool = False
+    ) -> None:
         self.using = using
         self.prepared_statements = prepared_statements
+        #: Also write one outbox row per event in the append's transaction (one INSERT).
+        self.outbox = outbox
         self._sql: _Sql | None = None
 
     @property
@@ -313,7 +334,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
                 # Not inside a transaction: run our own BEGIN/COMMIT on the driver connection
                 # (Django's atomic() costs more than the two statements of an append).
                 done = None
-                if sql.postgres:
+                if sql.postgres and not self.outbox:
                     done = self._append_autocommit(
                         connection, aggregate_id, aggregate_type, events, expected_seq, ts
                     )
@@ -445,6 +466,68 @@ class DjangoEventStoreBackend(EventStoreBackend):
                 cursor.close()
 
     def _write(
+        self,
+        cursor: Any,
+        aggregate_id: str,
+        aggregate_type: str,
+        events: Sequence[NewEvent],
+        expected_seq: int | None,
+        ts: Any,
+    ) -> tuple[int, list[int]]:
+        """Write the events (and their outbox rows when the outbox is on)."""
+        head, positions = self._write_events(
+            cursor, aggregate_id, aggregate_type, events, expected_seq, ts
+        )
+        if self.outbox:
+            self._write_outbox(cursor, aggregate_id, aggregate_type, head, events, positions, ts)
+        return head, positions
+
+    def _write_outbox(
+        self,
+        cursor: Any,
+        aggregate_id: str,
+        aggregate_type: str,
+        head: int,
+        events: Sequence[NewEvent],
+        positions: Sequence[int],
+        ts: Any,
+    ) -> None:
+        """One INSERT of the events' outbox rows, in the append's transaction."""
+        sql = self.sql
+        width = len(_OUTBOX_COLUMNS)
+        chunk = self.insert_chunk
+        rows: list[Any] = []
+        for offset, (event, position) in enumerate(zip(events, positions, strict=True), 1):
+            headers = {
+                "event_id": str(event.event_id),
+                "sequence": head + offset,
+                "position": position,
+                "schema_version": event.schema_version,
+                "correlation_id": event.correlation_id,
+                "causation_id": event.causation_id,
+                "user_id": event.user_id,
+                "metadata": event.metadata,
+            }
+            rows.extend(
+                (
+                    event.event_id if sql.postgres else event.event_id.hex,
+                    aggregate_type,
+                    aggregate_id,
+                    event.event_type,
+                    event.payload_json,
+                    ts,
+                    json.dumps(headers),
+                    position,
+                )
+            )
+        for start in range(0, len(events), chunk):
+            part = min(chunk, len(events) - start)
+            statement = sql.outbox_prefix + ", ".join([sql.outbox_row] * part)
+            if not sql.postgres:
+                statement = statement.replace("%s", "?")
+            cursor.execute(statement, rows[start * width : (start + part) * width])
+
+    def _write_events(
         self,
         cursor: Any,
         aggregate_id: str,

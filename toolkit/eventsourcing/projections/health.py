@@ -4,6 +4,7 @@ Degraded / Unhealthy levels, stalled workers, events per second, dead letters.""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -55,29 +56,76 @@ def _segment_lags(
     return lags, True
 
 
+@dataclass
+class _Rows:
+    """The projection tables' rows for some projections, read in four queries."""
+
+    checkpoints: dict[str, Any]
+    segments: dict[str, list[Any]]
+    live_workers: dict[str, int]
+    dead_letters: dict[str, int]
+
+    @classmethod
+    def read(cls, names: Sequence[str] | None) -> _Rows:
+        from django.db.models import Count
+        from django.utils import timezone
+
+        from toolkit.models import (
+            ProjectionCheckpoint,
+            ProjectionDeadLetter,
+            ProjectionSegment,
+            ProjectionWorker,
+        )
+
+        db = database()
+        lease = timedelta(seconds=float(es_settings()["projection_lease_seconds"]))
+
+        def only(rows: Any, field: str) -> Any:
+            return rows if names is None else rows.filter(**{f"{field}__in": names})
+
+        segments: dict[str, list[Any]] = {}
+        for row in only(ProjectionSegment.objects.using(db), "projection").order_by(
+            "projection", "segment"
+        ):
+            segments.setdefault(row.projection, []).append(row)
+        workers = only(
+            ProjectionWorker.objects.using(db).filter(heartbeat_at__gte=timezone.now() - lease),
+            "projection",
+        )
+        letters = only(ProjectionDeadLetter.objects.using(db), "projection")
+        return cls(
+            checkpoints={c.name: c for c in only(ProjectionCheckpoint.objects.using(db), "name")},
+            segments=segments,
+            live_workers=dict(
+                workers.values("projection").annotate(n=Count("id")).values_list("projection", "n")
+            ),
+            dead_letters=dict(
+                letters.values("projection").annotate(n=Count("id")).values_list("projection", "n")
+            ),
+        )
+
+
 def projection_status(
     name: str, *, store: EventStore | None = None, head: int | None = None
 ) -> ProjectionStatus:
     """The status of one projection (registered or left over in the tables)."""
-    from django.utils import timezone
-
-    from toolkit.models import (
-        ProjectionCheckpoint,
-        ProjectionDeadLetter,
-        ProjectionSegment,
-        ProjectionWorker,
-    )
-
     event_store = store_or_default(store)
     if head is None:
         head = event_store.head_position()
-    db = database()
+    return _status(name, event_store, head, _Rows.read([name]))
+
+
+def _status(name: str, event_store: EventStore, head: int, tables: _Rows) -> ProjectionStatus:
+    from django.utils import timezone
+
+    from toolkit.models import ProjectionSegment
+
     settings = es_settings()
     cls = projections.get(name) if name in projections else None
     projection: Projection | None = cls() if cls is not None else None
-    checkpoint = ProjectionCheckpoint.objects.using(db).filter(name=name).first()
+    checkpoint = tables.checkpoints.get(name)
     now = timezone.now()
-    rows = list(ProjectionSegment.objects.using(db).filter(projection=name).order_by("segment"))
+    rows = tables.segments.get(name, [])
     if not rows and projection is not None:
         # Never run yet: every segment stands at zero (unsaved rows: a read writes nothing).
         rows = [
@@ -88,12 +136,7 @@ def projection_status(
     stalled_after = float(
         (projection.stalled_after if projection else None) or settings["projection_stalled_after"]
     )
-    live_since = now - timedelta(seconds=float(settings["projection_lease_seconds"]))
-    live_workers = (
-        ProjectionWorker.objects.using(db)
-        .filter(projection=name, heartbeat_at__gte=live_since)
-        .count()
-    )
+    live_workers = tables.live_workers.get(name, 0)
     segments = []
     stalled = False
     for row in rows:
@@ -167,7 +210,7 @@ def projection_status(
         stalled=stalled,
         lag_exact=exact,
         rate=sum(s.rate for s in segments),
-        dead_letters=ProjectionDeadLetter.objects.using(db).filter(projection=name).count(),
+        dead_letters=tables.dead_letters.get(name, 0),
         restarts=checkpoint.restarts if checkpoint else 0,
         gaps_skipped=checkpoint.gaps_skipped if checkpoint else 0,
         problems=problems,
@@ -176,15 +219,13 @@ def projection_status(
 
 
 def projection_statuses(*, store: EventStore | None = None) -> list[ProjectionStatus]:
-    """A status for every registered projection (and every checkpoint row), by name."""
-    from toolkit.models import ProjectionCheckpoint
-
+    """A status for every registered projection (and every checkpoint row), by name; the
+    projection tables are read in four queries whatever the number of projections."""
     event_store = store_or_default(store)
     head = event_store.head_position()
-    names = set(projections) | set(
-        ProjectionCheckpoint.objects.using(database()).values_list("name", flat=True)
-    )
-    return [projection_status(name, store=event_store, head=head) for name in sorted(names)]
+    tables = _Rows.read(None)
+    names = set(projections) | set(tables.checkpoints)
+    return [_status(name, event_store, head, tables) for name in sorted(names)]
 
 
 def unhealthy_projections(
