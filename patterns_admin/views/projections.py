@@ -153,6 +153,7 @@ def _after_action(request: HtmxHttpRequest, name: str, result: dict[str, Any]) -
 @require_GET
 @staff_member_required
 @vary_on_headers("HX-Request")
+@permission_required_403("view_projections")
 def projection_detail(request: HtmxHttpRequest, name: str) -> HttpResponse:
     """One projection: status, health, segments (holder, lease, lag), rate, dead letters."""
     _registered(name)
@@ -164,6 +165,7 @@ def projection_detail(request: HtmxHttpRequest, name: str) -> HttpResponse:
 
 @require_POST
 @staff_member_required
+@permission_required_403("view_projections")
 @permission_required_403("replay_events")
 def projection_pause(request: HtmxHttpRequest, name: str) -> HttpResponse:
     """Pause (``action=pause``) or resume (``action=resume``) the workers of ``name``."""
@@ -213,6 +215,7 @@ def _rewind_target(data: Any) -> tuple[int | None, datetime | None, str]:
 
 @require_http_methods(["GET", "POST"])
 @staff_member_required
+@permission_required_403("view_projections")
 @permission_required_403("replay_events")
 @vary_on_headers("HX-Request")
 def projection_rewind(request: HtmxHttpRequest, name: str) -> HttpResponse:
@@ -273,6 +276,7 @@ def projection_rewind(request: HtmxHttpRequest, name: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @staff_member_required
+@permission_required_403("view_projections")
 @permission_required_403("replay_events")
 @vary_on_headers("HX-Request")
 def dead_letter_action(request: HtmxHttpRequest, name: str, pk: int, action: str) -> HttpResponse:

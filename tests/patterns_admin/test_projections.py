@@ -211,7 +211,10 @@ class ProjectionDetailTests(TestCase):
         assert self.client.post(PAUSE_URL, {"action": "pause"}).status_code == 403
         assert self.client.get(REWIND_URL, {"position": "0"}).status_code == 403
         assert self.client.post(_letter_url(self.letter.pk, "drop")).status_code == 403
-        assert not PanelActionLog.objects.exists()
+        assert not PanelActionLog.objects.filter(success=True).exists()  # refusals only
+        reader = make_staff("reader", read=False)
+        self.client.force_login(reader)
+        assert self.client.get(DETAIL_URL).status_code == 403
 
     def test_rewind_confirmation_states_the_events_to_replay_then_rewinds(self) -> None:
         self.client.force_login(self.operator)

@@ -503,5 +503,5 @@ def test_register_alias_refuses_an_unknown_section() -> None:
         register_alias("OTHER_CONFIG", "nope", dict)
     assert excinfo.value.args == (
         "Unknown TOOLKIT section 'nope'; valid sections are: 'admin', 'cqrs', "
-        "'eventsourcing', 'patterns', 'sqlite'.",
+        "'eventsourcing', 'outbox', 'patterns', 'sqlite'.",
     )

@@ -32,9 +32,9 @@ from tests.testapp.models import ProjectedApplication, ProjectedTally
 from tests.toolkit.eventsourcing.projection_worker import late_writer
 from tests.toolkit.eventsourcing.projection_worker import writer as tick_writer
 from toolkit.eventsourcing.backends.django import DjangoEventStoreBackend
+from toolkit.eventsourcing.event_store import EventStore
 from toolkit.eventsourcing.projections import ProjectionRunner
 from toolkit.models import ProjectionCheckpoint, ProjectionSegment
-from toolkit.eventsourcing.event_store import EventStore
 from toolkit.registry import projections
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

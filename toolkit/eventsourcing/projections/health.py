@@ -58,16 +58,17 @@ def _segment_lags(
 
 @dataclass
 class _Rows:
-    """The projection tables' rows for some projections, read in four queries."""
+    """The projection tables' rows for some projections, read in two queries: the segments,
+    and the control rows annotated with their live workers and dead letters (a projection
+    that never ran has neither)."""
 
     checkpoints: dict[str, Any]
     segments: dict[str, list[Any]]
-    live_workers: dict[str, int]
-    dead_letters: dict[str, int]
 
     @classmethod
     def read(cls, names: Sequence[str] | None) -> _Rows:
-        from django.db.models import Count
+        from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+        from django.db.models.functions import Coalesce
         from django.utils import timezone
 
         from toolkit.models import (
@@ -80,29 +81,30 @@ class _Rows:
         db = database()
         lease = timedelta(seconds=float(es_settings()["projection_lease_seconds"]))
 
-        def only(rows: Any, field: str) -> Any:
-            return rows if names is None else rows.filter(**{f"{field}__in": names})
+        def count_of(rows: Any) -> Any:
+            counted = (
+                rows.filter(projection=OuterRef("name"))
+                .order_by()
+                .values("projection")
+                .annotate(n=Count("id"))
+                .values("n")
+            )
+            return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
+        checkpoints = ProjectionCheckpoint.objects.using(db).annotate(
+            live_workers=count_of(
+                ProjectionWorker.objects.filter(heartbeat_at__gte=timezone.now() - lease)
+            ),
+            dead_letter_count=count_of(ProjectionDeadLetter.objects.all()),
+        )
+        segments_rows = ProjectionSegment.objects.using(db).order_by("projection", "segment")
+        if names is not None:
+            checkpoints = checkpoints.filter(name__in=names)
+            segments_rows = segments_rows.filter(projection__in=names)
         segments: dict[str, list[Any]] = {}
-        for row in only(ProjectionSegment.objects.using(db), "projection").order_by(
-            "projection", "segment"
-        ):
+        for row in segments_rows:
             segments.setdefault(row.projection, []).append(row)
-        workers = only(
-            ProjectionWorker.objects.using(db).filter(heartbeat_at__gte=timezone.now() - lease),
-            "projection",
-        )
-        letters = only(ProjectionDeadLetter.objects.using(db), "projection")
-        return cls(
-            checkpoints={c.name: c for c in only(ProjectionCheckpoint.objects.using(db), "name")},
-            segments=segments,
-            live_workers=dict(
-                workers.values("projection").annotate(n=Count("id")).values_list("projection", "n")
-            ),
-            dead_letters=dict(
-                letters.values("projection").annotate(n=Count("id")).values_list("projection", "n")
-            ),
-        )
+        return cls(checkpoints={c.name: c for c in checkpoints}, segments=segments)
 
 
 def projection_status(
@@ -136,7 +138,7 @@ def _status(name: str, event_store: EventStore, head: int, tables: _Rows) -> Pro
     stalled_after = float(
         (projection.stalled_after if projection else None) or settings["projection_stalled_after"]
     )
-    live_workers = tables.live_workers.get(name, 0)
+    live_workers = checkpoint.live_workers if checkpoint is not None else 0
     segments = []
     stalled = False
     for row in rows:
@@ -210,7 +212,7 @@ def _status(name: str, event_store: EventStore, head: int, tables: _Rows) -> Pro
         stalled=stalled,
         lag_exact=exact,
         rate=sum(s.rate for s in segments),
-        dead_letters=tables.dead_letters.get(name, 0),
+        dead_letters=checkpoint.dead_letter_count if checkpoint is not None else 0,
         restarts=checkpoint.restarts if checkpoint else 0,
         gaps_skipped=checkpoint.gaps_skipped if checkpoint else 0,
         problems=problems,
@@ -220,7 +222,7 @@ def _status(name: str, event_store: EventStore, head: int, tables: _Rows) -> Pro
 
 def projection_statuses(*, store: EventStore | None = None) -> list[ProjectionStatus]:
     """A status for every registered projection (and every checkpoint row), by name; the
-    projection tables are read in four queries whatever the number of projections."""
+    projection tables are read in two queries whatever the number of projections."""
     event_store = store_or_default(store)
     head = event_store.head_position()
     tables = _Rows.read(None)

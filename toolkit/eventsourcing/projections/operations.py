@@ -24,8 +24,8 @@ from toolkit.eventsourcing.projections.runner import (
 from toolkit.eventsourcing.store import StoredEvent
 
 if TYPE_CHECKING:
-    from toolkit.models import ProjectionDeadLetter
     from toolkit.eventsourcing.event_store import EventStore
+    from toolkit.models import ProjectionDeadLetter
 
 logger = logging.getLogger("toolkit.projections")
 

@@ -57,8 +57,8 @@ from toolkit.eventsourcing.store import StoredEvent
 from toolkit.registry import projections
 
 if TYPE_CHECKING:
-    from toolkit.models import ProjectionSegment
     from toolkit.eventsourcing.event_store import EventStore
+    from toolkit.models import ProjectionSegment
 
 logger = logging.getLogger("toolkit.projections")
 

@@ -55,7 +55,7 @@ def drop_outbox_trigger(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("toolkit", "0001_initial"),
+        ("toolkit", "0002_stream_listing_index"),
     ]
 
     operations = [
