@@ -41,8 +41,11 @@ def request_with_user(db):
 
 @pytest.fixture
 def restore_machines():
-    """The seed's OrderMachine shares its name with the demo's: put the demo's back after."""
+    """The seed's OrderMachine shares its name with the demo's, and the registry refuses a
+    second, different class under one name: run the README's project as it is (its own
+    machines only), then put the demo's back."""
     saved = dict(toolkit_registry.machines.items())
+    toolkit_registry.machines.clear()
     yield
     toolkit_registry.machines.clear()
     for name, machine in saved.items():

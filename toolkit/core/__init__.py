@@ -8,5 +8,7 @@ Rules for this package (checked by the import-linter contracts in ``pyproject.to
   backend, audit writes, plugin state, projection checkpoints).
 
 Modules: :mod:`toolkit.core.exceptions` (the one error tree, re-exported by
-:mod:`toolkit.patterns.exceptions`).
+:mod:`toolkit.patterns.exceptions`), :mod:`toolkit.core.bus` (the one publish/subscribe
+engine under ``EventBus``, ``EventBroker`` and the event-sourcing handlers),
+:mod:`toolkit.core.registry` (the one typed registry) and :mod:`toolkit.core.compat`.
 """

@@ -35,25 +35,17 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import inspect
-import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from toolkit.core.bus import Engine, Failure, Subscription, handler_name
 from toolkit.core.exceptions import EventDispatchError
 
 Handler = Callable[[Any], Awaitable[None] | None]
 H = TypeVar("H", bound=Callable[..., Any])
 
 __all__ = ["Dispatched", "EventBroker", "Handler", "handler_name"]
-
-
-def handler_name(handler: Callable[..., Any]) -> str:
-    """``module.qualname`` of a handler, as shown in :class:`EventDispatchError`."""
-    module = getattr(handler, "__module__", None) or ""
-    qualname = getattr(handler, "__qualname__", None) or repr(handler)
-    return f"{module}.{qualname}" if module else qualname
 
 
 def _event_name(event: object) -> str:
@@ -81,8 +73,17 @@ class Dispatched:
         yield  # pragma: no cover - makes this a generator; never reached
 
 
+def _class_test(types: tuple[type[Any], ...]) -> Callable[[Any, Any], bool]:
+    """The engine's route test: the event's class is one of ``types`` or a subclass."""
+    return lambda event_type, _event: issubclass(event_type, types)
+
+
 class EventBroker:
     """Routes events to the handlers registered for their class (or a base class).
+
+    The dddkit face of the toolkit's one publish/subscribe engine (:mod:`toolkit.core.bus`):
+    the engine keeps the order, caches the handlers per event class and isolates failures;
+    this class speaks in event classes and event objects.
 
     ``parallel=True`` runs the async handlers of one event concurrently
     (``asyncio.gather``); sync handlers still run one after the other, in order, before them.
@@ -91,11 +92,7 @@ class EventBroker:
 
     def __init__(self, *, parallel: bool = False) -> None:
         self.parallel = parallel
-        self._handlers: list[tuple[tuple[type[Any], ...], Handler]] = []
-        self._lock = threading.Lock()
-        # Per event class: its handlers and whether each is ``async def``. Dispatch is then a
-        # dictionary lookup and a loop; (un)subscribing clears it.
-        self._cache: dict[type[Any], tuple[tuple[Handler, bool], ...]] = {}
+        self._engine = Engine()
 
     # -- registration -------------------------------------------------------------------
     def handle(self, *event_types: type[Any]) -> Callable[[H], H]:
@@ -115,32 +112,15 @@ class EventBroker:
     def subscribe(self, event_types: type[Any] | Iterable[type[Any]], handler: Handler) -> None:
         """Register ``handler`` for one event class or several; it runs after earlier ones."""
         types = (event_types,) if isinstance(event_types, type) else tuple(event_types)
-        with self._lock:
-            self._handlers.append((types, handler))
-            self._cache = {}
+        self._engine.add(Subscription(types, handler, _class_test(types)))
 
     def unsubscribe(self, handler: Handler) -> None:
         """Remove every registration of ``handler``; unknown handlers are ignored."""
-        with self._lock:
-            self._handlers = [(t, h) for t, h in self._handlers if h is not handler]
-            self._cache = {}
+        self._engine.remove(lambda s: s.handler is handler)
 
     def handlers_for(self, event: object) -> list[Handler]:
         """The handlers ``event`` goes to, in registration order."""
-        return [handler for handler, _ in self._resolve(type(event))]
-
-    def _resolve(self, event_type: type[Any]) -> tuple[tuple[Handler, bool], ...]:
-        try:
-            return self._cache[event_type]
-        except KeyError:
-            pass
-        entries = tuple(
-            (h, inspect.iscoroutinefunction(h))
-            for types, h in list(self._handlers)
-            if issubclass(event_type, types)
-        )
-        self._cache[event_type] = entries
-        return entries
+        return [s.handler for s in self._engine.route(type(event), event)]
 
     # -- dispatch -----------------------------------------------------------------------
     def __call__(self, event: object) -> Dispatched | Coroutine[Any, Any, Dispatched]:
@@ -157,101 +137,20 @@ class EventBroker:
         Async handlers run on a private event loop (in a helper thread when the calling
         thread already runs a loop).
         """
-        entries = self._resolve(type(event))
-        errors: list[tuple[int, BaseException]] = []
-        pending: list[int] = []
-        for index, (handler, is_async) in enumerate(entries):
-            if is_async and self.parallel:
-                pending.append(index)
-                continue
-            try:
-                result = handler(event)
-                if result is not None and inspect.isawaitable(result):
-                    _run_coroutine(_await(result))
-            except Exception as exc:
-                errors.append((index, exc))
-        if pending:
-            results = _run_coroutine(_gather([entries[i][0] for i in pending], event))
-            errors.extend((i, exc) for i, exc in zip(pending, results, strict=True) if exc)
-        return _finish(event, entries, errors)
+        subs = self._engine.route(type(event), event)
+        return _finish(event, subs, self._engine.run(subs, event, parallel=self.parallel))
 
     async def adispatch(self, event: object) -> Dispatched:
         """Run every handler of ``event``, awaiting async ones; raise their errors together."""
-        entries = self._resolve(type(event))
-        errors: list[tuple[int, BaseException]] = []
-        pending: list[int] = []
-        for index, (handler, is_async) in enumerate(entries):
-            if is_async and self.parallel:
-                pending.append(index)
-                continue
-            try:
-                result = handler(event)
-                if result is not None and inspect.isawaitable(result):
-                    await result
-            except Exception as exc:
-                errors.append((index, exc))
-        if pending:
-            results = await _gather([entries[i][0] for i in pending], event)
-            errors.extend((i, exc) for i, exc in zip(pending, results, strict=True) if exc)
-        return _finish(event, entries, errors)
+        subs = self._engine.route(type(event), event)
+        failures = await self._engine.arun(subs, event, parallel=self.parallel)
+        return _finish(event, subs, failures)
 
 
-def _finish(
-    event: object,
-    entries: tuple[tuple[Handler, bool], ...],
-    errors: list[tuple[int, BaseException]],
-) -> Dispatched:
+def _finish(event: object, subs: tuple[Subscription, ...], failures: list[Failure]) -> Dispatched:
     """Raise the gathered errors in registration order, or report what ran."""
-    if errors:
-        errors.sort(key=lambda item: item[0])
+    if failures:
         raise EventDispatchError(
-            _event_name(event), [(handler_name(entries[i][0]), exc) for i, exc in errors]
+            _event_name(event), [(handler_name(sub.handler), exc) for sub, exc in failures]
         )
-    return Dispatched(event, tuple(h for h, _ in entries))
-
-
-async def _await(awaitable: Awaitable[Any]) -> None:
-    await awaitable
-
-
-async def _gather(handlers: list[Handler], event: object) -> list[BaseException | None]:
-    async def run(handler: Handler) -> BaseException | None:
-        try:
-            result = handler(event)
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:
-            return exc
-        return None
-
-    return list(await asyncio.gather(*(run(h) for h in handlers)))
-
-
-T = TypeVar("T")
-
-
-def _run_coroutine(coro: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
-    """Run ``coro`` to completion from sync code, even if this thread runs a loop."""
-
-    async def main() -> T:
-        return await coro
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(main())
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = asyncio.run(main())
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="event-broker-dispatch")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    result: T = box["result"]
-    return result
+    return Dispatched(event, tuple(s.handler for s in subs))

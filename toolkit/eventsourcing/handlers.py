@@ -20,17 +20,21 @@ handler runs, and failures are raised together as one
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from toolkit.core.bus import Engine, Subscription
 from toolkit.core.exceptions import EventDispatchError
 from toolkit.eventsourcing.store import StoredEvent
 
 Handler = Callable[[StoredEvent], Any]
 
-_lock = threading.Lock()
-_handlers: dict[str, list[Handler]] = {}
+#: The event type that matches every event: its handlers run after the specific ones.
+ANY_EVENT = "*"
+
+#: The process's event handlers, on the toolkit's one publish/subscribe engine
+#: (:mod:`toolkit.core.bus`): this module is its djangoevents face, routing by event type.
+_engine = Engine()
 
 
 def event_type_of(target: Any) -> str:
@@ -60,55 +64,67 @@ def subscribe_to(*targets: Any) -> Callable[[Handler], Handler]:
     return decorate
 
 
+def _subscription(event_type: str, handler: Handler) -> Subscription:
+    if event_type == ANY_EVENT:
+        test: Callable[[Any, Any], bool] = lambda _routed, _event: True  # noqa: E731
+    else:
+        test = lambda routed, _event: routed == event_type  # noqa: E731
+    return Subscription(
+        event_type, handler, test, name=getattr(handler, "__qualname__", None) or repr(handler)
+    )
+
+
 def subscribe(handler: Handler, *event_types: str) -> None:
     """Register ``handler`` for ``event_types`` (a handler registered twice runs once);
     ``"*"`` (:data:`ANY_EVENT`) subscribes it to every event."""
-    with _lock:
-        for event_type in event_types:
-            handlers = _handlers.setdefault(event_type, [])
-            if handler not in handlers:
-                handlers.append(handler)
+    for event_type in event_types:
+        _engine.add(_subscription(event_type, handler), unique=True)
 
 
 def unsubscribe(handler: Handler, *event_types: str) -> None:
     """Remove ``handler`` from ``event_types`` (all of them when none is given)."""
-    with _lock:
-        for event_type in event_types or list(_handlers):
-            handlers = _handlers.get(event_type, [])
-            if handler in handlers:
-                handlers.remove(handler)
+    _engine.remove(lambda s: s.handler == handler and (not event_types or s.key in event_types))
 
 
-#: The event type that matches every event: its handlers run after the specific ones.
-ANY_EVENT = "*"
+def clear() -> None:
+    """Forget every handler (tests only)."""
+    _engine.remove(lambda s: True)
+
+
+def _route(event_type: str) -> list[Subscription]:
+    """The engine's subscriptions for ``event_type``: the specific ones, then those of every
+    event (:data:`ANY_EVENT`) whose handler is not already among them, each in order."""
+    subs = _engine.route(event_type)
+    specific = [s for s in subs if s.key != ANY_EVENT]
+    seen = [s.handler for s in specific]
+    if event_type != ANY_EVENT:
+        specific += [s for s in subs if s.key == ANY_EVENT and s.handler not in seen]
+    return specific
 
 
 def handlers_for(event_type: str) -> list[Handler]:
     """The handlers subscribed to ``event_type`` then those subscribed to every event
     (:data:`ANY_EVENT`), in subscription order; a handler appears once."""
-    handlers = list(_handlers.get(event_type, ()))
-    if event_type != ANY_EVENT:
-        handlers += [h for h in _handlers.get(ANY_EVENT, ()) if h not in handlers]
-    return handlers
+    return [s.handler for s in _route(event_type)]
 
 
 def has_handlers() -> bool:
     """Whether any handler is subscribed (lets the append path skip dispatching)."""
-    return any(_handlers.values())
+    return bool(_engine.subscriptions)
 
 
 def dispatch(events: Sequence[StoredEvent], extra: Sequence[tuple[str, Handler]] = ()) -> None:
     """Call the handlers of each event (and ``extra`` ``(event_type, handler)`` pairs); raise
-    EventDispatchError after all ran if any raised."""
+    EventDispatchError after all ran if any raised. ``async def`` handlers are awaited."""
     errors: list[tuple[str, BaseException]] = []
     for event in events:
-        handlers = handlers_for(event.event_type)
-        handlers += [h for t, h in extra if t == event.event_type and h not in handlers]
-        for handler in handlers:
-            try:
-                handler(event)
-            except Exception as exc:
-                errors.append((getattr(handler, "__qualname__", repr(handler)), exc))
+        subs = _route(event.event_type)
+        handlers = [s.handler for s in subs]
+        more = [
+            _subscription(t, h) for t, h in extra if t == event.event_type and h not in handlers
+        ]
+        failures = _engine.run((*subs, *more), event)
+        errors.extend((sub.name, exc) for sub, exc in failures)
     if errors:
         raise EventDispatchError(events[0].event_type if len(events) == 1 else "events", errors)
 

@@ -30,18 +30,22 @@ importable module-level functions and payloads JSON-serialisable.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import threading
-from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 from typing import Any, Literal, TypeVar
 
+from toolkit.core.bus import Engine, Failure, Subscription, handler_name, pending_events
 from toolkit.core.exceptions import EventDispatchError, ValidationError
 
-__all__ = ["BACKENDS", "EventBus", "Handler", "default_bus", "get_default_bus", "pending_events"]
+__all__ = [
+    "BACKENDS",
+    "EventBus",
+    "Handler",
+    "default_bus",
+    "get_default_bus",
+    "handler_name",
+    "pending_events",
+]
 
 
 Handler = Callable[[Any], Any]
@@ -49,11 +53,8 @@ H = TypeVar("H", bound=Handler)
 Backend = Literal["default", "celery"]
 BACKENDS: tuple[str, ...] = ("celery", "default")
 
-#: Events held back by the innermost open UnitOfWork of this context: (bus, event, payload).
-#: ``None`` outside a unit of work. Read by :meth:`EventBus.emit` on every call.
-pending_events: ContextVar[list[tuple[EventBus, str, Any]] | None] = ContextVar(
-    "toolkit_pending_events", default=None
-)
+# ``pending_events`` (the events held back by an open UnitOfWork) is the engine's, re-exported
+# here for the unit of work and for code that imported it from this module.
 
 _UNRESOLVED = "unresolved"
 #: The ``event_bus`` setting, read once and forgotten when ``TOOLKIT`` changes.
@@ -82,34 +83,20 @@ def _configured_backend() -> str:
     return _settings_backend
 
 
-def handler_name(handler: Callable[..., Any]) -> str:
-    """``module.qualname`` of a handler, as shown in :class:`EventDispatchError`."""
-    module = getattr(handler, "__module__", None) or "?"
-    qualname = getattr(handler, "__qualname__", None) or repr(handler)
-    return f"{module}.{qualname}"
-
-
-class _Subscription:
-    __slots__ = ("handler", "is_async", "is_pattern", "name", "pattern")
-
-    def __init__(self, pattern: str, handler: Handler) -> None:
-        self.pattern = pattern
-        self.handler = handler
-        self.is_async = inspect.iscoroutinefunction(handler)
-        self.is_pattern = any(ch in pattern for ch in "*?[")
-        self.name = handler_name(handler)
-
-    def matches(self, event: str) -> bool:
-        if self.is_pattern:
-            return fnmatchcase(event, self.pattern)
-        return event == self.pattern
+def _name_test(pattern: str) -> Callable[[Any, Any], bool]:
+    """The engine's route test for a name (equality) or a wildcard pattern (fnmatch)."""
+    if any(ch in pattern for ch in "*?["):
+        return lambda name, _event: fnmatchcase(str(name), pattern)
+    return lambda name, _event: name == pattern
 
 
 class EventBus:
-    """An in-process publish/subscribe bus.
+    """An in-process publish/subscribe bus: the dmr face of :mod:`toolkit.core.bus`.
 
     ``backend`` is ``"default"`` (handlers run in this process) or ``"celery"`` (each handler
-    runs as a Celery task); ``None`` follows ``TOOLKIT["patterns"]["event_bus"]``.
+    runs as a Celery task); ``None`` follows ``TOOLKIT["patterns"]["event_bus"]``. Ordering,
+    wildcard routing, sync/async delivery and fault isolation are the engine's; this class
+    adds the event-name vocabulary, the Celery backend and the unit-of-work hold-back.
     """
 
     def __init__(self, *, backend: Backend | None = None) -> None:
@@ -121,10 +108,7 @@ class EventBus:
                 value=backend,
             )
         self.backend: Backend | None = backend
-        self._subscriptions: list[_Subscription] = []
-        # event name -> (all matching subscriptions, any of them async?)
-        self._cache: dict[str, tuple[tuple[_Subscription, ...], bool]] = {}
-        self._lock = threading.Lock()
+        self._engine = Engine()
 
     # -- subscribing ---------------------------------------------------------------------
 
@@ -149,9 +133,7 @@ class EventBus:
                 field="handler",
                 value=handler,
             )
-        with self._lock:
-            self._subscriptions.append(_Subscription(event, handler))
-            self._cache = {}
+        self._engine.add(Subscription(event, handler, _name_test(event)))
         return handler
 
     def off(self, event: str | None = None, handler: Handler | None = None) -> int:
@@ -160,23 +142,15 @@ class EventBus:
         ``off("order.paid", f)`` removes ``f`` from that name or pattern, ``off("order.paid")``
         every handler of it, ``off(handler=f)`` ``f`` everywhere, ``off()`` everything.
         """
-        with self._lock:
-            keep = [
-                s
-                for s in self._subscriptions
-                if not (
-                    (event is None or s.pattern == event)
-                    and (handler is None or s.handler == handler)
-                )
-            ]
-            removed = len(self._subscriptions) - len(keep)
-            self._subscriptions = keep
-            self._cache = {}
-        return removed
+        return self._engine.remove(
+            lambda s: (
+                (event is None or s.key == event) and (handler is None or s.handler == handler)
+            )
+        )
 
     def handlers(self, event: str) -> list[Handler]:
         """The handlers ``emit(event, ...)`` would call, in registration order."""
-        return [s.handler for s in self._matching(event)[0]]
+        return [s.handler for s in self._engine.route(event)]
 
     def handlers_for(self, event: str) -> list[Handler]:
         """dmr-toolkit 0.1.0's name for :meth:`handlers`."""
@@ -185,15 +159,6 @@ class EventBus:
     def clear(self) -> None:
         """Remove every subscription (dmr-toolkit 0.1.0's name for ``off()``)."""
         self.off()
-
-    def _matching(self, event: str) -> tuple[tuple[_Subscription, ...], bool]:
-        found = self._cache.get(event)
-        if found is None:
-            with self._lock:
-                subs = tuple(s for s in self._subscriptions if s.matches(event))
-                found = (subs, any(s.is_async for s in subs))
-                self._cache[event] = found
-        return found
 
     # -- emitting ------------------------------------------------------------------------
 
@@ -220,7 +185,7 @@ class EventBus:
 
     def dispatch(self, event: str, payload: Any = None) -> None:
         """Deliver ``event`` now, ignoring any open UnitOfWork (used by the unit of work)."""
-        subs, has_async = self._matching(event)
+        subs = self._engine.route(event)
         if not subs:
             return
         if (self.backend or _configured_backend()) == "celery":
@@ -228,23 +193,11 @@ class EventBus:
 
             enqueue(event, payload, [s.handler for s in subs])
             return
-        errors: list[tuple[str, BaseException]] | None = None
-        if not has_async:
-            for sub in subs:
-                try:
-                    sub.handler(payload)
-                except Exception as exc:
-                    if errors is None:
-                        errors = []
-                    errors.append((sub.name, exc))
-        else:
-            errors = _run_mixed(subs, payload)
-        if errors:
-            raise EventDispatchError(event, errors)
+        _raise_failures(event, self._engine.run(subs, payload))
 
     async def adispatch(self, event: str, payload: Any = None) -> None:
         """Async :meth:`dispatch`."""
-        subs, _ = self._matching(event)
+        subs = self._engine.route(event)
         if not subs:
             return
         from asgiref.sync import sync_to_async
@@ -254,52 +207,13 @@ class EventBus:
 
             await sync_to_async(enqueue)(event, payload, [s.handler for s in subs])
             return
-        errors: list[tuple[str, BaseException]] = []
-        for sub in subs:
-            try:
-                if sub.is_async:
-                    await sub.handler(payload)
-                else:
-                    await sync_to_async(sub.handler)(payload)
-            except Exception as exc:
-                errors.append((sub.name, exc))
-        if errors:
-            raise EventDispatchError(event, errors)
+        _raise_failures(event, await self._engine.arun(subs, payload, sync_in_thread=True))
 
 
-def _run_mixed(subs: Iterable[_Subscription], payload: Any) -> list[tuple[str, BaseException]]:
-    """Run sync and async handlers in order from sync code; return the errors."""
-    subs = tuple(subs)
-
-    async def run_all() -> list[tuple[str, BaseException]]:
-        errors: list[tuple[str, BaseException]] = []
-        for sub in subs:
-            try:
-                result = sub.handler(payload)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception as exc:
-                errors.append((sub.name, exc))
-        return errors
-
-    return _run_coroutine(run_all)
-
-
-def _run_coroutine(
-    func: Callable[[], Awaitable[list[tuple[str, BaseException]]]],
-) -> list[tuple[str, BaseException]]:
-    """Run an async function to completion from sync code, even under a running loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        from asgiref.sync import async_to_sync
-
-        # async_to_sync reuses the outer event loop when we run inside sync_to_async.
-        return async_to_sync(func)()
-    # Called from a coroutine (a sync emit inside async code): run in a helper thread with
-    # its own loop, as blocking the running loop on itself would deadlock.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, func()).result()  # type: ignore[arg-type]
+def _raise_failures(event: str, failures: list[Failure]) -> None:
+    """One :class:`EventDispatchError` for every handler that raised, in order."""
+    if failures:
+        raise EventDispatchError(event, [(sub.name, exc) for sub, exc in failures])
 
 
 #: The process default bus: StateMachine emits ``<model>.<transition>`` on it.

@@ -21,7 +21,7 @@ class Miracle(Aggregate):
 @pytest.fixture(autouse=True)
 def _forget_handlers() -> Iterator[None]:
     yield
-    handler_registry._handlers.clear()
+    handler_registry.clear()
 
 
 def test_subscribe_to_an_event_class_receives_its_stored_events() -> None:
