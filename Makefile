@@ -123,8 +123,11 @@ docs: install
 docs-serve: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
+## Every benchmark in bench/, one after the other (each prints ratios against a floor it
+## measures in the same run); `make bench BENCH="state_machine lazy"` runs a selection.
+BENCH ?= $(sort $(basename $(notdir $(filter-out bench/_%,$(wildcard bench/*.py)))))
 bench: install
-	$(PY) -m bench
+	@set -e; for name in $(BENCH); do echo "== python -m bench.$$name"; $(PY) -m bench.$$name; done
 
 ## Wheel + sdist in dist/, checked by twine.
 build: install

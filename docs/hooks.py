@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -234,3 +235,34 @@ def on_page_markdown(markdown: str, *, page: Any, config: Any, files: Any) -> st
                 where,
             )
     return markdown
+
+
+#: A Sphinx cross-reference role left in a docstring, as Markdown renders it:
+#: ``:meth:`~toolkit.x.Y.z``` becomes ``:meth:<code>~toolkit.x.Y.z</code>``.
+_ROLE = re.compile(
+    r":(?:py:)?(class|meth|func|mod|data|attr|exc|obj):<code>(~?)([\w.]+)(\(\))?</code>"
+)
+#: Any role text still in a page after the conversion: the docs gate fails on it.
+_LEFTOVER_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|mod|data|attr|exc|obj):[`<]")
+
+
+def _autoref(match: re.Match[str]) -> str:
+    """The role as an mkdocs-autorefs link: resolved when the target is documented, plain
+    code otherwise (``optional``). ``~`` shows the last name only, as Sphinx does."""
+    _role, short, target, call = match.groups()
+    title = target.rsplit(".", 1)[-1] if short else target
+    return f'<autoref identifier="{target}" optional><code>{title}{call or ""}</code></autoref>'
+
+
+def convert_roles(html: str) -> str:
+    """Turn the docstrings' Sphinx roles (``:class:``, ``:meth:``, ...) into links."""
+    return _ROLE.sub(_autoref, html)
+
+
+def on_page_content(html: str, *, page: Any, config: Any, files: Any) -> str:
+    """Render docstring cross-references as links; warn (so ``--strict`` fails) on any role
+    that is still literal text, e.g. one whose target is not a dotted name."""
+    html = convert_roles(html)
+    for leftover in sorted(set(_LEFTOVER_ROLE.findall(html))):
+        log.warning("%s: literal Sphinx role %r left in the page", page.file.src_path, leftover)
+    return html

@@ -7,6 +7,14 @@ import pytest
 from tests import services
 
 
+@pytest.fixture(autouse=True)
+def _current_test(request: pytest.FixtureRequest):
+    """Lets services.require_postgres_db() check that the test carries the postgres marker."""
+    token = services.current_test.set(request.node)
+    yield
+    services.current_test.reset(token)
+
+
 @pytest.fixture
 def redis_url() -> str:
     """URL of a Redis database reserved for tests (db 15); fails in CI if Redis is down."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from contextvars import ContextVar
 
 import pytest
 
@@ -46,8 +47,22 @@ def require_rabbitmq() -> None:
     require_server("RabbitMQ", "127.0.0.1", 5672)
 
 
+#: The running test's item, set by the autouse fixture in tests/conftest.py.
+current_test: ContextVar[pytest.Item | None] = ContextVar("current_test", default=None)
+
+
 def require_postgres_db() -> None:
-    """Skip unless the test database is PostgreSQL (the PostgreSQL pass runs these tests)."""
+    """Skip unless the test database is PostgreSQL (the PostgreSQL pass runs these tests).
+
+    Fails a test that calls it without the ``postgres`` marker, on every database, so that
+    ``-m postgres`` selects every test that needs PostgreSQL and ``-m "not postgres"`` none.
+    """
+    item = current_test.get()
+    if item is not None and item.get_closest_marker("postgres") is None:
+        pytest.fail(
+            f"{item.nodeid} needs PostgreSQL but is not marked: add @pytest.mark.postgres",
+            pytrace=False,
+        )
     from django.db import connection
 
     if connection.vendor != "postgresql":

@@ -102,3 +102,33 @@ def test_pages_missing_from_nav_are_listed_under_more(
     assert [r.getMessage() for r in caplog.records] == [
         "Pages not in mkdocs.yml nav, listed under 'More': guide/new_page.md"
     ]
+
+
+def test_docstring_roles_become_autorefs_links(hooks: ModuleType) -> None:
+    html = (
+        "<p>See :class:<code>~toolkit.core.bus.Engine</code>, "
+        ":meth:<code>EventStore.append_batch</code> and :func:<code>toolkit.x.run()</code>.</p>"
+    )
+    assert hooks.convert_roles(html) == (
+        '<p>See <autoref identifier="toolkit.core.bus.Engine" optional><code>Engine</code>'
+        '</autoref>, <autoref identifier="EventStore.append_batch" optional>'
+        "<code>EventStore.append_batch</code></autoref> and "
+        '<autoref identifier="toolkit.x.run" optional><code>toolkit.x.run()</code></autoref>.</p>'
+    )
+
+
+def test_a_role_left_literal_logs_a_warning_so_the_strict_build_fails(
+    hooks: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    api_page = SimpleNamespace(file=SimpleNamespace(src_path="api/patterns.md"))
+    with caplog.at_level(logging.WARNING, logger="mkdocs.hooks.toolkit"):
+        html = hooks.on_page_content(
+            "<p>:class:<code>fine.Name</code> but :meth:`not rendered`</p>",
+            page=api_page,
+            config={},
+            files=None,
+        )
+    assert '<autoref identifier="fine.Name" optional>' in html
+    assert [r.getMessage() for r in caplog.records] == [
+        "api/patterns.md: literal Sphinx role ':meth:`' left in the page"
+    ]

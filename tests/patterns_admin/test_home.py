@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from unittest import mock
 
+import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client, TestCase
@@ -141,6 +142,7 @@ class HomeTests(TestCase):
         ):
             assert f'href="{reverse("patterns_admin:" + name)}"' in html, name
 
+    @pytest.mark.postgres
     def test_big_tables_show_the_planner_estimate_on_postgresql(self) -> None:
         require_postgres_db()
         make_transitions(30)
@@ -152,6 +154,7 @@ class HomeTests(TestCase):
         assert counts == [Count(31, exact=False), Count(1, exact=True)]
         assert '<div class="value">≈ 31</div>' in html
 
+    @pytest.mark.postgres
     def test_tables_above_ten_thousand_rows_are_not_counted_on_postgresql(self) -> None:
         # A full COUNT(*) of such a table on every load of the home page is what issue 4
         # rules out; the bench measured 5 ms for 90,000 streams.

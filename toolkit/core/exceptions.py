@@ -18,6 +18,8 @@
     │   ├── AlreadyUndone     the command was undone before (enforced by the database)
     │   ├── UndoConflict      the undo's objects changed since the command ran
     │   └── CommandNotRebuildable the audit row cannot be turned back into a command
+    ├── MissingDependencyError an optional extra is used but its package is not installed
+    │                         (also an ImportError; alias MissingDependency)
     └── ValidationError       bad input: not JSON-serialisable, schema violation, ...
         └── SchemaValidationError an event payload that fails its schema
 
@@ -369,6 +371,8 @@ __all__ = [
     "EventDispatchError",
     "GuardFailed",
     "InvalidTransition",
+    "MissingDependency",
+    "MissingDependencyError",
     "NotFound",
     "PatternError",
     "PluginNotFound",
@@ -380,3 +384,31 @@ __all__ = [
     "UndoNotSupported",
     "ValidationError",
 ]
+
+
+class MissingDependencyError(PatternError, ImportError):
+    """Raised when an optional extra is imported but its package is not installed.
+
+    dddkit's name and signature: ``MissingDependencyError(package, install_package=None,
+    extra=None)``; ``install_package`` is the name to ``pip install`` (default ``package``),
+    ``extra`` the toolkit's extra that brings it (default ``install_package``).
+    """
+
+    _fields = ("package", "install_package", "extra")
+
+    def __init__(
+        self, package: str, install_package: str | None = None, extra: str | None = None
+    ) -> None:
+        self.package = package
+        self.install_package = install_package or package
+        self.extra = extra or install_package or package
+        super().__init__(
+            f"Package {package!r} is not installed but required. You can install it by "
+            f"running `pip install 'django-pattern-toolkit[{self.extra}]'` to install the "
+            f"toolkit with the required extra or 'pip install {self.install_package}' to "
+            f"install the package separately"
+        )
+
+
+#: The toolkit's earlier name for :class:`MissingDependencyError`.
+MissingDependency = MissingDependencyError

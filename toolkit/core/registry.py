@@ -71,7 +71,7 @@ class Registry(Generic[T]):
                 and dotted_path(current) != dotted_path(obj)
             ):
                 raise RegistryError(
-                    f"A {self.kind} named {name!r} is already registered: "
+                    f"{self.kind.capitalize()} {name!r} is already registered: "
                     f"{dotted_path(current)}; refusing {dotted_path(obj)}. Give one of them "
                     f"another name, or register with replace=True to replace it."
                 )

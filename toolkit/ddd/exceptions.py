@@ -7,14 +7,18 @@
     └── MissingDependencyError an optional extra (pydantic, prometheus, ...) is not installed
                                (also importable as MissingDependency)
 
-Event dispatch failures raise :class:`toolkit.patterns.exceptions.EventDispatchError`.
+``MissingDependencyError`` is defined in :mod:`toolkit.core.exceptions` (every package raises
+it for its extras) and re-exported here. Event dispatch failures raise
+:class:`toolkit.patterns.exceptions.EventDispatchError`.
 """
 
 from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
 
-from toolkit.core.exceptions import PatternError
+from toolkit.core.exceptions import MissingDependency, MissingDependencyError, PatternError
+
+__all__ = ["ImmutableValueObject", "MissingDependency", "MissingDependencyError"]
 
 
 class ImmutableValueObject(PatternError, FrozenInstanceError):
@@ -33,31 +37,3 @@ class ImmutableValueObject(PatternError, FrozenInstanceError):
             f"Cannot change attribute {attribute!r} of {value_object}: value objects are "
             f"immutable; build a new one with dataclasses.replace() or model_copy()"
         )
-
-
-class MissingDependencyError(PatternError, ImportError):
-    """Raised when an optional extra is imported but its package is not installed.
-
-    dddkit's name and signature: ``MissingDependencyError(package, install_package=None,
-    extra=None)``; ``install_package`` is the name to ``pip install`` (default ``package``),
-    ``extra`` the toolkit's extra that brings it (default ``install_package``).
-    """
-
-    _fields = ("package", "install_package", "extra")
-
-    def __init__(
-        self, package: str, install_package: str | None = None, extra: str | None = None
-    ) -> None:
-        self.package = package
-        self.install_package = install_package or package
-        self.extra = extra or install_package or package
-        super().__init__(
-            f"Package {package!r} is not installed but required. You can install it by "
-            f"running `pip install 'django-pattern-toolkit[{self.extra}]'` to install the "
-            f"toolkit with the required extra or 'pip install {self.install_package}' to "
-            f"install the package separately"
-        )
-
-
-#: The toolkit's earlier name for :class:`MissingDependencyError`.
-MissingDependency = MissingDependencyError

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from toolkit.core.exceptions import SchemaValidationError
+from toolkit.core.exceptions import MissingDependencyError, SchemaValidationError
 
 SchemaKind = Literal["avro", "jsonschema"]
 
@@ -192,7 +192,10 @@ def _build_validator(kind: SchemaKind, schema: dict[str, Any]) -> Any:
                 "Avro schemas need fastavro: pip install 'django-pattern-toolkit[avro]'"
             ) from exc
         return fastavro.parse_schema(schema)
-    from jsonschema import Draft202012Validator
+    try:
+        from jsonschema import Draft202012Validator
+    except ImportError as exc:  # an optional extra: only schema validation needs it
+        raise MissingDependencyError("jsonschema") from exc
 
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)

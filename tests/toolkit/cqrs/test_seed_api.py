@@ -388,6 +388,7 @@ class ReplicaApiTests(TestCase):
         }
         assert CustomerReplica.cqrs_save(data, meta={"source": "crm"}).source == "crm"
 
+    @pytest.mark.postgres
     def test_select_for_update_locks_the_replica_row(self):
         services.require_postgres_db()  # SQLite has no row locks: Django drops FOR UPDATE
         ProductReplica.cqrs_save(_master_data(5, 0, stock=1))

@@ -142,6 +142,7 @@ class TestRedisBackend(EventStoreContract):
         return EventStore(backend, **options)
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("prepared", [True, False], ids=["prepared", "not-prepared"])
 def test_postgres_appends_are_prepared_unless_disabled(prepared: bool) -> None:

@@ -171,6 +171,7 @@ def test_a_failed_rebuild_keeps_the_old_read_model(store: EventStore) -> None:
     assert names() == ["paid:o1", "paid:o2"]
 
 
+@pytest.mark.postgres
 def test_readers_see_the_old_read_model_until_the_rebuild_commits(
     store: EventStore, postgres_only: None
 ) -> None:

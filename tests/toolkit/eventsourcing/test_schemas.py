@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,18 @@ def test_event_classes_get_their_current_version_from_the_files(tmp_path: Path, 
         assert (Todo.Created.version, Todo.Relabelled.version) == (2, 1)
     finally:
         Todo.Created.version = 1
+
+
+def test_a_json_schema_without_the_jsonschema_extra_names_the_install_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # as if the extra were not installed
+    write(tmp_path / "order" / "v1_order_paid.json", {"type": "object"})
+    registry = SchemaRegistry.from_dirs([tmp_path])
+    assert [p.message for p in registry.problems] == [
+        "invalid jsonschema schema: Package 'jsonschema' is not installed but required. You "
+        "can install it by running `pip install 'django-pattern-toolkit[jsonschema]'` to "
+        "install the toolkit with the required extra or 'pip install jsonschema' to install "
+        "the package separately"
+    ]
+    assert registry.schemas == {}

@@ -546,6 +546,7 @@ def test_execute_and_undo_record_otel_spans(spans) -> None:
 # -- PostgreSQL: other processes and threads -------------------------------------------------
 
 
+@pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_undo_from_audit_in_another_process() -> None:
@@ -575,6 +576,7 @@ def test_undo_from_audit_in_another_process() -> None:
     assert Invoice.objects.count() == 0
 
 
+@pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_undos_one_wins_the_rest_get_already_undone_and_write_nothing() -> None:

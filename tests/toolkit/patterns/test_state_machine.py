@@ -827,6 +827,7 @@ def test_plain_object_trigger_records_an_otel_span(spans) -> None:
 # -- concurrency (PostgreSQL, real threads) --------------------------------------------------
 
 
+@pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_triggers_exactly_one_succeeds() -> None:

@@ -127,6 +127,7 @@ def test_seed_nested_block_raising_rolls_back_both_unless_the_outer_catches(
     assert seen == []
 
 
+@pytest.mark.postgres
 def test_one_instance_shared_by_threads_keeps_their_blocks_apart(bus: EventBus, seen: list) -> None:
     from tests.services import require_postgres_db
 
