@@ -1,7 +1,8 @@
-"""FakeEventStore: the full :class:`~toolkit.patterns.event_store.EventStore` API in memory.
+"""FakeEventStore: the full :class:`~toolkit.eventsourcing.event_store.EventStore` API in memory.
 
-It runs the same facade as the real store over the in-memory backend, so it passes the same
-contract suite (``tests/toolkit/eventsourcing/contract.py``) and cannot drift. It reads no
+It is the real facade over the in-memory backend and overrides no method of it (a test pins
+that), so the memory backend's run of the contract suite
+(``tests/toolkit/eventsourcing/contract.py``) covers it and it cannot drift. It reads no
 settings and needs no database:
 
 .. code-block:: python
