@@ -212,6 +212,7 @@ class PoisonMessageTests(TransactionTestCase):
             "'queue' must be a string or null, not 7",
         )
 
+    @pytest.mark.postgres
     def test_nul_and_nan_payload_that_fails_is_dead_lettered_escaped_then_replayable(
         self,
     ) -> None:

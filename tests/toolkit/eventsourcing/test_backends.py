@@ -41,7 +41,7 @@ class TestFakeEventStore:
             if callable(value) and not name.startswith("__")
         )
         # A new override here must come with a contract run of its own.
-        assert overridden == ["clear"]
+        assert overridden == ["clear", "reset"]
 
     def test_reads_no_settings_and_keeps_its_own_upcasters(self, settings: Any) -> None:
         settings.TOOLKIT = {
