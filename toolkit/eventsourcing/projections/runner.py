@@ -91,7 +91,7 @@ class RunOptions:
 
 def get_projection(name: str) -> Projection:
     """An instance of the projection registered under ``name`` (RegistryError lists names)."""
-    return projections.get(name)()  # type: ignore[no-any-return]
+    return projections.get(name)()
 
 
 def database() -> str:
