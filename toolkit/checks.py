@@ -35,7 +35,15 @@ def check_toolkit_setting(
     ]
     for check in list(_extra_checks):
         messages.extend(check())
-    return messages
+    # validate() covers every section, and a sub-package's own check (event sourcing's, which
+    # callers use on its own) may report its section again: show each problem once.
+    seen: set[tuple[str | None, str]] = set()
+    unique: list[CheckMessage] = []
+    for message in messages:
+        if (message.id, message.msg) not in seen:
+            seen.add((message.id, message.msg))
+            unique.append(message)
+    return unique
 
 
 @register(Tags.caches, "toolkit")

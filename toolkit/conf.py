@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 #: Every key of ``TOOLKIT["patterns"]`` with its default (the seed's defaults).
@@ -56,11 +57,33 @@ EVENT_STORE_BACKEND_CHOICES = ("django", "memory", "redis")
 SQLITE_JOURNAL_MODE_CHOICES = ("DELETE", "MEMORY", "OFF", "PERSIST", "TRUNCATE", "WAL", None)
 SQLITE_SYNCHRONOUS_CHOICES = ("EXTRA", "FULL", "NORMAL", "OFF", None)
 
-#: Other top-level sections of ``TOOLKIT``; each sub-package documents its own keys.
+#: Every key of ``TOOLKIT["eventsourcing"]`` with its default (documented in
+#: :mod:`toolkit.eventsourcing.config`, which re-exports it as ``DEFAULTS``).
+EVENTSOURCING_DEFAULTS: dict[str, Any] = {
+    "add_schema_version": False,
+    "database": "default",
+    "prepared_statements": True,
+    "projection_batch_size": 500,
+    "projection_degraded_lag": 100,
+    "projection_gap_timeout": 5.0,
+    "projection_lease_seconds": 10.0,
+    "projection_max_attempts": 5,
+    "projection_max_lag": 1000,
+    "projection_retry_backoff": 1.0,
+    "projection_stalled_after": 60.0,
+    "redis_prefix": "toolkit:es",
+    "redis_url": "redis://127.0.0.1:6379/0",
+    "require_schemas": False,
+    "schema_dirs": [],
+    "validate_on_append": False,
+}
+
+#: Every top-level section of ``TOOLKIT`` with its defaults (``cqrs`` is declared and
+#: validated by :mod:`toolkit.cqrs.conf`, ``admin`` by the panel).
 SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
     "patterns": PATTERN_DEFAULTS,
     "sqlite": SQLITE_DEFAULTS,
-    "eventsourcing": {},
+    "eventsourcing": EVENTSOURCING_DEFAULTS,
     "cqrs": {},
     "admin": {},
     "outbox": OUTBOX_DEFAULTS,
@@ -159,13 +182,81 @@ _OUTBOX_VALIDATORS: dict[str, Callable[[Any], SettingProblem | None]] = {
     "exchange": _check_name("exchange", section="outbox"),
 }
 
-#: The sections whose keys are validated here: name -> (defaults, validators).
-_VALIDATED_SECTIONS: dict[
-    str, tuple[dict[str, Any], dict[str, Callable[[Any], SettingProblem | None]]]
-] = {
-    "patterns": (PATTERN_DEFAULTS, _PATTERN_VALIDATORS),
-    "sqlite": (SQLITE_DEFAULTS, _SQLITE_VALIDATORS),
-    "outbox": (OUTBOX_DEFAULTS, _OUTBOX_VALIDATORS),
+
+def _rule(
+    section: str, key: str, ok: Callable[[Any], bool], rule: str, *, check_id: str
+) -> Callable[[Any], SettingProblem | None]:
+    """A validator: ``ok(value)``, else ``TOOLKIT[section][key] is <value>; <rule>.``"""
+
+    def check(value: Any) -> SettingProblem | None:
+        if ok(value):
+            return None
+        return SettingProblem(check_id, f"TOOLKIT[{section!r}][{key!r}] is {value!r}; {rule}.")
+
+    return check
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _is_positive_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _is_dirs(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(v, str | PurePath) for v in value)
+
+
+_BOOL = (_is_bool, "valid choices are: False, True")
+_POSITIVE_INT = (_is_positive_int, "it must be a positive integer")
+_SECONDS = (_is_positive_number, "it must be a positive number of seconds")
+_EVENTSOURCING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "add_schema_version": _BOOL,
+    "database": (_is_str, "it must be a database alias"),
+    "prepared_statements": _BOOL,
+    "projection_batch_size": _POSITIVE_INT,
+    "projection_degraded_lag": _POSITIVE_INT,
+    "projection_gap_timeout": _SECONDS,
+    "projection_lease_seconds": _SECONDS,
+    "projection_max_attempts": _POSITIVE_INT,
+    "projection_max_lag": _POSITIVE_INT,
+    "projection_retry_backoff": _SECONDS,
+    "projection_stalled_after": _SECONDS,
+    "redis_prefix": (_is_str, "it must be a non-empty string"),
+    "redis_url": (_is_str, "it must be a redis:// URL"),
+    "require_schemas": _BOOL,
+    "schema_dirs": (_is_dirs, "it must be a list of directory paths"),
+    "validate_on_append": _BOOL,
+}
+_EVENTSOURCING_VALIDATORS: dict[str, Callable[[Any], SettingProblem | None]] = {
+    key: _rule("eventsourcing", key, ok, rule, check_id="toolkit.E102")
+    for key, (ok, rule) in _EVENTSOURCING_RULES.items()
+}
+
+
+@dataclass(frozen=True)
+class _Section:
+    """How one section is validated: its keys, a validator per key, and the check id of a
+    section that is not a dict or has an unknown key (each package kept its own id)."""
+
+    defaults: Mapping[str, Any]
+    validators: Mapping[str, Callable[[Any], SettingProblem | None]]
+    unknown_id: str = "toolkit.E001"
+
+
+#: The sections whose keys are validated here.
+_VALIDATED_SECTIONS: dict[str, _Section] = {
+    "patterns": _Section(PATTERN_DEFAULTS, _PATTERN_VALIDATORS),
+    "sqlite": _Section(SQLITE_DEFAULTS, _SQLITE_VALIDATORS),
+    "eventsourcing": _Section(
+        EVENTSOURCING_DEFAULTS, _EVENTSOURCING_VALIDATORS, unknown_id="toolkit.E101"
+    ),
+    "outbox": _Section(OUTBOX_DEFAULTS, _OUTBOX_VALIDATORS),
 }
 
 
@@ -184,9 +275,17 @@ def validate(raw: Any) -> list[SettingProblem]:
                 f"Unknown TOOLKIT section {section!r}; valid sections are: {valid}.",
             )
         )
-    for name, (defaults, validators) in _VALIDATED_SECTIONS.items():
-        problems.extend(_validate_section(name, raw.get(name, {}), defaults, validators))
+    for name in _VALIDATED_SECTIONS:
+        problems.extend(section_problems(name, raw.get(name, {})))
     return problems
+
+
+def section_problems(name: str, section: Any) -> list[SettingProblem]:
+    """The problems of one validated section's raw value (``None`` counts as not set)."""
+    if section is None:
+        return []
+    spec = _VALIDATED_SECTIONS[name]
+    return _validate_section(name, section, spec.defaults, spec.validators, spec.unknown_id)
 
 
 def _validate_section(
@@ -194,18 +293,17 @@ def _validate_section(
     section: Any,
     defaults: Mapping[str, Any],
     validators: Mapping[str, Callable[[Any], SettingProblem | None]],
+    unknown_id: str = "toolkit.E001",
 ) -> list[SettingProblem]:
     """The problems of one ``TOOLKIT[name]`` section: not a dict, unknown keys, bad values."""
     if not isinstance(section, Mapping):
-        return [
-            SettingProblem("toolkit.E001", f"TOOLKIT[{name!r}] must be a dict, not {section!r}.")
-        ]
+        return [SettingProblem(unknown_id, f"TOOLKIT[{name!r}] must be a dict, not {section!r}.")]
     problems: list[SettingProblem] = []
     for key in sorted(set(section) - set(defaults)):
         valid = ", ".join(repr(k) for k in sorted(defaults))
         problems.append(
             SettingProblem(
-                "toolkit.E001",
+                unknown_id,
                 f"Unknown key {key!r} in TOOLKIT[{name!r}]; valid keys are: {valid}.",
             )
         )

@@ -4,7 +4,8 @@ import pytest
 from django.core import checks
 from django.test import override_settings
 
-from toolkit.conf import PATTERN_DEFAULTS, toolkit_settings, validate
+from toolkit.conf import EVENTSOURCING_DEFAULTS, PATTERN_DEFAULTS, toolkit_settings, validate
+from toolkit.eventsourcing.config import es_settings, settings_problems
 
 
 def test_defaults_are_the_seed_defaults() -> None:
@@ -80,3 +81,39 @@ def test_override_settings_reloads_values() -> None:
         assert toolkit_settings.patterns["audit"] is True
         assert toolkit_settings.patterns["cache_backend"] == "default"
     assert toolkit_settings.patterns["audit"] is True  # the demo settings enable audit
+
+
+def test_one_validator_covers_the_eventsourcing_section_with_its_check_ids() -> None:
+    problems = validate(
+        {"eventsourcing": {"projection_batch_size": 0, "redis_urls": "x"}, "patterns": {}}
+    )
+    assert [(p.id, p.msg) for p in problems] == [
+        (
+            "toolkit.E101",
+            "Unknown key 'redis_urls' in TOOLKIT['eventsourcing']; valid keys are: "
+            + ", ".join(repr(k) for k in sorted(EVENTSOURCING_DEFAULTS))
+            + ".",
+        ),
+        (
+            "toolkit.E102",
+            "TOOLKIT['eventsourcing']['projection_batch_size'] is 0; "
+            "it must be a positive integer.",
+        ),
+    ]
+    assert settings_problems({"projection_batch_size": 0, "redis_urls": "x"}) == [
+        (p.id, p.msg) for p in problems
+    ]
+
+
+def test_eventsourcing_defaults_are_read_through_the_one_settings_module() -> None:
+    assert toolkit_settings.eventsourcing == EVENTSOURCING_DEFAULTS
+    with override_settings(TOOLKIT={"eventsourcing": {"projection_max_lag": 7}}):
+        assert es_settings() == {**EVENTSOURCING_DEFAULTS, "projection_max_lag": 7}
+
+
+def test_system_check_shows_an_eventsourcing_problem_once() -> None:
+    with override_settings(TOOLKIT={"eventsourcing": {"database": ""}}):
+        messages = [m for m in checks.run_checks() if m.id == "toolkit.E102"]
+    assert [m.msg for m in messages] == [
+        "TOOLKIT['eventsourcing']['database'] is ''; it must be a database alias."
+    ]

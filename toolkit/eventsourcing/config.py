@@ -39,97 +39,26 @@ djangoevents' ``DJANGOEVENTS_CONFIG`` is read as an alias of this section (keys 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from toolkit.conf import EVENTSOURCING_DEFAULTS, section_problems
 from toolkit.eventsourcing.schemas import SchemaRegistry
 from toolkit.eventsourcing.store import EventStoreBackend
 
 if TYPE_CHECKING:
     from toolkit.eventsourcing.event_store import EventStore
 
-DEFAULTS: dict[str, Any] = {
-    "add_schema_version": False,
-    "database": "default",
-    "prepared_statements": True,
-    "projection_batch_size": 500,
-    "projection_degraded_lag": 100,
-    "projection_gap_timeout": 5.0,
-    "projection_lease_seconds": 10.0,
-    "projection_max_attempts": 5,
-    "projection_max_lag": 1000,
-    "projection_retry_backoff": 1.0,
-    "projection_stalled_after": 60.0,
-    "redis_prefix": "toolkit:es",
-    "redis_url": "redis://127.0.0.1:6379/0",
-    "require_schemas": False,
-    "schema_dirs": [],
-    "validate_on_append": False,
-}
-
-
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-def _is_name(value: Any) -> bool:
-    return isinstance(value, str) and bool(value)
-
-
-def _is_positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _is_positive_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-
-
-def _is_dirs(value: Any) -> bool:
-    return isinstance(value, list | tuple) and all(isinstance(v, str | Path) for v in value)
-
-
-_VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "add_schema_version": (_is_bool, "valid choices are: False, True"),
-    "database": (_is_name, "it must be a database alias"),
-    "prepared_statements": (_is_bool, "valid choices are: False, True"),
-    "projection_batch_size": (_is_positive_int, "it must be a positive integer"),
-    "projection_degraded_lag": (_is_positive_int, "it must be a positive integer"),
-    "projection_gap_timeout": (_is_positive_number, "it must be a positive number of seconds"),
-    "projection_lease_seconds": (_is_positive_number, "it must be a positive number of seconds"),
-    "projection_max_attempts": (_is_positive_int, "it must be a positive integer"),
-    "projection_max_lag": (_is_positive_int, "it must be a positive integer"),
-    "projection_retry_backoff": (_is_positive_number, "it must be a positive number of seconds"),
-    "projection_stalled_after": (_is_positive_number, "it must be a positive number of seconds"),
-    "redis_prefix": (_is_name, "it must be a non-empty string"),
-    "redis_url": (_is_name, "it must be a redis:// URL"),
-    "require_schemas": (_is_bool, "valid choices are: False, True"),
-    "schema_dirs": (_is_dirs, "it must be a list of directory paths"),
-    "validate_on_append": (_is_bool, "valid choices are: False, True"),
-}
+#: ``TOOLKIT["eventsourcing"]`` keys and defaults, declared and validated with every other
+#: section in :mod:`toolkit.conf` (the one settings module); re-exported here.
+DEFAULTS = EVENTSOURCING_DEFAULTS
 
 
 def settings_problems(raw: Any) -> list[tuple[str, str]]:
-    """``(check id, message)`` for every bad key or value of ``TOOLKIT["eventsourcing"]``."""
-    if raw is None:
-        return []
-    if not isinstance(raw, dict):
-        return [("toolkit.E101", f"TOOLKIT['eventsourcing'] must be a dict, not {raw!r}.")]
-    problems: list[tuple[str, str]] = []
-    for key in sorted(set(raw) - set(DEFAULTS)):
-        valid = ", ".join(repr(k) for k in sorted(DEFAULTS))
-        problems.append(
-            (
-                "toolkit.E101",
-                f"Unknown key {key!r} in TOOLKIT['eventsourcing']; valid keys are: {valid}.",
-            )
-        )
-    for key, (ok, rule) in _VALIDATORS.items():
-        if key in raw and not ok(raw[key]):
-            problems.append(
-                ("toolkit.E102", f"TOOLKIT['eventsourcing'][{key!r}] is {raw[key]!r}; {rule}.")
-            )
-    return problems
+    """``(check id, message)`` for every bad key or value of ``TOOLKIT["eventsourcing"]``
+    (``toolkit.E101`` unknown key or not a dict, ``toolkit.E102`` bad value), from
+    :func:`toolkit.conf.section_problems`."""
+    return [(p.id, p.msg) for p in section_problems("eventsourcing", raw)]
 
 
 def djangoevents_settings(config: Any) -> dict[str, Any]:
