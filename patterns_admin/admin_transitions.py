@@ -100,7 +100,11 @@ class TransitionAdminMixin:
                 else:
                     messages.error(request, f"{obj}: not done: {outcome.message}")
             total = len(queryset)
-            messages.info(request, f"{transition}: {done} of {total} done.")
+            # Green only when every object moved: "0 of 6 done" is an error, a part a warning.
+            level = (
+                messages.SUCCESS if done == total else messages.WARNING if done else messages.ERROR
+            )
+            messages.add_message(request, level, f"{transition}: {done} of {total} done.")
 
         action.__name__ = f"trigger_{transition}"
         return action

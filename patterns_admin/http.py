@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
 
@@ -27,3 +28,32 @@ def wants_fragment(request: HttpRequest) -> bool:
     if htmx is None or not htmx:
         return False
     return not htmx.boosted and not htmx.history_restore_request
+
+
+def confirmation_page(
+    request: HttpRequest, *, question: str, button: str, cancel_url: str
+) -> HttpResponse | None:
+    """Ask before a destructive POST that came from a form without JavaScript, else None.
+
+    Action forms carry ``<input type="hidden" name="confirmed" value="0">`` and, for htmx,
+    ``hx-vals='{"confirmed": "1"}'`` after their ``hx-confirm`` dialog. Without JavaScript
+    nothing asked, so ``confirmed=0`` arrives: this renders a page that repeats the question
+    and re-posts the same fields with ``confirmed=1``. A client that sends no ``confirmed``
+    at all (a script, a test) is not asked.
+    """
+    if request.POST.get("confirmed") != "0":
+        return None
+    fields = [
+        (name, value)
+        for name, value in request.POST.items()
+        if name not in ("csrfmiddlewaretoken", "confirmed")
+    ]
+    context = {
+        "title": question,
+        "question": question,
+        "button": button,
+        "action": request.path,
+        "fields": fields,
+        "cancel_url": cancel_url,
+    }
+    return render(request, "patterns_admin/confirm_post.html", context)

@@ -153,7 +153,15 @@ def build_table(
         return table_class(queryset.none(), **table_kwargs), errors
     params = request.GET
     per_page = int(params.get("per_page") or DEFAULT_PER_PAGE)
+    wanted = int(params.get("page") or 1)
     if keyset_field is not None and not params.get("sort"):
+        if wanted != 1:
+            # Unsorted pages are cut by cursor: a page number would silently mean page 1.
+            error = (
+                f"page: {wanted} is not used without a sort; "
+                "page with the Older / Newer links (before= / after=)."
+            )
+            return table_class(queryset.none(), **table_kwargs), [error]
         page: KeysetPage[Model] = keyset_page(
             queryset,
             field=keyset_field,
@@ -168,4 +176,8 @@ def build_table(
     tables.RequestConfig(
         request, paginate={"paginator_class": LazyPaginator, "per_page": per_page}
     ).configure(table)
+    if table.page.number != wanted:
+        # django-tables2 falls back to another page for one out of range: say so instead.
+        error = f"page: {wanted} is beyond the last page ({table.page.number})."
+        return table_class(queryset.none(), **table_kwargs), [error]
     return table, []

@@ -15,7 +15,7 @@ from django.urls import NoReverseMatch, reverse
 
 from patterns_admin.tables import HtmxTable
 
-_DATETIME_FORMAT = "Y-m-d H:i:s"
+_DATETIME_FORMAT = "Y-m-d H:i:s T"
 
 
 def object_url(model_label: str, object_id: str) -> str:

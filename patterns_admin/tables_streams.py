@@ -81,7 +81,7 @@ class EventStreamTable(HtmxTable):
     last_sequence = tables.Column(
         verbose_name="Events / last sequence", attrs={"td": {"class": "num"}}
     )
-    updated_at = tables.DateTimeColumn(verbose_name="Last event", format="Y-m-d H:i:s")
+    updated_at = tables.DateTimeColumn(verbose_name="Last event", format="Y-m-d H:i:s T")
 
     class Meta(HtmxTable.Meta):
         empty_text = "No event stream matches."

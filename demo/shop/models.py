@@ -50,6 +50,9 @@ class LoyaltyEntry(models.Model):
     points = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        verbose_name_plural = "loyalty entries"
+
     def __str__(self) -> str:
         return f"{self.email}: {self.points} points for order #{self.order_id}"
 

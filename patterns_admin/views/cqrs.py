@@ -21,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from patterns_admin.audit import record_action
-from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.http import HtmxHttpRequest, confirmation_page, wants_fragment
 from patterns_admin.permissions import has_panel_permission, permission_required_403
 
 logger = logging.getLogger("patterns_admin.cqrs")
@@ -105,6 +105,15 @@ def cqrs_resync(request: HtmxHttpRequest) -> HttpResponse:
         known = ", ".join(repr(i) for i in MasterRegistry.cqrs_ids()) or "none"
         messages.error(request, f"{cqrs_id!r} is not a master CQRS_ID; available: {known}.")
         return _finish(request, status=400)
+    if scope == "all":
+        ask = confirmation_page(
+            request,
+            question=f"Resend every {cqrs_id} instance to the replicas?",
+            button=f"Yes, resync every {cqrs_id}",
+            cancel_url=reverse("patterns_admin:cqrs-list"),
+        )
+        if ask is not None:
+            return ask
     try:
         if scope == "pending":
             count = publish_pending(cqrs_id=cqrs_id)

@@ -54,6 +54,15 @@ def _projection_statuses() -> list[Any] | None:
     return list(projection_statuses())
 
 
+def _cqrs_model_count() -> Count | None:
+    """Master and replica models registered in this process (no query), None without CQRS."""
+    try:
+        from toolkit.cqrs.registries import MasterRegistry, ReplicaRegistry
+    except ImportError:
+        return None
+    return Count(len(MasterRegistry.models) + len(ReplicaRegistry.models), exact=True)
+
+
 def _areas(request: HtmxHttpRequest, projections: list[Any] | None) -> list[Area]:
     from toolkit import registry
     from toolkit.models import CommandAuditLog, DomainEvent, EventStream, StateTransitionAudit
@@ -107,7 +116,8 @@ def _areas(request: HtmxHttpRequest, projections: list[Any] | None) -> list[Area
         Area(
             "CQRS",
             _url("cqrs-list"),
-            "Replication, resync, dead letters",
+            "Replicated models: status, resync, dead letters",
+            _cqrs_model_count(),
             permission="view_cqrs",
         ),
     ]

@@ -15,7 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from patterns_admin.audit import record_action, record_failure
-from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.http import HtmxHttpRequest, confirmation_page, wants_fragment
 from patterns_admin.permissions import has_panel_permission, permission_required_403
 from toolkit.conf import toolkit_settings
 
@@ -90,6 +90,15 @@ def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
             request, f"Unknown action {action!r} for plugin {name!r}; choices: {choices}."
         )
         return _finish(request, status=400)
+    verb = "Enable" if action == "enable" else "Disable"
+    ask = confirmation_page(
+        request,
+        question=f"{verb} the plugin {name}?",
+        button=f"Yes, {action} {name}",
+        cancel_url=reverse("patterns_admin:plugin-list"),
+    )
+    if ask is not None:
+        return ask
     try:
         registry = plugin_registry()
         if action == "enable":

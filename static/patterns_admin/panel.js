@@ -90,6 +90,13 @@
       }
     });
   });
+  // The live tail swaps a new "of N" into the replay form (#replay-last, out of band): keep
+  // the input's maximum in step, so a sequence the tail just brought can be replayed.
+  document.addEventListener("htmx:afterSettle", function () {
+    var last = document.getElementById("replay-last");
+    var input = document.getElementById("replay-at");
+    if (last && input && last.dataset.last) { input.max = last.dataset.last; }
+  });
   // The answer to a stale CSRF token (patterns_admin/views/errors.py) carries the current one:
   // put it where the next request reads it, so trying again works without a reload.
   document.addEventListener("panelCsrfRefresh", function (event) {

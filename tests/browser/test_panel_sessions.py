@@ -187,3 +187,67 @@ def test_undo_previews_its_changes_and_refuses_after_a_later_transition(
     page.locator("#undo-panel button:has-text('anyway')").click()
     page.wait_for_selector(".messagelist li.success")
     assert CommandAuditLog.objects.filter(kind="undo", undo_of=discount).exists()
+
+
+@pytest.mark.parametrize("path", ["/panel/", "/panel/audit/", "/panel/commands/"])
+def test_nothing_overflows_a_390px_phone(staff_page: Any, path: str) -> None:
+    page = staff_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(path)
+    overflow = page.evaluate(
+        "() => [document.documentElement.scrollWidth, "
+        "document.querySelector('.panel-nav').scrollWidth, "
+        "document.querySelector('#header').scrollWidth]"
+    )
+    assert max(overflow) <= 390, overflow
+    if path == "/panel/":
+        screenshot(page, "home-390px")
+
+
+def test_without_javascript_plugin_toggle_asks_first(
+    browser: Any, live_server: Any, staff_user: Any
+) -> None:
+    from tests.browser.conftest import VIEWPORT, login_cookie
+    from toolkit.patterns.plugin import get_plugin_registry
+
+    context = browser.new_context(
+        base_url=live_server.url, viewport=VIEWPORT, java_script_enabled=False
+    )
+    context.add_cookies([{**login_cookie(staff_user), "url": live_server.url}])
+    try:
+        page = context.new_page()
+        page.goto("/panel/plugins/")
+        page.locator("#plugin-loyalty_points button:has-text('Disable')").click()
+        page.wait_for_selector("[data-confirm=no-js]")
+        assert get_plugin_registry().is_enabled("loyalty_points")  # nothing yet
+        screenshot(page, "no-js-confirm")
+        page.click("button:has-text('Yes, disable loyalty_points')")
+        page.wait_for_url(re.compile(r"/panel/plugins/$"))
+        assert not get_plugin_registry().is_enabled("loyalty_points")
+        page.locator("#plugin-loyalty_points button:has-text('Enable')").click()
+        page.click("button:has-text('Yes, enable loyalty_points')")
+        page.wait_for_url(re.compile(r"/panel/plugins/$"))
+        assert get_plugin_registry().is_enabled("loyalty_points")
+    finally:
+        context.close()
+
+
+def test_the_replay_maximum_follows_the_live_tail_and_pause_is_in_the_url(
+    staff_page: Any, cart: None
+) -> None:
+    from demo.shop.carts import cart_repository
+
+    page = staff_page
+    page.goto("/panel/streams/cart-tail/")
+    assert page.locator("#replay-at").get_attribute("max") == "2"
+    repo = cart_repository()
+    cart = repo.get("cart-tail")
+    cart.add_item("MS-220", 1, "19.99")
+    repo.save(cart)
+    page.wait_for_selector("#tail-events [data-sequence='3']", timeout=8_000)
+    page.wait_for_function("document.getElementById('replay-at').max === '3'")
+    assert page.locator("#replay-last").inner_text() == "of 3"
+    page.click("#tail-control a:has-text('Pause')")
+    page.wait_for_url(re.compile(r"tail=paused"))
+    page.reload()
+    page.wait_for_selector("#tail-control [data-tail=paused]")

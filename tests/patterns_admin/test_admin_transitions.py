@@ -90,6 +90,28 @@ class AdminTransitionsTests(TestCase):
         assert StateTransitionAudit.objects.count() == 1
         assert PanelActionLog.objects.filter(action="trigger_transition").count() == 2
 
+    def test_the_summary_is_green_only_when_every_object_moved(self) -> None:
+        from django.contrib import messages as levels
+
+        self.client.force_login(self.operator)
+        cases = [
+            ([self.shipped.pk], "pay: 0 of 1 done.", levels.ERROR),
+            ([self.ready.pk, self.shipped.pk], "pay: 1 of 2 done.", levels.WARNING),
+        ]
+        for selected, text, level in cases:
+            response = self.client.post(
+                CHANGELIST, {"action": "trigger_pay", "_selected_action": selected}, follow=True
+            )
+            summary = [m for m in response.context["messages"] if str(m) == text]
+            assert [m.level for m in summary] == [level], text
+        self.ready.status = "pending"
+        self.ready.save()
+        response = self.client.post(
+            CHANGELIST, {"action": "trigger_pay", "_selected_action": [self.ready.pk]}, follow=True
+        )
+        summary = [m for m in response.context["messages"] if str(m) == "pay: 1 of 1 done."]
+        assert [m.level for m in summary] == [levels.SUCCESS]
+
     def test_bulk_actions_need_the_panel_permission(self) -> None:
         self.client.force_login(self.clerk)
         response = self.client.get(CHANGELIST)

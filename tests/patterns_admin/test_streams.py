@@ -249,7 +249,7 @@ class StreamPagesContract(TestCase):
     def test_detail_shows_the_time_of_the_first_event(self) -> None:
         first = EventStore().load("cart-1", limit=1)[0].timestamp
         html = self.client.get(detail_url("cart-1"), {"after": "2"}).content.decode()
-        assert f"<dt>Started</dt><dd>{first:%Y-%m-%d %H:%M:%S}</dd>" in html
+        assert f"<dt>Started</dt><dd>{first:%Y-%m-%d %H:%M:%S} UTC</dd>" in html
 
     def test_events_paging_by_sequence(self) -> None:
         response = self.client.get(
