@@ -112,3 +112,18 @@ class LiveTailDetailsTests(TestCase):
         assert 'data-tail="paused"' in paused
         resume = paused.split(">Resume</a>")[0].rsplit("<a ", 1)[1]
         assert 'hx-push-url="true"' in resume
+
+
+class ProjectionHealthOnHomeTests(TestCase):
+    def test_home_shows_the_health_level_its_thresholds_and_lag_of_own_types(self) -> None:
+        from toolkit.eventsourcing.projections import projection_statuses
+
+        client = self.client
+        client.force_login(make_staff("viewer"))
+        html = client.get(reverse("patterns_admin:index")).content.decode()
+        status = projection_statuses()[0]
+        assert status.unhealthy_lag > 0 and status.degraded_lag > 0
+        assert (
+            f"healthy up to {status.degraded_lag}, unhealthy above {status.unhealthy_lag}" in html
+        )
+        assert "of its own events behind" in html

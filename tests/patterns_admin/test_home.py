@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from unittest import mock
 
 import pytest
@@ -101,24 +100,31 @@ class HomeTests(TestCase):
         assert "No projections registered." in html
 
     def test_projection_health_shows_lag_and_escaped_errors(self) -> None:
+        from toolkit.eventsourcing.projections.base import ProjectionStatus
+
+        common = {"head": 100, "updated_at": None, "degraded_lag": 50, "unhealthy_lag": 90}
         statuses = [
-            SimpleNamespace(
-                name="revenue", position=90, head=100, lag=10, last_error="", healthy=True
+            ProjectionStatus(
+                name="revenue", position=90, lag=10, last_error="", healthy=True, **common
             ),
-            SimpleNamespace(
+            ProjectionStatus(
                 name="stock",
                 position=3,
-                head=100,
                 lag=97,
                 last_error="KeyError: <script>x</script>",
                 healthy=False,
+                health="unhealthy",
+                lag_exact=False,
+                problems=("lag 97 events > 90 (unhealthy)",),
+                **common,
             ),
         ]
         with mock.patch("patterns_admin.views.home._projection_statuses", return_value=statuses):
             html = self.client.get(URL).content.decode()
-        assert (
-            "<td>revenue</td>" in html and '<td>97 <span class="muted">(3/100)</span></td>' in html
-        )
+        assert "<td>revenue</td>" in html
+        assert '<td>≤ 97 <span class="muted">of its own events behind</span></td>' in html
+        assert "healthy up to 50, unhealthy above 90" in html
+        assert "lag 97 events &gt; 90 (unhealthy)" in html
         assert '<span class="badge badge-ok">healthy</span>' in html
         assert "KeyError: &lt;script&gt;x&lt;/script&gt;" in html
         assert "<script>x</script>" not in html

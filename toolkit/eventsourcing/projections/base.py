@@ -175,6 +175,10 @@ class ProjectionStatus:
     gaps_skipped: int = 0
     problems: tuple[str, ...] = ()
     segments: tuple[SegmentStatus, ...] = field(default_factory=tuple)
+    #: The lag thresholds ``health`` was judged with (above ``degraded_lag``: degraded,
+    #: above ``unhealthy_lag``: unhealthy), so a reader can show them.
+    degraded_lag: int = 0
+    unhealthy_lag: int = 0
 
 
 def judge_health(

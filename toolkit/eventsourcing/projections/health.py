@@ -168,14 +168,16 @@ def _status(name: str, event_store: EventStore, head: int, tables: _Rows) -> Pro
     failed = any(s.failed for s in segments)
     stalled = stalled and not paused
     lag = sum(lags.values())
+    degraded_lag = int(
+        (projection.degraded_lag if projection else None) or settings["projection_degraded_lag"]
+    )
+    unhealthy_lag = int(
+        (projection.unhealthy_lag if projection else None) or settings["projection_max_lag"]
+    )
     level, problems = judge_health(
         lag=lag,
-        degraded_lag=int(
-            (projection.degraded_lag if projection else None) or settings["projection_degraded_lag"]
-        ),
-        unhealthy_lag=int(
-            (projection.unhealthy_lag if projection else None) or settings["projection_max_lag"]
-        ),
+        degraded_lag=degraded_lag,
+        unhealthy_lag=unhealthy_lag,
         failed=failed,
         stalled=stalled,
         registered=projection is not None,
@@ -201,6 +203,8 @@ def _status(name: str, event_store: EventStore, head: int, tables: _Rows) -> Pro
         position=min((r.position for r in rows), default=0),
         head=head,
         lag=lag,
+        degraded_lag=degraded_lag,
+        unhealthy_lag=unhealthy_lag,
         last_error=last_error,
         healthy=level == "healthy",
         updated_at=max(updated) if updated else None,
