@@ -177,7 +177,13 @@ class Command(Generic[T]):
         return bool(toolkit_settings.patterns["audit"])
 
     def params(self) -> dict[str, Any]:
-        """The constructor's arguments by parameter name (``**kwargs`` flattened)."""
+        """The constructor's arguments by parameter name (``**kwargs`` flattened).
+
+        A subclass that overrides dmr-toolkit 0.1.0's hook ``_get_input_params()`` gets its
+        dict instead.
+        """
+        if type(self)._get_input_params is not Command._get_input_params:
+            return self._get_input_params()
         args, kwargs = self._toolkit_call
         sig = self._signature()
         bound = sig.bind(self, *args, **kwargs)
@@ -279,7 +285,16 @@ class Command(Generic[T]):
         return {name: to_json(value) for name, value in params.items()}
 
     def _acting_user(self, user: Any) -> Any:
-        return self.user if user is _UNSET else user
+        return self._get_executed_by() if user is _UNSET else user
+
+    def _get_input_params(self) -> dict[str, Any]:
+        """dmr-toolkit 0.1.0's hook for the audited parameters; override it or :meth:`params`."""
+        return self.params()
+
+    def _get_executed_by(self) -> Any:
+        """dmr-toolkit 0.1.0's hook for the acting user when ``execute`` gets no ``user=``
+        (the instance's ``user`` attribute by default)."""
+        return self.user
 
     def _db(self) -> str:
         from django.db import router

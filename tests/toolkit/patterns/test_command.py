@@ -192,6 +192,30 @@ def test_user_attribute_is_used_when_execute_gets_none() -> None:
     assert CommandAuditLog.objects.get().user == user
 
 
+def test_published_hooks_give_the_params_and_the_acting_user() -> None:
+    # dmr-toolkit 0.1.0's Command hooks: _get_input_params() and _get_executed_by().
+    user = User.objects.create_user("hook")
+
+    class HookedCommand(CreateInvoiceCommand):
+        def _get_input_params(self) -> dict:
+            return {"number": self.number, "note": "from the hook"}
+
+        def _get_executed_by(self):
+            return user
+
+    cmd = HookedCommand("INV-H")
+    assert cmd.params() == {"number": "INV-H", "note": "from the hook"}
+    cmd.execute()
+    row = CommandAuditLog.objects.get()
+    assert (row.input_params, row.executed_by) == (
+        {"number": "INV-H", "note": "from the hook"},
+        user,
+    )
+    other = User.objects.create_user("explicit")
+    HookedCommand("INV-I").execute(user=other)  # user= still wins
+    assert CommandAuditLog.objects.order_by("-id").first().executed_by == other
+
+
 def test_as_user_sets_the_acting_user() -> None:
     user = User.objects.create_user("dora")
     cmd = CreateInvoiceCommand("INV-U")
