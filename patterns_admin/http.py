@@ -57,3 +57,23 @@ def confirmation_page(
         "cancel_url": cancel_url,
     }
     return render(request, "patterns_admin/confirm_post.html", context)
+
+
+def nul_errors(**values: str) -> list[str]:
+    """One message per value that holds a NUL character, which no text column can store
+    (PostgreSQL refuses it, with a ``DataError`` that would be a 500): the caller answers 400
+    before anything reaches the database."""
+    return [
+        f"{name}: null characters are not allowed (got {value!r})."
+        for name, value in values.items()
+        if "\x00" in value
+    ]
+
+
+def bad_request(request: HttpRequest, errors: list[str]) -> HttpResponse:
+    """A 400 that lists ``errors``: the panel's page, or only the message for htmx (which
+    swaps 4xx answers in place). Nothing was changed."""
+    template = "patterns_admin/partials/refused.html"
+    if not wants_fragment(request):
+        template = "patterns_admin/400.html"
+    return render(request, template, {"errors": errors, "title": "Bad request"}, status=400)

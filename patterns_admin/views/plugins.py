@@ -15,7 +15,13 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from patterns_admin.audit import record_action, record_failure
-from patterns_admin.http import HtmxHttpRequest, confirmation_page, wants_fragment
+from patterns_admin.http import (
+    HtmxHttpRequest,
+    bad_request,
+    confirmation_page,
+    nul_errors,
+    wants_fragment,
+)
 from patterns_admin.permissions import has_panel_permission, permission_required_403
 from toolkit.conf import toolkit_settings
 
@@ -84,6 +90,9 @@ def plugin_toggle(request: HtmxHttpRequest, name: str) -> HttpResponse:
     from toolkit.core.exceptions import PatternError, PluginNotFound
 
     action = request.POST.get("action", "")
+    errors = nul_errors(name=name)
+    if errors:  # no plugin has such a name, and the action log could not store it
+        return bad_request(request, errors)
     if action not in TOGGLE_ACTIONS:
         choices = ", ".join(repr(a) for a in TOGGLE_ACTIONS)
         messages.error(

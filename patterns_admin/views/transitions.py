@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.http import HtmxHttpRequest, bad_request, nul_errors, wants_fragment
 from patterns_admin.permissions import TRIGGER_TRANSITION, permission_required_403
 from patterns_admin.transitions import (
     MachineObject,
@@ -89,6 +89,9 @@ def object_transition_trigger(
     target = machine_object(app_label, model_name, pk)
     name = request.POST.get("transition", "").strip()
     reason = request.POST.get("reason", "")[:MAX_REASON]
+    errors = nul_errors(transition=name, reason=reason)
+    if errors:
+        return bad_request(request, errors)
     outcome = trigger_transition(target, name, user=request.user, reason=reason)
     if wants_fragment(request):
         # Reload the object: a successful trigger changed its state field in place already,
