@@ -24,6 +24,9 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+#: `make bench` (python -m bench): smaller rounds keep the run short.
+MAKE_BENCH_ARGS = ["--n", "500", "--rounds", "3"]
+
 
 def _setup(db_path: str) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"

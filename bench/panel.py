@@ -39,6 +39,10 @@ EVENTS_PER_STREAM = 10
 HOT_STREAM = "cart-hot"
 
 
+#: `make bench` (python -m bench): 100,000 rows and 20 requests per page keep the run short.
+MAKE_BENCH_ARGS = ["--rows", "100000", "--requests", "20"]
+
+
 def _configure(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
