@@ -18,11 +18,12 @@ from patterns_admin.tables import HtmxTable
 _DATETIME_FORMAT = "Y-m-d H:i:s T"
 
 
-def object_url(model_label: str, object_id: str) -> str:
-    """The panel page of one object (``object-transitions``), or "" when not available."""
+def object_url(model_label: str, object_id: str, *, page: str = "object-transitions") -> str:
+    """A panel page of one object (``object-transitions`` or ``object-history``), or "" when
+    it is not available (the model has no state machine, the URL is not installed)."""
     app_label, _, model_name = model_label.partition(".")
     try:
-        return reverse("patterns_admin:object-transitions", args=[app_label, model_name, object_id])
+        return reverse(f"patterns_admin:{page}", args=[app_label, model_name, object_id])
     except NoReverseMatch:
         return ""
 

@@ -9,6 +9,7 @@ from patterns_admin.views import (
     commands,
     cqrs,
     diagrams,
+    history,
     home,
     plugins,
     projections,
@@ -22,6 +23,13 @@ urlpatterns = [
     path("", home.index, name="index"),
     path("audit/", audit.audit_list, name="audit-list"),
     path("commands/", commands.command_list, name="command-list"),
+    path("commands/<int:pk>/", history.command_detail, name="command-detail"),
+    path(
+        "objects/<str:app_label>/<str:model_name>/<str:pk>/history/",
+        history.object_history_view,
+        name="object-history",
+    ),
+    path("users/<str:username>/activity/", history.user_activity_view, name="user-activity"),
     path(
         "commands/<int:pk>/undo/confirm/",
         commands.command_undo_confirm,

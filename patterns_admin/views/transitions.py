@@ -59,6 +59,10 @@ def transitions_context(
             args=[target.model._meta.app_label, target.model._meta.model_name, target.obj.pk],
         ),
         "admin_url": _admin_change_url(target),
+        "history_url": reverse(
+            "patterns_admin:object-history",
+            args=[target.model._meta.app_label, target.model._meta.model_name, target.obj.pk],
+        ),
         "outcome": outcome,
         "next": request.get_full_path() if request.method == "GET" else "",
     }

@@ -251,3 +251,30 @@ def test_the_replay_maximum_follows_the_live_tail_and_pause_is_in_the_url(
     page.wait_for_url(re.compile(r"tail=paused"))
     page.reload()
     page.wait_for_selector("#tail-control [data-tail=paused]")
+
+
+def test_investigate_an_order_from_a_command_to_its_history(
+    staff_page: Any, staff_user: Any
+) -> None:
+    from demo.shop.commands import ApplyDiscountCommand, CreateOrderCommand
+    from demo.shop.machines import OrderMachine
+    from toolkit.models import CommandAuditLog
+
+    order = CreateOrderCommand("Ada", "ada@example.com", "100.00").execute(user=staff_user)
+    ApplyDiscountCommand(order.pk, 10).execute(user=staff_user)
+    OrderMachine().trigger(order, "pay", user=staff_user, reason="card ok")
+    create = CommandAuditLog.objects.earliest("id")
+    page = staff_page
+    page.goto("/panel/commands/")
+    page.click(f"#command-{create.pk} a:has-text('#{create.pk}')")
+    page.wait_for_url(re.compile(rf"/panel/commands/{create.pk}/$"))
+    assert "CreateOrderCommand" in page.locator("dl").inner_text()
+    screenshot(page, "command-detail")
+    page.click(f"a:has-text('shop.order#{order.pk}')")
+    page.wait_for_url(re.compile(r"/history/$"))
+    kinds = page.locator(".pa-history li").evaluate_all("els => els.map(e => e.dataset.kind)")
+    assert kinds == ["transition", "execute", "execute"]
+    screenshot(page, "object-history")
+    page.click(".pa-history li >> nth=0 >> a:has-text('operator')")
+    page.wait_for_url(re.compile(r"/panel/users/operator/activity/$"))
+    assert page.locator(".pa-history li").count() == 3

@@ -92,6 +92,21 @@ class ReadPermissionMatrixTests(TestCase):
             get("commands", commands, "view_commands"),
             get("commands#results", commands, "view_commands", htmx=True),
             get("undo confirm", confirm, "view_commands", "undo_command"),
+            get(
+                "command detail",
+                reverse("patterns_admin:command-detail", args=[self.entry.pk]),
+                "view_commands",
+            ),
+            get(
+                "object history",
+                reverse("patterns_admin:object-history", args=["shop", "order", self.order.pk]),
+                "view_audit",
+            ),
+            get(
+                "user activity",
+                reverse("patterns_admin:user-activity", args=["reader"]),
+                "view_audit",
+            ),
             get("undo confirm#confirm", confirm, "view_commands", "undo_command", htmx=True),
             get("streams", streams, "view_streams"),
             get("streams#results", streams, "view_streams", htmx=True),
