@@ -46,7 +46,7 @@ from urllib.parse import urlparse
 
 from bench._report import NOISE_NOTE, Table, publish
 
-MAKE_BENCH_ARGS = ["--reps", "5", "--single", "100", "--batches", "6"]
+MAKE_BENCH_ARGS = ["--reps", "9", "--single", "60", "--batches", "4"]
 
 BATCH_SIZE = 100
 STREAM_SIZE = 10_000
