@@ -15,6 +15,7 @@
             "meta_function": None,     # callable or dotted path: (obj=..., **kw) -> dict
             "auto_update_fields": False,  # save(update_fields=...) also bumps the revision
             "visibility_timeout": None,  # Redis: seconds; None = max_retries * retry_delay + 30
+            "gap_grace_period": 60.0,   # seconds before a revision gap is reported
         }
     }
 
@@ -50,6 +51,7 @@ CQRS_DEFAULTS: dict[str, Any] = {
     "meta_function": None,
     "auto_update_fields": False,
     "visibility_timeout": None,
+    "gap_grace_period": 60.0,
 }
 
 #: Where each ``TOOLKIT["cqrs"]`` key lives in django-cqrs' ``CQRS`` setting.
@@ -114,6 +116,7 @@ class CqrsSettings:
     meta_function: Any
     auto_update_fields: bool
     visibility_timeout: float | None
+    gap_grace_period: float
 
     def visibility_timeout_seconds(self, margin: float) -> float:
         """The Redis visibility timeout: the setting, else the retry window plus ``margin``."""
@@ -147,6 +150,7 @@ def cqrs_settings() -> CqrsSettings:
         correlation_function=_callable(raw["correlation_function"]),
         meta_function=_callable(raw["meta_function"]),
         auto_update_fields=bool(raw["auto_update_fields"]),
+        gap_grace_period=float(raw["gap_grace_period"]),
         visibility_timeout=(
             None if raw["visibility_timeout"] is None else float(raw["visibility_timeout"])
         ),
@@ -186,6 +190,11 @@ def validate_cqrs(section: Any) -> list[str]:
     ttl = section.get("message_ttl")
     if ttl is not None and (not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0):
         problems.append(_problem("message_ttl", ttl, "it must be a number of seconds > 0 or None"))
+    grace = section.get("gap_grace_period", 0.0)
+    if not isinstance(grace, int | float) or isinstance(grace, bool) or grace < 0:
+        problems.append(
+            _problem("gap_grace_period", grace, "it must be a number of seconds >= 0")
+        )
     visibility = section.get("visibility_timeout")
     if visibility is not None and (
         not isinstance(visibility, int | float) or isinstance(visibility, bool) or visibility <= 0

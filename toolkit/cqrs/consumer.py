@@ -303,6 +303,50 @@ def consume(
             time.sleep(result.delay)
 
 
+def fill_gap(cqrs_id: str, pk: str, revision: int, *, using: str) -> None:
+    """A late revision arrived: take it out of the open gap that misses it.
+
+    A gap row stands for the missing revisions ``expected .. received - 1``. The arrival of
+    one narrows it from either end, or splits it in two (the second part keeps the first
+    one's ``created_at``, so the grace period runs from the original gap); an empty gap is
+    deleted. Called under the replica revision's row lock, so arrivals do not race.
+    """
+    from toolkit.cqrs.models import CqrsRevisionGap
+
+    gaps = CqrsRevisionGap.objects.using(using)
+    gap = gaps.filter(
+        cqrs_id=cqrs_id, instance_pk=pk, expected__lte=revision, received__gt=revision
+    ).first()
+    if gap is None:
+        return
+    if gap.expected == revision and gap.received == revision + 1:
+        gap.delete()
+    elif gap.expected == revision:
+        gaps.filter(pk=gap.pk).update(expected=revision + 1)
+    elif gap.received == revision + 1:
+        gaps.filter(pk=gap.pk).update(received=revision)
+    else:
+        upper = gaps.create(
+            cqrs_id=cqrs_id, instance_pk=pk, expected=revision + 1, received=gap.received
+        )
+        gaps.filter(pk=upper.pk).update(created_at=gap.created_at)
+        gaps.filter(pk=gap.pk).update(received=revision)
+
+
+def reported_gaps(*, cqrs_id: str | None = None, now: Any = None) -> Any:
+    """Revision gaps older than ``TOOLKIT["cqrs"]["gap_grace_period"]``: the ones to report."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from toolkit.cqrs.conf import cqrs_settings
+    from toolkit.cqrs.models import CqrsRevisionGap
+
+    cutoff = (now or timezone.now()) - timedelta(seconds=cqrs_settings().gap_grace_period)
+    gaps = CqrsRevisionGap.objects.filter(created_at__lte=cutoff)
+    return gaps if cqrs_id is None else gaps.filter(cqrs_id=cqrs_id)
+
+
 def apply_payload(model: type[Any], payload: TransportPayload) -> Outcome:
     """Apply ``payload`` to replica ``model`` if its revision is newer, in one transaction."""
     from toolkit.cqrs.models import CqrsReplicaRevision, CqrsRevisionGap
@@ -336,9 +380,14 @@ def apply_payload(model: type[Any], payload: TransportPayload) -> Outcome:
                 outcome.value,
                 held,
             )
+            if outcome is Outcome.STALE:
+                fill_gap(payload.cqrs_id, pk, revision, using=using)
             return outcome
         if held >= 0 and revision > held + 1:
-            logger.warning(
+            # Recorded now, reported (panel, status) only once it is older than the grace
+            # period: after a redelivery the missing revisions often arrive moments later,
+            # and each arrival narrows the gap (fill_gap) until it is gone.
+            logger.info(
                 "CQRS revision gap on %s#%s: held r%d, received r%d",
                 payload.cqrs_id,
                 pk,

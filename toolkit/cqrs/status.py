@@ -70,7 +70,8 @@ def _master_status(cqrs_id: str, model: type[Any]) -> CqrsModelStatus:
 
 
 def _replica_status(cqrs_id: str, model: type[Any]) -> CqrsModelStatus:
-    from toolkit.cqrs.models import CqrsDeadLetter, CqrsReplicaRevision, CqrsRevisionGap
+    from toolkit.cqrs.consumer import reported_gaps
+    from toolkit.cqrs.models import CqrsDeadLetter, CqrsReplicaRevision
 
     last = (
         CqrsReplicaRevision.objects.filter(cqrs_id=cqrs_id)
@@ -86,7 +87,7 @@ def _replica_status(cqrs_id: str, model: type[Any]) -> CqrsModelStatus:
         dead_letters=CqrsDeadLetter.objects.filter(
             cqrs_id=cqrs_id, replayed_at__isnull=True
         ).count(),
-        gaps=CqrsRevisionGap.objects.filter(cqrs_id=cqrs_id).count(),
+        gaps=reported_gaps(cqrs_id=cqrs_id).count(),
     )
 
 

@@ -149,7 +149,8 @@ def test_validate_cqrs_names_each_bad_value():
         }
     ) == [
         "Unknown key 'brokr' in TOOLKIT['cqrs']; valid keys are: 'auto_update_fields', "
-        "'broker_url', 'correlation_function', 'exchange', 'max_retries', 'message_ttl', "
+        "'broker_url', 'correlation_function', 'exchange', 'gap_grace_period', 'max_retries', "
+        "'message_ttl', "
         "'meta_function', 'queue', 'retry_delay', 'transport', 'visibility_timeout'.",
         "TOOLKIT['cqrs']['queue'] is ''; it must be a non-empty string.",
         "TOOLKIT['cqrs']['max_retries'] is -1; it must be an integer >= 0.",

@@ -174,7 +174,7 @@ def _stop_after(seconds: float):
     return stop
 
 
-def _save_body(pk: int, name: object, price: object = "1.00") -> str:
+def _save_body(pk: int, name: object, price: object = "1.00", revision: int = 0) -> str:
     return json.dumps(
         {
             "signal_type": "SAVE",
@@ -187,7 +187,7 @@ def _save_body(pk: int, name: object, price: object = "1.00") -> str:
                 "price": price,
                 "stock": 1,
                 "is_active": True,
-                "cqrs_revision": 0,
+                "cqrs_revision": revision,
                 "cqrs_updated": "2026-01-01 00:00:00+00:00",
             },
         }
@@ -299,3 +299,144 @@ class PoisonOnBrokerTests(TransactionTestCase):
     def test_poison_messages_ahead_of_valid_ones_on_redis(self) -> None:
         services.require_redis()
         self._run(services.REDIS_URL)
+
+
+def _slow_consumer(settings: dict) -> None:
+    """A consumer whose replica hangs on every message: it dies with one in flight."""
+    import toolkit.cqrs.consumer as consumer_module
+
+    connections.close_all()
+
+    def hang(*args, **kwargs):
+        time.sleep(600)
+
+    consumer_module.try_consume = hang  # the replica is the collaborator that hangs
+    with override_settings(TOOLKIT=settings):
+        KombuTransport.consume()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+class RedisRedeliveryTests(TransactionTestCase):
+    """A consumer SIGKILLed with a message in flight on Redis: the message comes back promptly
+    (kombu's default visibility timeout kept it hidden for an hour)."""
+
+    def setUp(self) -> None:
+        services.require_postgres_db()
+        services.require_redis()
+
+    def test_message_in_flight_when_the_consumer_is_killed_is_redelivered_promptly(self) -> None:
+        import os
+        import signal
+
+        url = services.REDIS_URL
+        name = f"cqrs_kill_{uuid.uuid4().hex[:8]}"
+        # max_retries * retry_delay + margin: the timeout the transport computes, made short
+        # here through the documented override.
+        settings = {
+            "cqrs": {
+                "transport": "toolkit.cqrs.transport.kombu.KombuTransport",
+                "broker_url": url,
+                "exchange": name,
+                "queue": name,
+                "retry_delay": 0,
+                "visibility_timeout": 2,
+            }
+        }
+        client = redis.Redis.from_url(url)
+        try:
+            with override_settings(TOOLKIT=settings), kombu.Connection(url) as connection:
+                exchange, queue = KombuTransport.exchange(), KombuTransport.queue()
+                queue(connection.channel()).declare()
+                connections.close_all()
+                child = multiprocessing.get_context("fork").Process(
+                    target=_slow_consumer, args=(settings,)
+                )
+                child.start()
+                connection.Producer().publish(
+                    _save_body(42, "in flight").encode(),
+                    exchange=exchange,
+                    routing_key="product",
+                    content_type="text/plain",
+                    content_encoding="utf-8",
+                    declare=[exchange, queue],
+                )
+                deadline = time.monotonic() + 30
+                while not client.hlen("unacked") and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert client.hlen("unacked"), "the consumer never took the message"
+                os.kill(child.pid, signal.SIGKILL)
+                child.join(10)
+                killed = time.monotonic()
+                while time.monotonic() < killed + 20 and not ProductReplica.objects.exists():
+                    KombuTransport.consume(idle_timeout=0.2, stop=_stop_after(1.0))
+                redelivered_after = time.monotonic() - killed
+            assert ProductReplica.objects.get(pk=42).title == "in flight"
+            assert redelivered_after < 15, redelivered_after
+        finally:
+            _delete_broker_objects(url, name)
+            for key in ("unacked", "unacked_index"):
+                client.delete(key)
+
+
+def test_redis_visibility_timeout_follows_the_retry_policy():
+    with override_settings(TOOLKIT={"cqrs": {"max_retries": 4, "retry_delay": 2.5}}):
+        assert KombuTransport.consumer_transport_options("redis://127.0.0.1:6379/0") == {
+            "visibility_timeout": 40.0,  # 4 retries * 2.5 s + the 30 s margin
+            "unacked_restore_throttle": 1,
+        }
+        assert KombuTransport.consumer_transport_options("amqp://guest@localhost//") == {}
+    with override_settings(TOOLKIT={"cqrs": {"visibility_timeout": 7}}):
+        options = KombuTransport.consumer_transport_options("redis://127.0.0.1:6379/0")
+        assert options["visibility_timeout"] == 7.0
+
+
+def _gaps() -> list[tuple[int, int]]:
+    from toolkit.cqrs.models import CqrsRevisionGap
+
+    return list(CqrsRevisionGap.objects.order_by("expected").values_list("expected", "received"))
+
+
+@pytest.mark.django_db
+def test_late_revisions_after_a_redelivery_close_the_gap_instead_of_reporting_it():
+    for revision in (0, 3):
+        consume_body(_save_body(8, f"r{revision}", revision=revision))
+    assert _gaps() == [(1, 3)]
+    consume_body(_save_body(8, "r2", revision=2))
+    assert _gaps() == [(1, 2)]
+    consume_body(_save_body(8, "r1", revision=1))
+    assert _gaps() == []
+    assert ProductReplica.objects.get(pk=8).title == "r3"
+
+
+@pytest.mark.django_db
+def test_a_late_revision_in_the_middle_splits_the_gap():
+    for revision in (0, 5, 3):
+        consume_body(_save_body(9, f"r{revision}", revision=revision))
+    assert _gaps() == [(1, 3), (4, 5)]
+    for revision in (4, 1, 2):
+        consume_body(_save_body(9, f"r{revision}", revision=revision))
+    assert _gaps() == []
+
+
+@pytest.mark.django_db
+def test_a_gap_is_reported_only_after_the_grace_period():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from toolkit.cqrs.consumer import reported_gaps
+    from toolkit.cqrs.status import cqrs_model_statuses
+
+    for revision in (0, 2):
+        consume_body(_save_body(10, f"r{revision}", revision=revision))
+    assert _gaps() == [(1, 2)]
+    assert not reported_gaps().exists()
+    (replica,) = [
+        s for s in cqrs_model_statuses() if s.role == "replica" and s.cqrs_id == "product"
+    ]
+    assert replica.gaps == 0
+    later = timezone.now() + timedelta(seconds=61)
+    assert reported_gaps(now=later).count() == 1
+    with override_settings(TOOLKIT={"cqrs": {"gap_grace_period": 0}}):
+        assert reported_gaps().count() == 1
