@@ -43,9 +43,11 @@ from toolkit.core.bus import Engine, Failure, Subscription, handler_name
 from toolkit.core.exceptions import EventDispatchError
 
 Handler = Callable[[Any], Awaitable[None] | None]
+#: dddkit's subscription key: a function of the event that says whether a handler wants it.
+Predicate = Callable[[Any], bool]
 H = TypeVar("H", bound=Callable[..., Any])
 
-__all__ = ["Dispatched", "EventBroker", "Handler", "handler_name"]
+__all__ = ["Dispatched", "EventBroker", "Handler", "Predicate", "handler_name"]
 
 
 def _event_name(event: object) -> str:
@@ -78,6 +80,23 @@ def _class_test(types: tuple[type[Any], ...]) -> Callable[[Any, Any], bool]:
     return lambda event_type, _event: issubclass(event_type, types)
 
 
+def _predicate_test(predicate: Predicate) -> Callable[[Any, Any], bool]:
+    """The engine's per-event test of a dddkit predicate subscription."""
+    return lambda _event_type, event: bool(predicate(event))
+
+
+def _event_types(target: Any, owner: str) -> tuple[type[Any], ...]:
+    if isinstance(target, type):
+        return (target,)
+    if isinstance(target, str) or not isinstance(target, Iterable):
+        raise TypeError(f"EventBroker.{owner}() takes event classes, not {target!r}")
+    types = tuple(target)
+    for event_type in types:
+        if not isinstance(event_type, type):
+            raise TypeError(f"EventBroker.{owner}() takes event classes, not {event_type!r}")
+    return types
+
+
 class EventBroker:
     """Routes events to the handlers registered for their class (or a base class).
 
@@ -88,10 +107,17 @@ class EventBroker:
     ``parallel=True`` runs the async handlers of one event concurrently
     (``asyncio.gather``); sync handlers still run one after the other, in order, before them.
     Failures are reported in registration order either way.
+
+    dddkit's API works too: ``subscribe(predicate, handler)`` / ``unsubscribe(predicate,
+    handler)``, ``@register(predicate)``, ``@instance(EventClass)`` (the seed README's
+    ``@handle``), ``publish`` / ``async_publish``. A handler gets each event once, however many
+    of its subscriptions match. An event no handler accepts raises ``NotImplementedError``, as
+    in dddkit, unless ``require_handler=False``.
     """
 
-    def __init__(self, *, parallel: bool = False) -> None:
+    def __init__(self, parallel: bool = False, *, require_handler: bool = True) -> None:
         self.parallel = parallel
+        self.require_handler = require_handler
         self._engine = Engine()
 
     # -- registration -------------------------------------------------------------------
@@ -99,28 +125,87 @@ class EventBroker:
         """Decorator: register the function as a handler of ``event_types`` (and subclasses)."""
         if not event_types:
             raise TypeError("EventBroker.handle() needs at least one event class")
-        for event_type in event_types:
-            if not isinstance(event_type, type):
-                raise TypeError(f"EventBroker.handle() takes event classes, not {event_type!r}")
+        types = _event_types(event_types, "handle")
 
         def decorator(func: H) -> H:
-            self.subscribe(event_types, func)
+            self.subscribe(types, func)
             return func
 
         return decorator
 
-    def subscribe(self, event_types: type[Any] | Iterable[type[Any]], handler: Handler) -> None:
-        """Register ``handler`` for one event class or several; it runs after earlier ones."""
-        types = (event_types,) if isinstance(event_types, type) else tuple(event_types)
+    def instance(self, event_type: type[Any] | tuple[type[Any], ...] | None) -> Callable[[H], H]:
+        """dddkit's decorator: handle events that are instances of ``event_type`` (a class or
+        a tuple of classes; ``None`` means ``type(None)``)."""
+        types = _event_types(type(None) if event_type is None else event_type, "instance")
+
+        def decorator(func: H) -> H:
+            self.subscribe(types, func)
+            return func
+
+        return decorator
+
+    def register(self, predicate: Predicate) -> Callable[[H], H]:
+        """dddkit's decorator: handle the events for which ``predicate(event)`` is true."""
+
+        def decorator(func: H) -> H:
+            self.subscribe(predicate, func)
+            return func
+
+        return decorator
+
+    def subscribe(
+        self, target: type[Any] | Iterable[type[Any]] | Predicate, handler: Handler
+    ) -> None:
+        """Register ``handler`` for one event class, several, or (dddkit) a predicate of the
+        event; it runs after earlier handlers. A (predicate, handler) pair subscribed twice
+        is one subscription."""
+        if callable(target) and not isinstance(target, type):
+            predicate: Predicate = target
+            sub = Subscription(predicate, handler, _predicate_test(predicate), per_event=True)
+            self._engine.add(sub, unique=True)
+            return
+        types = _event_types(target, "subscribe")
         self._engine.add(Subscription(types, handler, _class_test(types)))
 
-    def unsubscribe(self, handler: Handler) -> None:
-        """Remove every registration of ``handler``; unknown handlers are ignored."""
-        self._engine.remove(lambda s: s.handler is handler)
+    def unsubscribe(self, *args: Any) -> None:
+        """``unsubscribe(handler)`` removes every registration of ``handler``;
+        ``unsubscribe(predicate_or_classes, handler)`` (dddkit) removes that one. Unknown
+        handlers are ignored."""
+        if len(args) == 1:
+            handler = args[0]
+            self._engine.remove(lambda s: s.handler is handler)
+            return
+        if len(args) != 2:
+            raise TypeError(
+                f"unsubscribe() takes (handler) or (predicate, handler), not {len(args)} arguments"
+            )
+        target, handler = args
+        if not callable(target) or isinstance(target, type):
+            target = _event_types(target, "unsubscribe")
+        # Equality, as dddkit's set.discard: ``obj.method`` is a new bound method each time.
+        self._engine.remove(lambda s: s.handler == handler and s.key == target)
 
     def handlers_for(self, event: object) -> list[Handler]:
-        """The handlers ``event`` goes to, in registration order."""
-        return [s.handler for s in self._engine.route(type(event), event)]
+        """The handlers ``event`` goes to, in registration order (each once)."""
+        return [s.handler for s in self._route(event)]
+
+    def _route(self, event: object) -> tuple[Subscription, ...]:
+        subs = self._engine.route(type(event), event)
+        if len(subs) < 2:
+            return subs
+        # A handler matched by several subscriptions gets the event once (dddkit's sets;
+        # equality, so two ``obj.method`` bound methods count as one handler).
+        unique: list[Subscription] = []
+        for sub in subs:
+            if not any(sub.handler == kept.handler for kept in unique):
+                unique.append(sub)
+        return tuple(unique)
+
+    def _subscriptions_of(self, event: object) -> tuple[Subscription, ...]:
+        subs = self._route(event)
+        if not subs and self.require_handler:
+            raise NotImplementedError(f"No suitable event handlers found. {event!r}")
+        return subs
 
     # -- dispatch -----------------------------------------------------------------------
     def __call__(self, event: object) -> Dispatched | Coroutine[Any, Any, Dispatched]:
@@ -137,12 +222,20 @@ class EventBroker:
         Async handlers run on a private event loop (in a helper thread when the calling
         thread already runs a loop).
         """
-        subs = self._engine.route(type(event), event)
+        subs = self._subscriptions_of(event)
         return _finish(event, subs, self._engine.run(subs, event, parallel=self.parallel))
+
+    def publish(self, event: object) -> Dispatched:
+        """dddkit's name for :meth:`dispatch`."""
+        return self.dispatch(event)
+
+    async def async_publish(self, event: object) -> Dispatched:
+        """dddkit's name for :meth:`adispatch`."""
+        return await self.adispatch(event)
 
     async def adispatch(self, event: object) -> Dispatched:
         """Run every handler of ``event``, awaiting async ones; raise their errors together."""
-        subs = self._engine.route(type(event), event)
+        subs = self._subscriptions_of(event)
         failures = await self._engine.arun(subs, event, parallel=self.parallel)
         return _finish(event, subs, failures)
 

@@ -231,13 +231,19 @@ class ChangesHandler(Generic[AggregateT, ResultT]):
         aggregate.persisted_sequence = expected + len(events)
 
     def publish(self, events: Sequence[Any]) -> None:
-        """Dispatch ``events`` in order to the broker (every event, even if one fails)."""
+        """Dispatch ``events`` in order to the broker (every event, even if one fails).
+
+        An event no handler accepts is skipped: an aggregate records facts whether or not
+        anyone listens (the broker itself raises NotImplementedError for them, as dddkit).
+        """
         from toolkit.core.exceptions import EventDispatchError
 
         assert self.broker is not None
         errors: list[tuple[str, BaseException]] = []
         names: list[str] = []
         for event in events:
+            if not self.broker.handlers_for(event):
+                continue
             try:
                 self.broker.dispatch(event)
             except EventDispatchError as exc:

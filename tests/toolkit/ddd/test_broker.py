@@ -184,7 +184,7 @@ def test_parallel_dispatch_reports_errors_in_registration_order() -> None:
 
 
 def test_unsubscribe_removes_the_handler() -> None:
-    broker = EventBroker()
+    broker = EventBroker(require_handler=False)
     calls: list[str] = []
 
     def handler(event: Shipped) -> None:
@@ -207,5 +207,96 @@ def test_handle_refuses_non_classes() -> None:
     assert excinfo.value.args == ("EventBroker.handle() needs at least one event class",)
 
 
-def test_event_without_handlers_is_a_no_op() -> None:
-    assert EventBroker()(Cancelled(ref="r")).handlers == []  # type: ignore[union-attr]
+def test_event_without_handlers_is_a_no_op_when_no_handler_is_required() -> None:
+    broker = EventBroker(require_handler=False)
+    assert broker(Cancelled(ref="r")).handlers == []  # type: ignore[union-attr]
+
+
+def test_event_no_handler_accepts_raises_not_implemented_as_in_dddkit() -> None:
+    event = Cancelled(ref="r")
+    with pytest.raises(NotImplementedError) as excinfo:
+        EventBroker()(event)
+    assert excinfo.value.args == (f"No suitable event handlers found. {event!r}",)
+    with pytest.raises(NotImplementedError):
+        asyncio.run(EventBroker(parallel=True).async_publish(event))
+
+
+def test_predicate_subscriptions_subscribe_unsubscribe_and_register() -> None:
+    broker = EventBroker(require_handler=False)
+    seen: list[str] = []
+
+    def is_shipped(event: object) -> bool:
+        return isinstance(event, Shipped)
+
+    def handler(event: Shipped) -> None:
+        seen.append(event.ref)
+
+    broker.subscribe(is_shipped, handler)
+    broker.subscribe(lambda e: hasattr(e, "ref"), handler)  # matches too: still runs once
+    broker.subscribe(lambda e: False, lambda e: seen.append("never"))
+    broker.publish(Shipped(ref="a"))
+    assert seen == ["a"]
+
+    @broker.register(lambda e: isinstance(e, Cancelled))
+    def on_cancelled(event: Cancelled) -> None:
+        seen.append(f"cancelled:{event.ref}")
+
+    broker(Cancelled(ref="b"))  # has a ref too: the hasattr predicate takes it as well
+    assert seen == ["a", "b", "cancelled:b"]
+    broker.unsubscribe(is_shipped, handler)
+    assert broker.handlers_for(Shipped(ref="c")) == [handler]  # the lambda subscription stays
+    broker.unsubscribe(is_shipped, handler)  # unknown pair: ignored
+    broker.unsubscribe(handler)
+    assert broker.handlers_for(Shipped(ref="c")) == []
+
+
+def test_instance_decorator_is_the_readmes_handle() -> None:
+    broker = EventBroker()
+    seen: list[object] = []
+
+    @broker.instance(Shipped)
+    def on_shipped(event: Shipped) -> None:
+        seen.append(event)
+
+    @broker.instance((Cancelled, ExpressShipped))
+    async def on_other(event: DomainEvent) -> None:
+        seen.append(type(event).__name__)
+
+    @broker.instance(None)
+    def on_none(event: None) -> None:
+        seen.append("none")
+
+    broker(ExpressShipped(ref="x"))
+    broker(None)
+    assert seen == [ExpressShipped(ref="x"), "ExpressShipped", "none"]
+    with pytest.raises(TypeError) as excinfo:
+        broker.instance("Shipped")  # type: ignore[arg-type]
+    assert excinfo.value.args == ("EventBroker.instance() takes event classes, not 'Shipped'",)
+
+
+def test_publish_and_async_publish_are_dispatch_and_adispatch() -> None:
+    broker = EventBroker(parallel=True)
+    seen: list[str] = []
+
+    @broker.handle(Shipped)
+    async def slow(event: Shipped) -> None:
+        await asyncio.sleep(0.01)
+        seen.append("async")
+
+    broker.subscribe(lambda e: isinstance(e, Shipped), lambda e: seen.append("sync"))
+    assert isinstance(broker.publish(Shipped(ref="r")), Dispatched)
+    result = asyncio.run(broker.async_publish(Shipped(ref="r")))
+    assert result.handlers[0].endswith("slow")
+    assert seen == ["sync", "async", "sync", "async"]
+
+
+def test_unsubscribe_needs_one_or_two_arguments() -> None:
+    with pytest.raises(TypeError) as excinfo:
+        EventBroker().unsubscribe()
+    assert excinfo.value.args == (
+        "unsubscribe() takes (handler) or (predicate, handler), not 0 arguments",
+    )
+
+
+def test_parallel_is_the_first_positional_argument_as_in_dddkit() -> None:
+    assert EventBroker(True).parallel is True
