@@ -146,14 +146,15 @@ class MemoryEventStoreBackend(EventStoreBackend):
         with self._lock:
             if id_prefix:
                 # The ids with the prefix (a slice of the sorted ids), newest first.
-                start = bisect.bisect_left(self._ids, id_prefix)
+                ids = self._ids
+                index = bisect.bisect_left(ids, id_prefix)
                 lasts = []
-                for agg in self._ids[start:]:
-                    if not agg.startswith(id_prefix):
-                        break
-                    kind, _, last = self._stream_info[agg]
+                # Walk the matching ids in place (a slice would copy the rest of the list).
+                while index < len(ids) and ids[index].startswith(id_prefix):
+                    kind, _, last = self._stream_info[ids[index]]
                     if aggregate_type is None or kind == aggregate_type:
                         lasts.append(last)
+                    index += 1
                 lasts.sort()
             elif aggregate_type is None:
                 lasts = self._recent
