@@ -153,3 +153,16 @@ def test_events_are_frozen_and_carry_id_and_time() -> None:
     assert event.occurred_on.tzinfo is not None
     assert event.event_id != Basket.ItemAdded(item="lamp").event_id
     assert isinstance(event, DomainEvent)
+
+
+def test_events_have_dddkits_version_id_and_occurred_on() -> None:
+    import uuid
+
+    event = Basket.ItemAdded(item="lamp")
+    assert event.version == 1
+    assert isinstance(event.id, uuid.UUID)
+    assert event.event_id == event.id  # the toolkit's earlier name
+    assert Basket.ItemAdded(item="lamp", version=2).version == 2
+    # equal by data: the id and the time differ between records of the same fact
+    assert event == Basket.ItemAdded(item="lamp")
+    assert event != Basket.ItemAdded(item="lamp", version=2)

@@ -78,3 +78,14 @@ def test_equal_events_hash_alike() -> None:
     assert first.event_id != second.event_id
     assert first == second
     assert len({first, second}) == 1
+
+
+def test_events_have_dddkits_version_id_and_occurred_on() -> None:
+    import uuid
+
+    event = Basket.ItemAdded(item="lamp")
+    assert event.version == 1
+    assert isinstance(event.id, uuid.UUID)
+    assert event.event_id == event.id
+    assert event.occurred_on.tzinfo is not None
+    assert event != Basket.ItemAdded(item="lamp", version=2)
