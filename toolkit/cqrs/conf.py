@@ -192,9 +192,7 @@ def validate_cqrs(section: Any) -> list[str]:
         problems.append(_problem("message_ttl", ttl, "it must be a number of seconds > 0 or None"))
     grace = section.get("gap_grace_period", 0.0)
     if not isinstance(grace, int | float) or isinstance(grace, bool) or grace < 0:
-        problems.append(
-            _problem("gap_grace_period", grace, "it must be a number of seconds >= 0")
-        )
+        problems.append(_problem("gap_grace_period", grace, "it must be a number of seconds >= 0"))
     visibility = section.get("visibility_timeout")
     if visibility is not None and (
         not isinstance(visibility, int | float) or isinstance(visibility, bool) or visibility <= 0
