@@ -15,7 +15,8 @@ class CqrsConfig(AppConfig):
         # Imported for their side effects: the settings check and model registration hook.
         from toolkit.checks import add_check
         from toolkit.cqrs import mixins  # noqa: F401
-        from toolkit.cqrs.conf import check_cqrs_models, check_cqrs_settings
+        from toolkit.cqrs.checks import check_cqrs_models
+        from toolkit.cqrs.conf import check_cqrs_settings
 
         for check in (check_cqrs_settings, check_cqrs_models):
             if check not in _registered:

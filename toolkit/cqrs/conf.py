@@ -31,7 +31,7 @@ django-cqrs names the same things ``CQRS["transport"]``, ``CQRS["url"]``, ``CQRS
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,48 +218,6 @@ def validate_cqrs(section: Any) -> list[str]:
             except ImportError as exc:
                 problems.append(_problem(key, path, f"it cannot be imported ({exc})"))
     return problems
-
-
-def check_cqrs_models() -> list[CheckMessage]:
-    """System check ``toolkit.E061``: master models have the revision fields, replica
-    mappings and ``CQRS_FIELDS`` name real fields."""
-    from django.core.exceptions import FieldDoesNotExist
-
-    from toolkit.cqrs.constants import ALL_FIELDS, REVISION_FIELD, UPDATED_FIELD
-    from toolkit.cqrs.managers import field_names
-    from toolkit.cqrs.registries import MasterRegistry, ReplicaRegistry
-
-    errors: list[CheckMessage] = []
-
-    def unknown_fields(model: type[Any], what: str, names: Iterable[str]) -> list[CheckMessage]:
-        unknown = sorted(set(names) - field_names(model))
-        if not unknown:
-            return []
-        valid = ", ".join(repr(n) for n in sorted(field_names(model)))
-        message = f"{model._meta.label}.{what} unknown field(s) {unknown!r}; fields are: {valid}"
-        return [Error(message, id="toolkit.E061", obj=model)]
-
-    for model in MasterRegistry.models.values():
-        label = model._meta.label
-        for required in (REVISION_FIELD, UPDATED_FIELD):
-            try:
-                model._meta.get_field(required)
-            except FieldDoesNotExist:
-                errors.append(
-                    Error(
-                        f"{label} is a CQRS master without a {required!r} field; use "
-                        "MasterMixin, or declare it when using RawMasterMixin.",
-                        id="toolkit.E061",
-                        obj=model,
-                    )
-                )
-        if model.CQRS_FIELDS != ALL_FIELDS:
-            errors += unknown_fields(model, "CQRS_FIELDS names", model.CQRS_FIELDS)
-    for model in ReplicaRegistry.models.values():
-        if model.CQRS_CUSTOM_SERIALIZATION or not model.CQRS_MAPPING:
-            continue
-        errors += unknown_fields(model, "CQRS_MAPPING maps to", model.CQRS_MAPPING.values())
-    return errors
 
 
 def check_cqrs_settings() -> list[CheckMessage]:

@@ -19,6 +19,7 @@ with the next ones; :func:`consume` (in-process transport, replays) waits betwee
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import threading
@@ -34,6 +35,12 @@ from toolkit.cqrs.dataclasses import TransportPayload
 from toolkit.cqrs.exceptions import MalformedMessage
 
 logger = logging.getLogger("toolkit.cqrs.consumer")
+
+#: The error the replica manager logged last in this context (quoted when the message is
+#: dead-lettered). The manager sits above the consumer, so the variable lives here.
+last_replica_error: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "last_replica_error", default=""
+)
 
 #: Outcomes counted in this process (``stats[Outcome.DUPLICATE]``, ...), for logs and tests.
 stats: Counter[str] = Counter()
@@ -358,8 +365,6 @@ def apply_payload(model: type[Any], payload: TransportPayload) -> Outcome:
     using = router.db_for_write(model) if hasattr(model, "_meta") else DEFAULT_DB_ALIAS
     pk = str(payload.instance_pk)
     sync = payload.signal_type is SignalType.SYNC
-    from toolkit.cqrs.managers import last_replica_error
-
     last_replica_error.set("")
     with transaction.atomic(using=using):
         row, _ = (

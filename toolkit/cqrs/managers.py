@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -16,12 +15,6 @@ from toolkit.cqrs.constants import REVISION_FIELD, UPDATED_FIELD
 from toolkit.cqrs.exceptions import MalformedMessage
 
 logger = logging.getLogger("toolkit.cqrs.replica")
-
-#: The error the replica manager logged last in this context (the consumer quotes it when it
-#: dead-letters the message).
-last_replica_error: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "last_replica_error", default=""
-)
 
 
 _field_names: dict[type[Any], frozenset[str]] = {}
@@ -201,6 +194,8 @@ class ReplicaManager(models.Manager[Any]):
             with transaction.atomic(using=self.db):
                 return write()
         except (DatabaseError, ValidationError) as exc:
+            from toolkit.cqrs.consumer import last_replica_error
+
             last_replica_error.set(f"{type(exc).__name__}: {exc}")
             logger.error(
                 "%s\nCQRS %s error: pk = %s, cqrs_revision = %s (%s).",

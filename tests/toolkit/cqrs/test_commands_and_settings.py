@@ -172,7 +172,7 @@ def test_settings_check_reports_toolkit_e060():
 
 def test_model_check_passes_for_the_demo_and_names_bad_mappings():
     from demo.replication.models import ProductReplica
-    from toolkit.cqrs.conf import check_cqrs_models
+    from toolkit.cqrs.checks import check_cqrs_models
 
     assert check_cqrs_models() == []
     ProductReplica.CQRS_MAPPING = {"name": "headline"}
