@@ -59,6 +59,15 @@ USE_THE_CORE = textwrap.dedent(
     door = Door()
     DoorMachine().trigger(door, "open")
     assert door.state == "open"
+    from toolkit.core.compat import ImproperlyConfigured
+    try:
+        class Empty(StateMachine):
+            class Meta:
+                states = []
+    except ImproperlyConfigured as exc:  # the stand-in, since Django is not there
+        assert str(exc) == "Empty.Meta.states is empty", exc
+    else:
+        raise AssertionError("an empty Meta.states was accepted")
     done.append("StateMachine")
 
     bus = EventBus()

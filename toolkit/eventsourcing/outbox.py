@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from toolkit.core.compat import optional_import
+
 if TYPE_CHECKING:
     from toolkit.models import OutboxEvent
 
@@ -160,7 +162,7 @@ class OutboxRelay:
         connection = connections[self.using]
         if connection.vendor != "postgresql":
             return None
-        import psycopg
+        psycopg = optional_import("psycopg", extra="postgres", install="psycopg[binary]")
 
         listener = psycopg.connect(**connection.get_connection_params(), autocommit=True)
         listener.execute(f"LISTEN {NOTIFY_CHANNEL}")

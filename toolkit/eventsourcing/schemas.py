@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from toolkit.core.exceptions import MissingDependencyError, SchemaValidationError
+from toolkit.core.compat import optional_import
+from toolkit.core.exceptions import SchemaValidationError
 
 SchemaKind = Literal["avro", "jsonschema"]
 
@@ -192,13 +193,9 @@ def _build_validator(kind: SchemaKind, schema: dict[str, Any]) -> Any:
                 "Avro schemas need fastavro: pip install 'django-pattern-toolkit[avro]'"
             ) from exc
         return fastavro.parse_schema(schema)
-    try:
-        from jsonschema import Draft202012Validator
-    except ImportError as exc:  # an optional extra: only schema validation needs it
-        raise MissingDependencyError("jsonschema") from exc
-
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    validator = optional_import("jsonschema", extra="jsonschema").Draft202012Validator
+    validator.check_schema(schema)
+    return validator(schema)
 
 
 def _validate_jsonschema(event_type: str, validator: Any, payload: Mapping[str, Any]) -> None:

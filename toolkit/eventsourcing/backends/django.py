@@ -33,6 +33,7 @@ from typing import Any
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
 
+from toolkit.core.compat import optional_import
 from toolkit.core.exceptions import ConcurrencyConflict, ValidationError
 from toolkit.eventsourcing.store import (
     EventStoreBackend,
@@ -419,7 +420,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
         """PostgreSQL outside a transaction: the lock, the head check and the insert are one
         prepared statement, its own transaction in autocommit mode (one round trip). None:
         the stream does not exist yet (take the slow path)."""
-        import psycopg
+        psycopg = optional_import("psycopg", extra="postgres", install="psycopg[binary]")
 
         mode, statement, params = self._pg_params(
             aggregate_id, aggregate_type, events, expected_seq, ts
@@ -646,7 +647,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
         if self.sql.postgres:
             # Django's connection makes client-side-binding cursors; a plain psycopg cursor
             # binds on the server and prepares statements it sees repeatedly.
-            import psycopg
+            psycopg = optional_import("psycopg", extra="postgres", install="psycopg[binary]")
 
             return psycopg.Cursor(raw)
         return raw.cursor()
