@@ -243,7 +243,7 @@ _ROLE = re.compile(
     r":(?:py:)?(class|meth|func|mod|data|attr|exc|obj):<code>(~?)([\w.]+)(\(\))?</code>"
 )
 #: Any role text still in a page after the conversion: the docs gate fails on it.
-_LEFTOVER_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|mod|data|attr|exc|obj):[`<]")
+_LEFTOVER_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|mod|data|attr|exc|obj):(?:`|<code>)")
 
 
 def _autoref(match: re.Match[str]) -> str:

@@ -123,12 +123,14 @@ def test_a_role_left_literal_logs_a_warning_so_the_strict_build_fails(
     api_page = SimpleNamespace(file=SimpleNamespace(src_path="api/patterns.md"))
     with caplog.at_level(logging.WARNING, logger="mkdocs.hooks.toolkit"):
         html = hooks.on_page_content(
-            "<p>:class:<code>fine.Name</code> but :meth:`not rendered`</p>",
+            "<p>:class:<code>fine.Name</code> but :meth:`not rendered` and :func:<code>a b</code>;"
+            " a page about the roles may name <code>:class:</code> itself</p>",
             page=api_page,
             config={},
             files=None,
         )
     assert '<autoref identifier="fine.Name" optional>' in html
     assert [r.getMessage() for r in caplog.records] == [
-        "api/patterns.md: literal Sphinx role ':meth:`' left in the page"
+        "api/patterns.md: literal Sphinx role ':func:<code>' left in the page",
+        "api/patterns.md: literal Sphinx role ':meth:`' left in the page",
     ]
