@@ -205,6 +205,8 @@ def management_commands() -> str:
             command = load_command_class(config.name, name)
             parser = command.create_parser("manage.py", name)
             summary = " ".join(str(command.help).split()) or f"The {name} command."
+            # "TOOLKIT['outbox']['broker_url']" is text, not a Markdown reference link.
+            summary = summary.replace("[", "\\[").replace("]", "\\]")
             rows = _option_rows(parser)
             options = (
                 "| argument / option | meaning | default |\n| --- | --- | --- |\n" + "\n".join(rows)
@@ -240,7 +242,8 @@ def on_page_markdown(markdown: str, *, page: Any, config: Any, files: Any) -> st
 #: A Sphinx cross-reference role left in a docstring, as Markdown renders it:
 #: ``:meth:`~toolkit.x.Y.z``` becomes ``:meth:<code>~toolkit.x.Y.z</code>``.
 _ROLE = re.compile(
-    r":(?:py:)?(class|meth|func|mod|data|attr|exc|obj):<code>(~?)([\w.]+)(\(\))?</code>"
+    r":(?:py:)?(class|meth|func|mod|data|attr|exc|obj):<code>(~?)([\w.]+(?:\s*\n\s*[\w.]+)*)"
+    r"(\(\))?</code>"
 )
 #: Any role text still in a page after the conversion: the docs gate fails on it.
 _LEFTOVER_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|mod|data|attr|exc|obj):(?:`|<code>)")
@@ -250,6 +253,7 @@ def _autoref(match: re.Match[str]) -> str:
     """The role as an mkdocs-autorefs link: resolved when the target is documented, plain
     code otherwise (``optional``). ``~`` shows the last name only, as Sphinx does."""
     _role, short, target, call = match.groups()
+    target = re.sub(r"\s+", "", target)  # a docstring may wrap a long dotted path
     title = target.rsplit(".", 1)[-1] if short else target
     return f'<autoref identifier="{target}" optional><code>{title}{call or ""}</code></autoref>'
 

@@ -108,12 +108,15 @@ def test_docstring_roles_become_autorefs_links(hooks: ModuleType) -> None:
     html = (
         "<p>See :class:<code>~toolkit.core.bus.Engine</code>, "
         ":meth:<code>EventStore.append_batch</code> and :func:<code>toolkit.x.run()</code>.</p>"
+        "<p>:func:<code>~toolkit.eventsourcing.\nretry</code></p>"
     )
     assert hooks.convert_roles(html) == (
         '<p>See <autoref identifier="toolkit.core.bus.Engine" optional><code>Engine</code>'
         '</autoref>, <autoref identifier="EventStore.append_batch" optional>'
         "<code>EventStore.append_batch</code></autoref> and "
         '<autoref identifier="toolkit.x.run" optional><code>toolkit.x.run()</code></autoref>.</p>'
+        '<p><autoref identifier="toolkit.eventsourcing.retry" optional><code>retry</code>'
+        "</autoref></p>"
     )
 
 
