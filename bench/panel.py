@@ -19,7 +19,9 @@ floor, measured in the same run, is the page's own SQL replayed raw on a cursor:
 shows what Django adds (rendering, middleware) on top of the database's work.
 Pages: ``first`` (no parameters), ``filtered`` (an indexed filter), ``deep`` (a keyset cursor
 90 % into the table; for a stream, its last page of events). The home page (counts, recent
-activity, projection health) and the projection list have only ``first``.
+activity, projection health) and the projection list have only ``first``; so do issue 14's
+object history (an order 90 % into the table) and user activity, and the command detail of a
+row 90 % into the table (``deep``).
 """
 
 from __future__ import annotations
@@ -252,6 +254,22 @@ def _pages(rows: int) -> list[tuple[str, str, str]]:
         ("stream-detail", "first", detail),
         ("stream-detail", "filtered", f"{detail}?at=5"),
         ("stream-detail", "deep", f"{hot}?after={max(hot_last - 100, 0)}"),
+        # Issue 14's investigation pages: a command deep in the table, the history of an order
+        # (its transitions and the commands naming it), one user's activity.
+        (
+            "command-detail",
+            "deep",
+            reverse(
+                "patterns_admin:command-detail",
+                args=[CommandAuditLog.objects.order_by("id").values_list("pk", flat=True)[depth]],
+            ),
+        ),
+        (
+            "object-history",
+            "first",
+            reverse("patterns_admin:object-history", args=["shop", "order", str(depth // 3)]),
+        ),
+        ("user-activity", "first", reverse("patterns_admin:user-activity", args=["bench_b"])),
     ]
 
 

@@ -19,8 +19,9 @@ from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
 from django.urls import reverse
 
-#: Lines read per source (transitions, commands, panel actions) on one page.
-HISTORY_LIMIT = 200
+#: Lines read per source (transitions, commands, panel actions) on one page: rendering 600
+#: lines took ~1 s on the shared machine (bench/panel.py), 150 keep the page light.
+HISTORY_LIMIT = 50
 
 
 @dataclass(frozen=True)

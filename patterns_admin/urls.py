@@ -39,6 +39,12 @@ urlpatterns = [
     path("plugins/", plugins.plugin_list, name="plugin-list"),
     path("plugins/<path:name>/toggle/", plugins.plugin_toggle, name="plugin-toggle"),
     path("streams/", streams.stream_list, name="stream-list"),
+    # Before stream-detail: its <path:> would take "…/events/3" as part of the id.
+    path(
+        "streams/<path:aggregate_id>/events/<int:sequence>/",
+        streams.event_detail,
+        name="event-detail",
+    ),
     path("streams/<path:aggregate_id>/", streams.stream_detail, name="stream-detail"),
     path(
         "objects/<str:app_label>/<str:model_name>/<str:pk>/transitions/",

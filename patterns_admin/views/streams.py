@@ -27,6 +27,8 @@ from patterns_admin.permissions import permission_required_403
 from patterns_admin.querystring import canonical_url_view, kept_on_filter
 from patterns_admin.streams import (
     EVENTS_PER_PAGE,
+    compare,
+    event_at,
     event_rows,
     get_stream,
     panel_store,
@@ -109,6 +111,9 @@ def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
     last = stream.last_sequence
     params = request.GET
     at, replay_error = parse_sequence(params, "at", last=last)
+    compare_from, from_error = parse_sequence(params, "from", last=last)
+    compare_to, to_error = parse_sequence(params, "to", last=last)
+    replay_error = replay_error or from_error or to_error
     after, events_error = parse_sequence(params, "after", last=last, minimum=0)
     tail_after, tail_error = parse_sequence(params, "tail_after", last=last, minimum=0)
     mask = masker_for(request)
@@ -131,6 +136,11 @@ def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
         "snapshots": snapshot_rows(store, aggregate_id, mask=mask),
         "at": at,
         "replay": replay(store, aggregate_id, at, mask=mask) if at is not None else None,
+        "comparison": (
+            compare(store, aggregate_id, compare_from, compare_to, mask=mask)
+            if compare_from is not None and compare_to is not None and not replay_error
+            else None
+        ),
         "replay_error": replay_error,
         "tail_paused": params.get("tail") == "paused",
         "tail_error": tail_error,
@@ -144,3 +154,27 @@ def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
     errors = replay_error or events_error or tail_error
     status = 400 if errors and not wants_fragment(request) else 200
     return render(request, template_name, context, status=status)
+
+
+@require_GET
+@staff_member_required
+@vary_on_headers("HX-Request")
+@permission_required_403("view_streams")
+def event_detail(request: HtmxHttpRequest, aggregate_id: str, sequence: int) -> HttpResponse:
+    """The permalink of one event: its envelope, payload and metadata, what it changed (field
+    by field) and links to its neighbours and to the state after it."""
+    store = panel_store()
+    stream = get_stream(store, aggregate_id)
+    mask = masker_for(request)
+    event = event_at(store, aggregate_id, sequence, mask=mask)
+    stream_url = reverse("patterns_admin:stream-detail", args=[aggregate_id])
+    context = {
+        "title": f"{stream.aggregate_type} {aggregate_id} #{sequence}",
+        "stream": stream,
+        "stream_url": stream_url,
+        "event": event,
+        "replay": replay(store, aggregate_id, sequence, mask=mask),
+        "previous": sequence - 1 if sequence > 1 else None,
+        "next": sequence + 1 if sequence < stream.last_sequence else None,
+    }
+    return render(request, "patterns_admin/streams/event_detail.html", context)

@@ -278,3 +278,26 @@ def test_investigate_an_order_from_a_command_to_its_history(
     page.click(".pa-history li >> nth=0 >> a:has-text('operator')")
     page.wait_for_url(re.compile(r"/panel/users/operator/activity/$"))
     assert page.locator(".pa-history li").count() == 3
+
+
+def test_event_permalink_and_compare_two_sequences(staff_page: Any, cart: None) -> None:
+    from demo.shop.carts import cart_repository
+
+    repo = cart_repository()
+    cart = repo.get("cart-tail")
+    cart.add_item("MS-220", 2, "19.99")
+    cart.add_item("KB-101", 1, "49.90")
+    repo.save(cart)
+    page = staff_page
+    page.goto("/panel/streams/cart-tail/")
+    page.fill("#compare-from", "1")
+    page.fill("#compare-to", "4")
+    page.click("button:has-text('Compare')")
+    page.wait_for_selector("#replay h3:has-text('From sequence 1 to 4')")
+    assert "from=1" in page.url and "to=4" in page.url
+    assert page.locator("#replay tr[data-path='items.MS-220']").count() == 1
+    screenshot(page, "stream-compare")
+    page.click("#events a.pa-seq:has-text('#3')")
+    page.wait_for_url(re.compile(r"/panel/streams/cart-tail/events/3/$"))
+    assert page.locator("tr[data-path='items.MS-220']").count() == 1
+    screenshot(page, "event-permalink")

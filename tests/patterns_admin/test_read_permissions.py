@@ -112,6 +112,8 @@ class ReadPermissionMatrixTests(TestCase):
             get("streams#results", streams, "view_streams", htmx=True),
             get("stream", stream, "view_streams"),
             get("stream tail", stream + "?tail_after=0", "view_streams", htmx=True),
+            get("event permalink", stream + "events/1/", "view_streams"),
+            get("stream compare", stream + "?from=1&to=2", "view_streams"),
             get("object", obj, "view_audit"),
             get("object#transitions", obj, "view_audit", htmx=True),
             get("projections", projections, "view_projections"),

@@ -275,6 +275,39 @@ class StreamPagesContract(TestCase):
     def test_an_id_no_store_can_hold_is_a_404(self) -> None:
         assert self.client.get(detail_url("cart\x00")).status_code == 404
 
+    # -- permalinks and nested diffs (issue 14, item 4) -------------------------------------
+
+    def test_every_event_has_a_permalink_with_its_change_field_by_field(self) -> None:
+        url = reverse("patterns_admin:event-detail", args=["cart-1", 3])
+        html = self.client.get(url).content.decode()
+        assert "ShoppingCart.ItemAdded" in html
+        assert f'href="{detail_url("cart-1")}events/2/">‹ #2</a>' in html
+        assert f'href="{detail_url("cart-1")}events/4/">#4 ›</a>' in html
+        assert 'data-path="items.MS-220"' in html  # the nested diff names the field
+        assert f'href="{detail_url("cart-1")}events/3/"' in (
+            self.client.get(detail_url("cart-1")).content.decode()
+        )
+
+    def test_a_permalink_to_a_missing_event_or_stream_is_a_404(self) -> None:
+        for args in (["cart-1", 99], ["nope", 1], ["cart-1", 0]):
+            url = reverse("patterns_admin:event-detail", args=args)
+            assert self.client.get(url).status_code == 404, args
+
+    def test_compare_two_sequences_field_by_field(self) -> None:
+        response = self.client.get(
+            detail_url("cart-1"),
+            {"from": "2", "to": "5"},
+            headers={"HX-Request": "true", "HX-Target": "replay"},
+        )
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "From sequence 2 to 5" in html
+        assert 'data-path="items.HD-512"' in html and 'data-path="items.MS-220"' in html
+        assert 'data-path="status"' in html or 'data-path="checked_out"' in html
+        bad = self.client.get(detail_url("cart-1"), {"from": "2", "to": "50"})
+        assert bad.status_code == 400
+        assert "to: 50 is out of range" in bad.content.decode()
+
 
 class TestStreamPagesOnDjango(StreamPagesContract):
     __test__ = True
