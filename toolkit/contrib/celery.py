@@ -13,6 +13,21 @@ decimals); both are checked before anything is sent. The task is a ``shared_task
 binds to your project's Celery app (``app.autodiscover_tasks()`` or ``include=
 ["toolkit.contrib.celery"]``).
 
+**Retries.** A handler that raises is retried by Celery with exponential backoff (1 s, 2 s,
+4 s, … up to 5 minutes, with jitter), :data:`MAX_RETRIES` times; the task acknowledges its
+message only once it finished (``acks_late``), so a worker that dies mid-handler has the
+message redelivered. Change the limits per project with Celery's task annotations::
+
+    app.conf.task_annotations = {"toolkit.run_event_handler": {"max_retries": 10}}
+
+**Idempotency keys.** Each task carries a key, ``"<emission>:<handler path>"``, where the
+emission is the payload's ``event_id`` when it has one (an event published twice runs each
+handler once) and a fresh UUID otherwise. The worker records the key
+(:class:`~toolkit.models.HandledEvent`) **in the handler's own database transaction**: a
+retried or redelivered task whose run already committed does nothing, and a run that failed
+left no key, so its retry runs again. Handlers that only write to the database are therefore
+applied once; side effects outside it (e-mails, HTTP calls) are at least once.
+
 Needs the extra: ``pip install "django-pattern-toolkit[celery]"``.
 """
 
@@ -20,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,9 +50,19 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         'The celery EventBus backend needs Celery: pip install "django-pattern-toolkit[celery]"'
     ) from exc
 
-__all__ = ["TASK_NAME", "enqueue", "handler_path", "resolve_handler", "run_event_handler"]
+__all__ = [
+    "MAX_RETRIES",
+    "TASK_NAME",
+    "enqueue",
+    "handler_path",
+    "idempotency_key",
+    "resolve_handler",
+    "run_event_handler",
+]
 
 TASK_NAME = "toolkit.run_event_handler"
+#: Retries of a failing handler before Celery gives up on the task.
+MAX_RETRIES = 5
 
 
 def handler_path(handler: Callable[..., Any]) -> str:
@@ -67,16 +93,53 @@ def resolve_handler(path: str) -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]
 
 
-@shared_task(name=TASK_NAME)  # type: ignore[untyped-decorator]
-def run_event_handler(path: str, event: str, payload: Any) -> None:
-    """Celery task: call the handler at ``path`` with ``payload`` (async handlers too)."""
-    result = resolve_handler(path)(payload)
+def _call(handler: Callable[..., Any], payload: Any) -> None:
+    result = handler(payload)
     if inspect.isawaitable(result):
 
         async def wait() -> None:
             await result
 
         asyncio.run(wait())
+
+
+@shared_task(  # type: ignore[untyped-decorator]
+    name=TASK_NAME,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=1,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=MAX_RETRIES,
+)
+def run_event_handler(path: str, event: str, payload: Any, key: str = "") -> None:
+    """Celery task: call the handler at ``path`` with ``payload`` (async handlers too), once
+    per idempotency ``key`` (see the module docstring); an empty key skips the check."""
+    handler = resolve_handler(path)
+    if not key:
+        _call(handler, payload)
+        return
+    from django.apps import apps
+    from django.db import transaction
+
+    # Looked up in the app registry rather than imported: the pure EventBus imports this
+    # module to send tasks, and must not pull the toolkit's models in with it; only the
+    # worker running the task needs the table.
+    handled_event = apps.get_model("toolkit", "HandledEvent")
+    with transaction.atomic():
+        _, created = handled_event.objects.get_or_create(
+            key=key, defaults={"handler": path[:255], "event": event[:255]}
+        )
+        if created:
+            _call(handler, payload)
+
+
+def idempotency_key(payload: Any, handler: Callable[..., Any], *, emission: str) -> str:
+    """``"<emission>:<handler path>"``: the emission is the payload's ``event_id`` when it is a
+    mapping that has one, else ``emission`` (one UUID per ``emit``)."""
+    event_id = payload.get("event_id") if isinstance(payload, dict) else None
+    base = str(event_id) if event_id else emission
+    return f"{base}:{handler_path(handler)}"[:255]
 
 
 def enqueue(event: str, payload: Any, handlers: Sequence[Callable[..., Any]]) -> list[Any]:
@@ -101,10 +164,12 @@ def enqueue(event: str, payload: Any, handlers: Sequence[Callable[..., Any]]) ->
         ) from exc
     results: list[Any] = []
     errors: list[tuple[str, BaseException]] = []
+    emission = str(uuid.uuid4())
     for handler in handlers:
         name = f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', handler)}"
         try:
-            results.append(run_event_handler.delay(handler_path(handler), event, payload))
+            key = idempotency_key(payload, handler, emission=emission)
+            results.append(run_event_handler.delay(handler_path(handler), event, payload, key))
         except Exception as exc:
             errors.append((name, exc))
     if errors:

@@ -4,6 +4,7 @@
 - :mod:`toolkit.models.events`: ``DomainEvent``, ``EventStream``, ``Snapshot``
 - :mod:`toolkit.models.projections`: projection checkpoints, segments with their leases,
   workers and dead letters
+- :mod:`toolkit.models.handlers`: ``HandledEvent``, idempotency keys of Celery-run handlers
 - :mod:`toolkit.models.outbox`: ``OutboxEvent``, the transactional outbox (Debezium's format)
 - :mod:`toolkit.models.plugins`: ``PluginState``, the persisted enable/disable of plugins
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from toolkit.models.audit import CommandAuditLog, StateTransitionAudit
 from toolkit.models.events import DomainEvent, EventStream, Snapshot
+from toolkit.models.handlers import HandledEvent
 from toolkit.models.outbox import OutboxEvent
 from toolkit.models.plugins import PluginState
 from toolkit.models.projections import (
@@ -27,6 +29,7 @@ __all__ = [
     "CommandAuditLog",
     "DomainEvent",
     "EventStream",
+    "HandledEvent",
     "OutboxEvent",
     "PluginState",
     "ProjectionCheckpoint",

@@ -19,6 +19,9 @@ from toolkit.patterns.observer import EventBus
 
 REDIS_BROKER = "redis://127.0.0.1:6379/11"
 
+# Every task records its idempotency key in the database (in the handler's transaction).
+pytestmark = pytest.mark.django_db(transaction=True)
+
 received: list[tuple[str, object]] = []
 arrived = threading.Event()
 
@@ -37,10 +40,24 @@ def explode(payload):
     raise RuntimeError("handler failed in the worker")
 
 
+flaky_calls: list[object] = []
+
+
+def flaky(payload):
+    """Fails twice, then writes its effect (a Group row) and succeeds."""
+    from django.contrib.auth.models import Group
+
+    flaky_calls.append(payload)
+    Group.objects.create(name=f"flaky-{len(flaky_calls)}")
+    if len(flaky_calls) < 3:
+        raise RuntimeError(f"attempt {len(flaky_calls)} failed")
+
+
 @pytest.fixture(autouse=True)
 def clean() -> None:
     received.clear()
     arrived.clear()
+    flaky_calls.clear()
 
 
 @pytest.fixture
@@ -93,10 +110,12 @@ def test_setting_selects_the_celery_backend(eager_app) -> None:
             bus.emit("ping", {"n": 1})
         finally:
             del run_event_handler.delay
-    assert sent == [(f"{__name__}:record_receipt", "ping", {"n": 1})]
+    assert len(sent) == 1
+    path, event, payload, key = sent[0]
+    assert (path, event, payload) == (f"{__name__}:record_receipt", "ping", {"n": 1})
+    assert key.endswith(f":{__name__}:record_receipt")
     bus.emit("ping", {"n": 2})  # back to the in-process default
     assert received == [("receipt", {"n": 1}), ("receipt", {"n": 2})]
-    assert len(sent) == 1
 
 
 def test_payload_not_json_serialisable_sends_nothing(eager_app) -> None:
@@ -204,3 +223,61 @@ def _forget_queue(queue: str) -> None:
             client.delete(key)
     finally:
         client.close()
+
+
+@pytest.fixture
+def eager_retrying_app():
+    """Eager, but not propagating: Celery's eager ``apply`` then runs the retries in place."""
+    app = Celery("toolkit-core-eager-retry", set_as_current=True)
+    app.conf.update(task_always_eager=True, task_eager_propagates=False, broker_url="memory://")
+    app.set_current()
+    yield app
+    app.close()
+
+
+def test_a_failing_handler_is_retried_and_its_writes_kept_only_from_the_run_that_succeeded(
+    eager_retrying_app,
+) -> None:
+    from django.contrib.auth.models import Group
+
+    from toolkit.models import HandledEvent
+
+    bus = EventBus(backend="celery")
+    bus.subscribe("order.paid", flaky)
+    bus.emit("order.paid", {"event_id": "e-1"})
+    assert len(flaky_calls) == 3  # two failures, retried by Celery, then success
+    # The failed runs rolled back with their key; the third committed both.
+    assert list(Group.objects.values_list("name", flat=True)) == ["flaky-3"]
+    assert list(HandledEvent.objects.values_list("key", flat=True)) == [
+        f"e-1:{handler_path(flaky)}"
+    ]
+
+
+def test_the_same_idempotency_key_runs_a_handler_once(eager_app) -> None:
+    from toolkit.models import HandledEvent
+
+    path = handler_path(record_receipt)
+    run_event_handler.apply(args=(path, "order.paid", {"id": 1}, "k-1"))
+    run_event_handler.apply(args=(path, "order.paid", {"id": 1}, "k-1"))  # redelivered
+    assert received == [("receipt", {"id": 1})]
+    bus = EventBus(backend="celery")
+    bus.subscribe("order.paid", record_receipt)
+    bus.emit("order.paid", {"event_id": "e-7"})
+    bus.emit("order.paid", {"event_id": "e-7"})  # the same event published twice
+    bus.emit("order.paid", {"id": 2})
+    bus.emit("order.paid", {"id": 2})  # no event id: two emissions, two runs
+    assert received == [
+        ("receipt", {"id": 1}),
+        ("receipt", {"event_id": "e-7"}),
+        ("receipt", {"id": 2}),
+        ("receipt", {"id": 2}),
+    ]
+    assert HandledEvent.objects.count() == 4
+
+
+def test_idempotency_key_prefers_the_event_id() -> None:
+    from toolkit.contrib.celery import idempotency_key
+
+    path = handler_path(record_receipt)
+    assert idempotency_key({"event_id": "e-1"}, record_receipt, emission="x") == f"e-1:{path}"
+    assert idempotency_key([1, 2], record_receipt, emission="x") == f"x:{path}"
