@@ -69,6 +69,7 @@ EVENTSOURCING_DEFAULTS: dict[str, Any] = {
     "projection_lease_seconds": 10.0,
     "projection_max_attempts": 5,
     "projection_max_lag": 1000,
+    "projection_max_restarts": 3,
     "projection_retry_backoff": 1.0,
     "projection_stalled_after": 60.0,
     "redis_prefix": "toolkit:es",
@@ -208,6 +209,10 @@ def _is_positive_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _is_dirs(value: Any) -> bool:
     return isinstance(value, list | tuple) and all(isinstance(v, str | PurePath) for v in value)
 
@@ -225,6 +230,7 @@ _EVENTSOURCING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "projection_lease_seconds": _SECONDS,
     "projection_max_attempts": _POSITIVE_INT,
     "projection_max_lag": _POSITIVE_INT,
+    "projection_max_restarts": (_is_count, "it must be an integer >= 0"),
     "projection_retry_backoff": _SECONDS,
     "projection_stalled_after": _SECONDS,
     "redis_prefix": (_is_str, "it must be a non-empty string"),

@@ -21,6 +21,8 @@ key                         default                       meaning
 ``projection_degraded_lag`` ``100``                       lag above which it is degraded
 ``projection_stalled_after`` ``60``                       seconds without progress while
                                                           events wait: stalled
+``projection_max_restarts`` ``3``                         restarts of a stalled worker by
+                                                          ``run_projections --supervise``
 ``projection_lease_seconds`` ``10``                       segment lease; a dead worker's
                                                           segments move after it expires
 ``projection_gap_timeout``  ``5``                         seconds a hole in the positions is

@@ -28,9 +28,9 @@ def test_unknown_keys_and_bad_values_are_reported() -> None:
             "Unknown key 'validate' in TOOLKIT['eventsourcing']; valid keys are: "
             "'add_schema_version', 'database', 'prepared_statements', 'projection_batch_size', "
             "'projection_degraded_lag', 'projection_gap_timeout', 'projection_lease_seconds', "
-            "'projection_max_attempts', 'projection_max_lag', 'projection_retry_backoff', "
-            "'projection_stalled_after', 'redis_prefix', 'redis_url', 'require_schemas', "
-            "'schema_dirs', 'validate_on_append'.",
+            "'projection_max_attempts', 'projection_max_lag', 'projection_max_restarts', "
+            "'projection_retry_backoff', 'projection_stalled_after', 'redis_prefix', "
+            "'redis_url', 'require_schemas', 'schema_dirs', 'validate_on_append'.",
         ),
         (
             "toolkit.E102",

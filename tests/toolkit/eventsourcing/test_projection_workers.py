@@ -320,3 +320,38 @@ def test_a_hole_in_the_positions_is_waited_for_then_skipped_and_reported(
     assert checkpoint.last_gap.startswith(f"positions {never} missing after ")
     assert ProjectedTally.objects.get(aggregate_id="c").total == 3
     assert not ProjectedTally.objects.filter(aggregate_id="never").exists()
+
+
+def test_a_supervisor_restarts_a_stalled_worker_then_gives_up(
+    postgres_only: None, tmp_path: Path
+) -> None:
+    store = EventStore(DjangoEventStoreBackend())
+    store.append("h-1", "Hang", "Stuck", {"hang": True})
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PYTHONPATH": str(ROOT),
+    }
+    log = tmp_path / "supervisor.log"
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.toolkit.eventsourcing.supervised_worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        timeout=120,
+        check=False,
+    )
+    output = log.read_text()
+    assert proc.returncode == 1, output
+    lines = [line for line in output.splitlines() if line.startswith("supervisor:")]
+    assert [line.split()[1] for line in lines] == ["started", "worker", "started", "worker"]
+    assert "sent no heartbeat for 2s; restarting" in lines[1]
+    assert "gave up after 1 restart(s) (max 1)" in lines[3]
+    checkpoint = ProjectionCheckpoint.objects.get(name="hangs")
+    assert (checkpoint.restarts, checkpoint.status) == (1, "stalled")
+    # Its segment was given back at once, not left to a lease.
+    assert ProjectionSegment.objects.get(projection="hangs").owner == ""
+    assert time.monotonic() - started < 60

@@ -10,6 +10,7 @@ never stops half way through a transaction.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from types import FrameType
@@ -18,6 +19,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from toolkit.eventsourcing.projections import ProjectionError, ProjectionRunner
+from toolkit.eventsourcing.projections.supervisor import CHILD_MARKER
 from toolkit.registry import RegistryError, projections
 
 
@@ -35,6 +37,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--worker-id", default="", help="This worker's name in the leases (default: host:pid)."
         )
+        parser.add_argument(
+            "--supervise",
+            action="store_true",
+            help="Run the worker in a child process and restart it when it stalls.",
+        )
+        parser.add_argument(
+            "--max-restarts",
+            type=int,
+            default=None,
+            help="With --supervise: restarts before giving up (projection_max_restarts).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         names: list[str] = options["names"] or list(projections)
@@ -45,6 +58,13 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
         if not names:
             self.stdout.write("No projections are registered.")
+            return
+        if options["supervise"] and not os.environ.get(CHILD_MARKER):
+            from toolkit.eventsourcing.projections.supervisor import Supervisor
+
+            supervisor = Supervisor(names, max_restarts=options["max_restarts"], out=self.stdout)
+            if not supervisor.run():
+                raise CommandError(supervisor.gave_up)
             return
         self.stopping = False
 
