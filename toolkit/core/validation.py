@@ -22,6 +22,8 @@ quotes the value and states the rule.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -204,6 +206,69 @@ def check_json(
 
 _INF = float("inf")
 
+# What the one-pass check of encoded_json() looks for in the encoder's output: a number of 19
+# or more digits may be out of the 64-bit range; the nesting is counted over brackets outside
+# strings.
+_LONG_DIGITS = re.compile(r"\d{19}")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+_decode = json.JSONDecoder().decode
+#: Below this many characters of JSON the walk is cheaper than the passes' fixed cost.
+_WALK_BELOW = 160
+
+
+def encoded_json(
+    value: dict[str, Any],
+    encode: Callable[[Any], str],
+    *,
+    what: str,
+    owner: str = "",
+    given: Any = None,
+) -> str:
+    """``encode(value)``, refused by exactly the rules (and messages) of :func:`check_json`.
+
+    The hot path of appends: instead of walking ``value`` in Python (about three times the
+    cost of encoding it), check the encoder's output in C-speed passes: ``encode`` (strict,
+    ``allow_nan=False``) refuses NaN, infinities, circular references and unknown types; the
+    text has no escaped NUL, encodes to UTF-8 (no lone surrogate), has no run of 19 digits (a
+    possible 64-bit overflow), nests at most :data:`MAX_DEPTH` levels, and decodes back to
+    ``value`` (which a non-string key or a tuple does not). Short documents (under
+    ``_WALK_BELOW`` characters), and any for which one of these does not hold,
+    are walked by :func:`check_json` instead, on ``given`` (the value as the caller passed it,
+    default ``value``), which raises its precise error: one set of rules either way.
+    """
+    subject = value if given is None else given
+    try:
+        text = encode(value)
+    except (TypeError, ValueError) as exc:
+        check_json(subject, what=what, owner=owner)
+        prefix = f"{owner}: " if owner else ""
+        raise ValidationError(
+            f"{prefix}{what} is not JSON-serialisable: {exc}", field=what, value=value
+        ) from exc
+    if len(text) < _WALK_BELOW or not _plain(text, value):
+        check_json(subject, what=what, owner=owner)
+    return text
+
+
+def _plain(text: str, value: Any) -> bool:
+    """Whether the encoded ``text`` of ``value`` passes every rule of :func:`check_json`."""
+    if "\\u0000" in text or _LONG_DIGITS.search(text):
+        return False
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    if text.count("{") + text.count("[") > MAX_DEPTH - 1:
+        depth = deepest = 0
+        for bracket in _BRACKETS.findall(_JSON_STRING.sub("", text)):
+            depth += 1 if bracket in "{[" else -1
+            deepest = max(deepest, depth)
+        if deepest >= MAX_DEPTH:
+            return False
+    return bool(_decode(text) == value)
+
 
 def decode_position_cursor(name: str, value: str | None) -> int | None:
     """Decode a stream cursor that is the global position of the stream's last event (the
@@ -226,5 +291,6 @@ __all__ = [
     "check_json",
     "check_text",
     "decode_position_cursor",
+    "encoded_json",
     "text_problem",
 ]

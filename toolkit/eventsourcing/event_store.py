@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.core.exceptions import ValidationError
-from toolkit.core.validation import check_int, check_json, check_text
+from toolkit.core.validation import check_int, check_json, check_text, encoded_json
 from toolkit.eventsourcing import handlers as _handlers
 from toolkit.eventsourcing.context import current_context, user_id_of
 from toolkit.eventsourcing.schemas import SchemaRegistry
@@ -179,16 +179,16 @@ class EventStore:
                     field="metadata",
                     value=metadata,
                 )
-            # Checked as given (so a cycle through the root is seen), stored as a copy.
-            check_json(
-                payload if isinstance(payload, dict) else dict(payload),
-                what="payload",
-                owner=event_type,
-            )
+            # Stored as a copy; checked in one pass over the encoder's output, and walked as
+            # given (so a cycle through the root is seen) only when that pass is not enough.
+            given = payload if isinstance(payload, dict) else dict(payload)
             payload = dict(payload)
             version = schemas.current_version(aggregate_type, event_type) if schemas.schemas else 1
             if add_version:
                 payload = {**payload, "schema_version": version}
+            payload_json = encoded_json(
+                payload, _dumps, what="payload", owner=event_type, given=given
+            )
             event_id = _uuid4()
             if validate:
                 schemas.validate(
@@ -202,10 +202,10 @@ class EventStore:
                     },
                     require=force_validate,
                 )
-            payload_json = _dumps(payload)
             meta = dict(metadata) if metadata else {}
-            if meta:
-                check_json(meta, what="metadata", owner=event_type)
+            meta_json = (
+                encoded_json(meta, _dumps, what="metadata", owner=event_type) if meta else "{}"
+            )
             prepared.append(
                 NewEvent(
                     event_type,
@@ -217,7 +217,7 @@ class EventStore:
                     causation or "",
                     user_id,
                     meta,
-                    _dumps(meta) if meta else "{}",
+                    meta_json,
                 )
             )
         if not prepared:
