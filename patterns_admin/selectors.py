@@ -82,6 +82,26 @@ def table_counts(*models: type[Model]) -> list[Count]:
     ]
 
 
+def result_count(queryset: QuerySet[Any], *, limit: int = EXACT_COUNT_LIMIT) -> Count:
+    """How many rows ``queryset`` holds: exact up to ``limit`` (a count that stops there, so
+    it never reads more than ``limit`` index entries), else the planner's estimate on
+    PostgreSQL, or ``limit`` marked as a lower bound elsewhere (``exact=False``)."""
+    capped = queryset.order_by()[: limit + 1].count()
+    if capped <= limit:
+        return Count(capped, exact=True)
+    if connection.vendor == "postgresql":
+        sql, params = queryset.order_by().query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):  # psycopg returns the JSON decoded, some drivers do not
+            import json
+
+            plan = json.loads(plan)
+        return Count(max(int(plan[0]["Plan"]["Plan Rows"]), limit + 1), exact=False)
+    return Count(limit + 1, exact=False)
+
+
 @dataclass(frozen=True)
 class Activity:
     """One line of the home page's recent activity."""

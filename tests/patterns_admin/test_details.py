@@ -127,3 +127,25 @@ class ProjectionHealthOnHomeTests(TestCase):
             f"healthy up to {status.degraded_lag}, unhealthy above {status.unhealthy_lag}" in html
         )
         assert "of its own events behind" in html
+
+
+class ResultCountTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.staff = make_staff("viewer")
+        make_transitions(30, transition=lambda i: "pay" if i % 3 else "ship")
+
+    def test_lists_show_an_exact_count_when_cheap(self) -> None:
+        self.client.force_login(self.staff)
+        html = self.client.get(AUDIT, {"transition": "ship"}).content.decode()
+        assert '<p class="panel-result-count muted" data-exact="1">10 rows</p>' in html
+        fragment = self.client.get(AUDIT, {"transition": "pay"}, headers={"HX-Request": "true"})
+        assert 'data-exact="1">20 rows</p>' in fragment.content.decode()
+
+    def test_above_the_limit_the_count_is_marked_as_an_estimate(self) -> None:
+        from patterns_admin.selectors import result_count
+        from toolkit.models import StateTransitionAudit
+
+        count = result_count(StateTransitionAudit.objects.all(), limit=5)
+        assert count.exact is False and count.value >= 6
+        assert result_count(StateTransitionAudit.objects.all(), limit=30).value == 30
