@@ -135,6 +135,16 @@ def _detail_context(
     }
 
 
+def _confirmation(request: HtmxHttpRequest, page: str, **context: Any) -> HttpResponse:
+    """A confirmation page, or its ``#confirm`` form alone for htmx (shown in the detail
+    page's confirmation slot, posting back into ``#detail``)."""
+    inline = wants_fragment(request)
+    template_name = f"patterns_admin/projections/{page}.html"
+    if inline:
+        template_name += "#confirm"
+    return render(request, template_name, {**context, "inline": inline})
+
+
 def _after_action(request: HtmxHttpRequest, name: str, result: dict[str, Any]) -> HttpResponse:
     """The detail fragment (htmx) or a redirect to the detail page with a message."""
     if wants_fragment(request):
@@ -235,18 +245,14 @@ def projection_rewind(request: HtmxHttpRequest, name: str) -> HttpResponse:
     target = resolve_position(position=position, timestamp=timestamp)
     replay = events_to_replay(name, position=target)
     if request.method == "GET":
-        inline = wants_fragment(request)
-        template_name = "patterns_admin/projections/rewind.html"
-        if inline:
-            template_name += "#confirm"
-        context = {
-            "title": f"Rewind {name}",
-            "name": name,
-            "position": target,
-            "events_to_replay": replay,
-            "inline": inline,
-        }
-        return render(request, template_name, context)
+        return _confirmation(
+            request,
+            "rewind",
+            title=f"Rewind {name}",
+            name=name,
+            position=target,
+            events_to_replay=replay,
+        )
     target_detail = {"position": target, "events": replay}
     try:
         done = rewind_projection(name, position=target)
@@ -295,18 +301,14 @@ def dead_letter_action(request: HtmxHttpRequest, name: str, pk: int, action: str
     if letter is None:
         raise Http404(f"Projection {name!r} has no dead letter #{pk}")
     if request.method == "GET":
-        inline = wants_fragment(request)
-        template_name = "patterns_admin/projections/dead_letter.html"
-        if inline:
-            template_name += "#confirm"
-        context = {
-            "title": f"{action.title()} dead letter #{pk} of {name}",
-            "name": name,
-            "letter": letter,
-            "action": action,
-            "inline": inline,
-        }
-        return render(request, template_name, context)
+        return _confirmation(
+            request,
+            "dead_letter",
+            title=f"{action.title()} dead letter #{pk} of {name}",
+            name=name,
+            letter=letter,
+            action=action,
+        )
     detail = {"position": letter.position, "event_id": str(letter.event_id)}
     try:
         if action == "retry":

@@ -683,3 +683,36 @@ def test_projections_command_pauses_rewinds_and_reports(store: EventStore) -> No
     with pytest.raises(CommandError) as info:
         call_command("projections", "pause", "nope")
     assert str(info.value).startswith("No projection named 'nope'; registered: ")
+
+
+def test_lag_beyond_the_exact_range_is_an_upper_bound(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolkit.eventsourcing.projections import health
+
+    monkeypatch.setattr(health, "EXACT_LAG_RANGE", 1)
+    pay(store, "o1", "o2")
+    status = next(s for s in projection_statuses(store=store) if s.name == "paid-orders")
+    assert (status.lag, status.lag_exact) == (2, False)  # counted, not hashed per segment
+
+
+def test_the_backend_contract_defaults_read_the_feed() -> None:
+    """The memory backend inherits the contract's defaults for the projections' reads."""
+    from datetime import UTC, datetime
+
+    from toolkit.eventsourcing.backends.memory import MemoryEventStoreBackend
+
+    memory = EventStore(MemoryEventStoreBackend())
+    first = memory.append("a", "Order", "OrderPaid", {})
+    memory.append("b", "Order", "OrderCreated", {})
+    cut = datetime.now(UTC)
+    last = memory.append("c", "Order", "OrderPaid", {})
+    backend = memory.backend
+    assert backend.stream_keys_after(0, ["OrderPaid"]) == [
+        (first.position, "a"),
+        (last.position, "c"),
+    ]
+    assert backend.stream_keys_after(0, limit=1) == [(first.position, "a")]
+    assert backend.position_before(cut) == last.position - 1
+    assert backend.position_before(datetime(2000, 1, 1, tzinfo=UTC)) == 0
+    assert backend.positions_commit_in_order is True
