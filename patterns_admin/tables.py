@@ -22,6 +22,8 @@ from patterns_admin.pagination import InvalidCursor, KeysetPage, cursor_param, k
 #: Page sizes offered under every table.
 PER_PAGE_CHOICES: tuple[int, ...] = (25, 50, 100, 200)
 DEFAULT_PER_PAGE = 50
+#: Seconds between two refreshes of a list's newest page (new rows appear without a reload).
+LIVE_INTERVAL = 10
 #: The largest page number accepted in ``?page=`` (deeper pages use cursors).
 MAX_PAGE = 100_000
 

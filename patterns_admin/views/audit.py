@@ -22,7 +22,7 @@ from patterns_admin.masking import Masker, masker_for
 from patterns_admin.permissions import forbidden, has_panel_permission
 from patterns_admin.querystring import canonical_url_view, kept_on_filter
 from patterns_admin.selectors import command_audit_list, result_count, transition_audit_list
-from patterns_admin.tables import HtmxTable, build_table
+from patterns_admin.tables import LIVE_INTERVAL, HtmxTable, build_table
 from patterns_admin.tables_audit import CommandAuditTable, TransitionAuditTable
 
 
@@ -148,6 +148,7 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse
         "table": table,
         "errors": errors,
         "count": count,
+        "live_interval": LIVE_INTERVAL,
     }
     fragment = wants_fragment(request)
     template_name = "patterns_admin/audit/list.html" + ("#results" if fragment else "")

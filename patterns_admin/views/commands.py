@@ -22,7 +22,7 @@ from patterns_admin.masking import MASK, masker_for, may_view_sensitive, sensiti
 from patterns_admin.permissions import forbidden, has_panel_permission, permission_required_403
 from patterns_admin.querystring import canonical_url_view, kept_on_filter
 from patterns_admin.selectors import command_audit_list, result_count
-from patterns_admin.tables import build_table
+from patterns_admin.tables import LIVE_INTERVAL, build_table
 from patterns_admin.tables_audit import CommandAuditTable, compact_json, object_url
 from toolkit.core.exceptions import PatternError
 from toolkit.patterns.command_preview import FieldChange, UndoPreview, checked_undo, undo_preview
@@ -58,6 +58,7 @@ def command_list(request: HtmxHttpRequest) -> HttpResponse:
         "table": table,
         "errors": errors,
         "count": None if errors else result_count(rows),
+        "live_interval": LIVE_INTERVAL,
     }
     return render(request, template_name, context, status=400 if errors and not fragment else 200)
 

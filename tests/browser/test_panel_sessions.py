@@ -301,3 +301,21 @@ def test_event_permalink_and_compare_two_sequences(staff_page: Any, cart: None) 
     page.wait_for_url(re.compile(r"/panel/streams/cart-tail/events/3/$"))
     assert page.locator("tr[data-path='items.MS-220']").count() == 1
     screenshot(page, "event-permalink")
+
+
+def test_new_rows_appear_in_the_audit_log_without_a_reload(staff_page: Any) -> None:
+    from toolkit.models import StateTransitionAudit
+
+    page = staff_page
+    page.goto("/panel/audit/?kind=transitions")
+    page.wait_for_selector("#results[data-live]")
+    StateTransitionAudit.objects.create(
+        model="shop.order",
+        object_id="777",
+        machine="OrderMachine",
+        transition="pay",
+        from_state="pending",
+        to_state="paid",
+    )
+    page.wait_for_selector("#results tbody tr:has-text('777')", timeout=15_000)
+    assert page.url.endswith("/panel/audit/?kind=transitions")  # the poll pushes nothing

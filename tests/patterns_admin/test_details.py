@@ -149,3 +149,18 @@ class ResultCountTests(TestCase):
         count = result_count(StateTransitionAudit.objects.all(), limit=5)
         assert count.exact is False and count.value >= 6
         assert result_count(StateTransitionAudit.objects.all(), limit=30).value == 30
+
+
+class LiveListTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.staff = make_staff("viewer")
+        make_transitions(3)
+
+    def test_the_newest_page_refreshes_itself_and_a_paged_one_does_not(self) -> None:
+        self.client.force_login(self.staff)
+        for url in (AUDIT, reverse("patterns_admin:command-list")):
+            html = self.client.get(url).content.decode()
+            assert 'data-live="1"' in html and "every 10s" in html, url
+            paged = self.client.get(url, {"before": "1700000000000000_5"}).content.decode()
+            assert 'data-live="1"' not in paged and "every 10s" not in paged, url
