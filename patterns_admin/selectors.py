@@ -86,7 +86,8 @@ def result_count(queryset: QuerySet[Any], *, limit: int = EXACT_COUNT_LIMIT) -> 
     """How many rows ``queryset`` holds: exact up to ``limit`` (a count that stops there, so
     it never reads more than ``limit`` index entries), else the planner's estimate on
     PostgreSQL, or ``limit`` marked as a lower bound elsewhere (``exact=False``)."""
-    capped = queryset.order_by()[: limit + 1].count()
+    # Only the keys: the list's annotations (undo status subqueries) would run per row.
+    capped = queryset.order_by().values("pk")[: limit + 1].count()
     if capped <= limit:
         return Count(capped, exact=True)
     if connection.vendor == "postgresql":

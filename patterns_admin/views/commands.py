@@ -45,6 +45,8 @@ def command_list(request: HtmxHttpRequest) -> HttpResponse:
     if filterset.is_bound and not filterset.is_valid():
         errors += filterset.error_messages()
     rows = filterset.queryset.none() if errors else filterset.qs
+    if not errors:
+        filterset.add_facet_counts()
     table, table_errors = build_table(request, CommandAuditTable, rows)
     errors += table_errors
     table.may_undo = has_panel_permission(request, "undo_command")

@@ -164,3 +164,25 @@ class LiveListTests(TestCase):
             assert 'data-live="1"' in html and "every 10s" in html, url
             paged = self.client.get(url, {"before": "1700000000000000_5"}).content.decode()
             assert 'data-live="1"' not in paged and "every 10s" not in paged, url
+
+
+class FacetTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        from toolkit.models import CommandAuditLog
+
+        cls.staff = make_staff("viewer")
+        CommandAuditLog.objects.bulk_create(
+            [CommandAuditLog(command="c.A", success=i % 4 != 0) for i in range(12)]
+            + [CommandAuditLog(command="c.B", success=False)]
+        )
+
+    def test_choice_filters_show_how_many_rows_each_option_gives(self) -> None:
+        self.client.force_login(self.staff)
+        url = reverse("patterns_admin:command-list")
+        html = self.client.get(url).content.decode()
+        assert ">succeeded (9)</option>" in html and ">failed (4)</option>" in html
+        assert ">execute (13)</option>" in html and ">undo (0)</option>" in html
+        # A facet counts what the other filters keep.
+        html = self.client.get(url, {"command": "c.B"}).content.decode()
+        assert ">succeeded (0)</option>" in html and ">failed (1)</option>" in html
