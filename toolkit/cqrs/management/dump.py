@@ -13,7 +13,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     _ujson = None
 
 
-def dumps(data: dict[str, Any]) -> str:
+def dumps(data: Any) -> str:
     """One dump line: ujson's compact text, or the standard library's when ujson is absent."""
     if _ujson is not None:
         return str(_ujson.dumps(data))
