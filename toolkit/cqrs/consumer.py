@@ -42,6 +42,12 @@ last_replica_error: contextvars.ContextVar[str] = contextvars.ContextVar(
     "last_replica_error", default=""
 )
 
+#: What the replica model's ``cqrs_save`` / ``cqrs_delete`` returned for the payload
+#: ``apply_payload`` applied last in this context (``toolkit.cqrs.controller`` returns it).
+last_replica_result: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "last_replica_result", default=None
+)
+
 #: Outcomes counted in this process (``stats[Outcome.DUPLICATE]``, ...), for logs and tests.
 stats: Counter[str] = Counter()
 
@@ -423,4 +429,5 @@ def apply_payload(model: type[Any], payload: TransportPayload) -> Outcome:
             )
         row.revision = revision
         row.save(update_fields=["revision", "deleted", "updated_at"])
+    last_replica_result.set(done)
     return Outcome.APPLIED
