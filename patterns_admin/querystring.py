@@ -96,3 +96,23 @@ def canonical_url_view(view: Callable[P, R]) -> Callable[P, R | HttpResponseRedi
         return response
 
     return wrapper
+
+
+def filter_change_url(request: HttpRequest, **changes: str | None) -> str:
+    """The canonical URL of the list with ``changes`` applied as a filter change (rule 1):
+    each key set to its value (``None`` or ``""`` removes it), the position dropped, sort,
+    page size and every other filter kept.
+
+    The facet and date hierarchy links are built with it::
+
+        filter_change_url(request, transition="pay")  # "/panel/audit/?transition=pay&sort=…"
+    """
+    pairs = dict(canonical_pairs(request.GET))
+    for name in POSITION:
+        pairs.pop(name, None)
+    for name, value in changes.items():
+        pairs.pop(name, None)
+        if value:
+            pairs[name] = value
+    query = canonical_query(pairs)
+    return f"{request.path}?{query}" if query else request.path

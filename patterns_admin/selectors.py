@@ -6,12 +6,13 @@ table needs (``select_related("user")``) so a page costs a fixed number of queri
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -86,21 +87,54 @@ def result_count(queryset: QuerySet[Any], *, limit: int = EXACT_COUNT_LIMIT) -> 
     """How many rows ``queryset`` holds: exact up to ``limit`` (a count that stops there, so
     it never reads more than ``limit`` index entries), else the planner's estimate on
     PostgreSQL, or ``limit`` marked as a lower bound elsewhere (``exact=False``)."""
-    # Only the keys: the list's annotations (undo status subqueries) would run per row.
-    capped = queryset.order_by().values("pk")[: limit + 1].count()
-    if capped <= limit:
-        return Count(capped, exact=True)
-    if connection.vendor == "postgresql":
-        sql, params = queryset.order_by().query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-            plan = cursor.fetchone()[0]
-        if isinstance(plan, str):  # psycopg returns the JSON decoded, some drivers do not
-            import json
+    return result_counts([queryset], limit=limit)[0]
 
-            plan = json.loads(plan)
-        return Count(max(int(plan[0]["Plan"]["Plan Rows"]), limit + 1), exact=False)
-    return Count(limit + 1, exact=False)
+
+def result_counts(
+    querysets: Sequence[QuerySet[Any]], *, limit: int = EXACT_COUNT_LIMIT
+) -> list[Count]:
+    """:func:`result_count` of each queryset, the capped counts of all of them in one query.
+
+    The facet counts of a list use it: each option is its own filtered queryset, and one
+    ``SELECT (SELECT COUNT(*) FROM (… LIMIT limit+1)), …`` counts them all; only the counts
+    that reach the cap cost one more query each (the planner's estimate, PostgreSQL only).
+    """
+    if not querysets:
+        return []
+    db = querysets[0].db
+    selects: list[str] = []
+    params: list[Any] = []
+    for i, queryset in enumerate(querysets):
+        # Only the keys: the list's annotations (undo status subqueries) would run per row.
+        capped = queryset.order_by().values("pk")[: limit + 1]
+        sql, sql_params = capped.query.sql_with_params()
+        selects.append(f"(SELECT COUNT(*) FROM ({sql}) capped_{i})")
+        params.extend(sql_params)
+    with connections[db].cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(selects)}", params)
+        row = cursor.fetchone() or ()
+    counts: list[Count] = []
+    for queryset, capped_count in zip(querysets, row, strict=True):
+        if int(capped_count) <= limit:
+            counts.append(Count(int(capped_count), exact=True))
+        elif connections[db].vendor == "postgresql":
+            counts.append(Count(max(_planner_rows(queryset), limit + 1), exact=False))
+        else:
+            counts.append(Count(limit + 1, exact=False))
+    return counts
+
+
+def _planner_rows(queryset: QuerySet[Any]) -> int:
+    """The planner's estimate of how many rows ``queryset`` returns (PostgreSQL's EXPLAIN)."""
+    sql, params = queryset.order_by().query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):  # psycopg returns the JSON decoded, some drivers do not
+        import json
+
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 @dataclass(frozen=True)

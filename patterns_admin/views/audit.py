@@ -21,7 +21,7 @@ from patterns_admin.http import HtmxHttpRequest, wants_fragment
 from patterns_admin.masking import Masker, masker_for
 from patterns_admin.permissions import forbidden, has_panel_permission
 from patterns_admin.querystring import canonical_url_view, kept_on_filter
-from patterns_admin.selectors import command_audit_list, result_count, transition_audit_list
+from patterns_admin.selectors import command_audit_list, transition_audit_list
 from patterns_admin.tables import LIVE_INTERVAL, HtmxTable, build_table
 from patterns_admin.tables_audit import CommandAuditTable, TransitionAuditTable
 
@@ -137,7 +137,7 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse
         return csv_response(rows, kind.export_columns(masker), filename=f"{kind_name}-{stamp}.csv")
     table, table_errors = build_table(request, kind.table_class, rows, exclude=kind.exclude)
     table.mask = masker
-    count = None if errors else result_count(rows)
+    navigation = None if errors else filterset.navigation(request)
     errors += table_errors
     context = {
         "title": "Audit log",
@@ -147,7 +147,7 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse
         "filter_hidden": {"kind": kind_name, **kept_on_filter(request.GET)},
         "table": table,
         "errors": errors,
-        "count": count,
+        "navigation": navigation,
         "live_interval": LIVE_INTERVAL,
     }
     fragment = wants_fragment(request)

@@ -21,7 +21,7 @@ from patterns_admin.http import HtmxHttpRequest, wants_fragment
 from patterns_admin.masking import MASK, masker_for, may_view_sensitive, sensitive_fields
 from patterns_admin.permissions import forbidden, has_panel_permission, permission_required_403
 from patterns_admin.querystring import canonical_url_view, kept_on_filter
-from patterns_admin.selectors import command_audit_list, result_count
+from patterns_admin.selectors import command_audit_list
 from patterns_admin.tables import LIVE_INTERVAL, build_table
 from patterns_admin.tables_audit import CommandAuditTable, compact_json, object_url
 from toolkit.core.exceptions import PatternError
@@ -45,8 +45,7 @@ def command_list(request: HtmxHttpRequest) -> HttpResponse:
     if filterset.is_bound and not filterset.is_valid():
         errors += filterset.error_messages()
     rows = filterset.queryset.none() if errors else filterset.qs
-    if not errors:
-        filterset.add_facet_counts()
+    navigation = None if errors else filterset.navigation(request)
     table, table_errors = build_table(request, CommandAuditTable, rows)
     errors += table_errors
     table.may_undo = has_panel_permission(request, "undo_command")
@@ -59,7 +58,7 @@ def command_list(request: HtmxHttpRequest) -> HttpResponse:
         "filter_hidden": kept_on_filter(request.GET),
         "table": table,
         "errors": errors,
-        "count": None if errors else result_count(rows),
+        "navigation": navigation,
         "live_interval": LIVE_INTERVAL,
     }
     return render(request, template_name, context, status=400 if errors and not fragment else 200)
