@@ -38,7 +38,6 @@ def on_startup(*, command: str, dirty: bool) -> None:
 #: Sections whose keys and defaults live in their sub-package, not in ``toolkit/conf.py``.
 SUBPACKAGE_DEFAULTS: dict[str, tuple[str, str]] = {
     "eventsourcing": ("toolkit.eventsourcing.config", "DEFAULTS"),
-    "cqrs": ("toolkit.cqrs.conf", "CQRS_DEFAULTS"),
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from toolkit.conf import toolkit_settings, validate
+from toolkit.conf import alias_problems, toolkit_settings, validate
 from toolkit.sqlite import plan
 
 #: Extra checks contributed by sub-packages (event schemas, CQRS registries, ...).
@@ -32,6 +32,10 @@ def check_toolkit_setting(
     raw = getattr(settings, "TOOLKIT", None)
     messages: list[CheckMessage] = [
         Error(p.msg, hint=p.hint, id=p.id, obj="settings.TOOLKIT") for p in validate(raw)
+    ]
+    messages += [
+        Error(p.msg, hint=p.hint, id=p.id, obj="settings.DMR_TOOLKIT")
+        for p in alias_problems("DMR_TOOLKIT", getattr(settings, "DMR_TOOLKIT", None))
     ]
     for check in list(_extra_checks):
         messages.extend(check())

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import PurePath
 from typing import Any
 
@@ -79,13 +80,30 @@ EVENTSOURCING_DEFAULTS: dict[str, Any] = {
     "validate_on_append": False,
 }
 
-#: Every top-level section of ``TOOLKIT`` with its defaults (``cqrs`` is declared and
-#: validated by :mod:`toolkit.cqrs.conf`, ``admin`` by the panel).
+#: Every key of ``TOOLKIT["cqrs"]`` with its default (documented in :mod:`toolkit.cqrs.conf`,
+#: which reads django-cqrs' ``CQRS`` setting as an alias of this section).
+CQRS_DEFAULTS: dict[str, Any] = {
+    "transport": "toolkit.cqrs.transport.inprocess.InProcessTransport",
+    "broker_url": "",
+    "exchange": "cqrs",
+    "queue": "cqrs_replica",
+    "max_retries": 3,
+    "retry_delay": 1.0,
+    "message_ttl": 86400,
+    "correlation_function": None,
+    "meta_function": None,
+    "auto_update_fields": False,
+    "visibility_timeout": None,
+    "gap_grace_period": 60.0,
+}
+
+#: Every top-level section of ``TOOLKIT`` with its defaults (``admin`` is declared and
+#: validated by the panel).
 SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
     "patterns": PATTERN_DEFAULTS,
     "sqlite": SQLITE_DEFAULTS,
     "eventsourcing": EVENTSOURCING_DEFAULTS,
-    "cqrs": {},
+    "cqrs": CQRS_DEFAULTS,
     "admin": {},
     "outbox": OUTBOX_DEFAULTS,
 }
@@ -245,6 +263,74 @@ _EVENTSOURCING_VALIDATORS: dict[str, Callable[[Any], SettingProblem | None]] = {
 }
 
 
+def _is_seconds_or_zero(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def _is_seconds_or_none(value: Any) -> bool:
+    return value is None or _is_positive_number(value)
+
+
+_CQRS_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "transport": (_is_str, "it must be a non-empty string"),
+    "exchange": (_is_str, "it must be a non-empty string"),
+    "queue": (_is_str, "it must be a non-empty string"),
+    "broker_url": (lambda value: isinstance(value, str), "it must be a string"),
+    "max_retries": (_is_count, "it must be an integer >= 0"),
+    "retry_delay": (_is_seconds_or_zero, "it must be a number of seconds >= 0"),
+    "message_ttl": (_is_seconds_or_none, "it must be a number of seconds > 0 or None"),
+    "gap_grace_period": (_is_seconds_or_zero, "it must be a number of seconds >= 0"),
+    "visibility_timeout": (_is_seconds_or_none, "it must be a number of seconds > 0 or None"),
+    "auto_update_fields": (_is_bool, "it must be a bool"),
+}
+_CQRS_VALIDATORS: dict[str, Callable[[Any], SettingProblem | None]] = {
+    key: _rule("cqrs", key, ok, rule, check_id="toolkit.E060")
+    for key, (ok, rule) in _CQRS_RULES.items()
+}
+
+
+def import_dotted(path: str) -> Any:
+    """The object a dotted path names (``"package.module.name"``), as Django's ``import_string``
+    finds it, without Django. Raises ``ImportError`` saying what is missing."""
+    module_path, _, name = path.rpartition(".")
+    if not module_path:
+        raise ImportError(f"{path} doesn't look like a module path")
+    module = import_module(module_path)
+    try:
+        return getattr(module, name)
+    except AttributeError as exc:
+        raise ImportError(
+            f'Module "{module_path}" does not define a "{name}" attribute/class'
+        ) from exc
+
+
+def _cqrs_imports(section: Mapping[str, Any]) -> list[SettingProblem]:
+    """The callables and dotted paths of ``TOOLKIT["cqrs"]``: each must be a callable, a path
+    that imports, or ``None`` (checked after the other values)."""
+    problems: list[SettingProblem] = []
+    for key in ("transport", "correlation_function", "meta_function"):
+        path = section.get(key)
+        if key != "transport" and not (path is None or isinstance(path, str) or callable(path)):
+            problems.append(
+                SettingProblem(
+                    "toolkit.E060",
+                    f"TOOLKIT['cqrs'][{key!r}] is {path!r}; "
+                    "it must be a callable, a dotted path or None.",
+                )
+            )
+        elif isinstance(path, str) and path:
+            try:
+                import_dotted(path)
+            except ImportError as exc:
+                problems.append(
+                    SettingProblem(
+                        "toolkit.E060",
+                        f"TOOLKIT['cqrs'][{key!r}] is {path!r}; it cannot be imported ({exc}).",
+                    )
+                )
+    return problems
+
+
 @dataclass(frozen=True)
 class _Section:
     """How one section is validated: its keys, a validator per key, and the check id of a
@@ -253,6 +339,8 @@ class _Section:
     defaults: Mapping[str, Any]
     validators: Mapping[str, Callable[[Any], SettingProblem | None]]
     unknown_id: str = "toolkit.E001"
+    #: Checks over the whole section, run after the per-key validators (imports, ...).
+    after: Callable[[Mapping[str, Any]], list[SettingProblem]] | None = None
 
 
 #: The sections whose keys are validated here.
@@ -263,6 +351,9 @@ _VALIDATED_SECTIONS: dict[str, _Section] = {
         EVENTSOURCING_DEFAULTS, _EVENTSOURCING_VALIDATORS, unknown_id="toolkit.E101"
     ),
     "outbox": _Section(OUTBOX_DEFAULTS, _OUTBOX_VALIDATORS),
+    "cqrs": _Section(
+        CQRS_DEFAULTS, _CQRS_VALIDATORS, unknown_id="toolkit.E060", after=_cqrs_imports
+    ),
 }
 
 
@@ -291,7 +382,10 @@ def section_problems(name: str, section: Any) -> list[SettingProblem]:
     if section is None:
         return []
     spec = _VALIDATED_SECTIONS[name]
-    return _validate_section(name, section, spec.defaults, spec.validators, spec.unknown_id)
+    problems = _validate_section(name, section, spec.defaults, spec.validators, spec.unknown_id)
+    if spec.after is not None and isinstance(section, Mapping):
+        problems.extend(spec.after(section))
+    return problems
 
 
 def _validate_section(
@@ -401,6 +495,38 @@ class ToolkitSettings:
 
 
 toolkit_settings = ToolkitSettings()
+
+
+def from_dmr_toolkit(value: Any) -> Mapping[str, Any]:
+    """``TOOLKIT["patterns"]`` keys from dmr-toolkit's ``DMR_TOOLKIT = {"patterns": {...}}``."""
+    patterns = value.get("patterns") if isinstance(value, Mapping) else None
+    return patterns if isinstance(patterns, Mapping) else {}
+
+
+register_alias("DMR_TOOLKIT", "patterns", from_dmr_toolkit)
+
+
+def alias_problems(setting: str, value: Any) -> list[SettingProblem]:
+    """The problems of an alias setting's value (``CQRS``, ``DMR_TOOLKIT``, ...): its keys read
+    into their ``TOOLKIT`` section, validated as that section, each message naming the alias
+    (``CQRS (read as TOOLKIT['cqrs'])['max_retries'] is ...``)."""
+    if value is None:
+        return []
+    section, translate = SETTING_ALIASES[setting]
+    if setting == "DMR_TOOLKIT" and not (isinstance(value, Mapping) and set(value) <= {"patterns"}):
+        return [
+            SettingProblem(
+                "toolkit.E001",
+                f"DMR_TOOLKIT is {value!r}; dmr-toolkit's setting holds one section, "
+                "{'patterns': {...}}, read as TOOLKIT['patterns'].",
+            )
+        ]
+    name = f"TOOLKIT[{section!r}]"
+    return [
+        SettingProblem(p.id, p.msg.replace(name, f"{setting} (read as {name})"), p.hint)
+        for p in section_problems(section, translate(value))
+    ]
+
 
 _reload_callbacks: list[Callable[[], None]] = []
 

@@ -4,7 +4,13 @@ import pytest
 from django.core import checks
 from django.test import override_settings
 
-from toolkit.conf import EVENTSOURCING_DEFAULTS, PATTERN_DEFAULTS, toolkit_settings, validate
+from toolkit.conf import (
+    CQRS_DEFAULTS,
+    EVENTSOURCING_DEFAULTS,
+    PATTERN_DEFAULTS,
+    toolkit_settings,
+    validate,
+)
 from toolkit.eventsourcing.config import es_settings, settings_problems
 
 
@@ -117,3 +123,77 @@ def test_system_check_shows_an_eventsourcing_problem_once() -> None:
     assert [m.msg for m in messages] == [
         "TOOLKIT['eventsourcing']['database'] is ''; it must be a database alias."
     ]
+
+
+def test_the_cqrs_section_is_validated_by_the_one_settings_module() -> None:
+    problems = validate({"cqrs": {"max_retries": True, "meta_function": 3, "exchang": "x"}})
+    assert [(p.id, p.msg) for p in problems] == [
+        (
+            "toolkit.E060",
+            "Unknown key 'exchang' in TOOLKIT['cqrs']; valid keys are: "
+            + ", ".join(repr(k) for k in sorted(CQRS_DEFAULTS))
+            + ".",
+        ),
+        ("toolkit.E060", "TOOLKIT['cqrs']['max_retries'] is True; it must be an integer >= 0."),
+        (
+            "toolkit.E060",
+            "TOOLKIT['cqrs']['meta_function'] is 3; it must be a callable, a dotted path or None.",
+        ),
+    ]
+    assert validate({"cqrs": "x"})[0].msg == "TOOLKIT['cqrs'] must be a dict, not 'x'."
+    assert validate({"cqrs": {"transport": "toolkit.conf.NoSuchTransport"}})[0].msg == (
+        "TOOLKIT['cqrs']['transport'] is 'toolkit.conf.NoSuchTransport'; it cannot be imported "
+        '(Module "toolkit.conf" does not define a "NoSuchTransport" attribute/class).'
+    )
+
+
+def test_django_cqrs_setting_is_an_alias_of_the_cqrs_section() -> None:
+    from toolkit.cqrs.conf import cqrs_settings
+
+    legacy = {"url": "amqp://legacy", "replica": {"CQRS_MAX_RETRIES": 5}}
+    with override_settings(CQRS=legacy, TOOLKIT={"cqrs": {"max_retries": 2}}):
+        assert toolkit_settings.cqrs == {
+            **CQRS_DEFAULTS,
+            "broker_url": "amqp://legacy",
+            "max_retries": 2,
+        }
+        assert (cqrs_settings().broker_url, cqrs_settings().max_retries) == ("amqp://legacy", 2)
+    assert toolkit_settings.cqrs["broker_url"] == ""
+    with override_settings(CQRS={"replica": {"CQRS_MAX_RETRIES": None}}):
+        messages = [(m.id, m.obj, m.msg) for m in checks.run_checks() if m.id == "toolkit.E060"]
+    assert messages == [
+        (
+            "toolkit.E060",
+            "settings.CQRS",
+            "CQRS (read as TOOLKIT['cqrs'])['max_retries'] is None; it must be an integer >= 0.",
+        )
+    ]
+
+
+def test_dmr_toolkit_setting_is_an_alias_of_the_patterns_section() -> None:
+    with override_settings(DMR_TOOLKIT={"patterns": {"cache_backend": "other"}}, TOOLKIT={}):
+        assert toolkit_settings.patterns["cache_backend"] == "other"
+    with override_settings(
+        DMR_TOOLKIT={"patterns": {"cache_backend": "other"}},
+        TOOLKIT={"patterns": {"cache_backend": "default"}},
+    ):
+        assert toolkit_settings.patterns["cache_backend"] == "default"
+    assert toolkit_settings.patterns["cache_backend"] == "default"
+    with override_settings(DMR_TOOLKIT={"patterns": {"event_bus": "kafka"}}):
+        messages = [
+            (m.id, m.obj, m.msg) for m in checks.run_checks() if m.obj == "settings.DMR_TOOLKIT"
+        ]
+    assert messages == [
+        (
+            "toolkit.E002",
+            "settings.DMR_TOOLKIT",
+            "DMR_TOOLKIT (read as TOOLKIT['patterns'])['event_bus'] is 'kafka'; "
+            "valid choices are: 'celery', 'default'.",
+        )
+    ]
+    with override_settings(DMR_TOOLKIT={"plugins": {}}):
+        (message,) = [m for m in checks.run_checks() if m.obj == "settings.DMR_TOOLKIT"]
+    assert message.msg == (
+        "DMR_TOOLKIT is {'plugins': {}}; dmr-toolkit's setting holds one section, "
+        "{'patterns': {...}}, read as TOOLKIT['patterns']."
+    )

@@ -19,10 +19,13 @@
         }
     }
 
-A project that already has django-cqrs' ``CQRS = {...}`` keeps it: :func:`cqrs_settings`
-reads it under the names django-cqrs documents and ``TOOLKIT["cqrs"]`` overrides it key by
-key (see :data:`DJANGO_CQRS_KEYS`). ``correlation_function`` is called as django-cqrs calls
-it, ``(signal_type, cqrs_id, instance_pk, queue)``.
+The keys, their defaults (:data:`toolkit.conf.CQRS_DEFAULTS`, re-exported here) and their
+validation live in :mod:`toolkit.conf` with every other section. A project that already has
+django-cqrs' ``CQRS = {...}`` keeps it: this module registers it as an alias of
+``TOOLKIT["cqrs"]`` (:func:`toolkit.conf.register_alias`), read under the names django-cqrs
+documents, and ``TOOLKIT["cqrs"]`` overrides it key by key (see :data:`DJANGO_CQRS_KEYS`).
+``correlation_function`` is called as django-cqrs calls it,
+``(signal_type, cqrs_id, instance_pk, queue)``.
 
 django-cqrs names the same things ``CQRS["transport"]``, ``CQRS["url"]``, ``CQRS["queue"]``,
 ``CQRS["replica"]["CQRS_MAX_RETRIES"]``, ``["CQRS_RETRY_DELAY"]`` and
@@ -38,21 +41,7 @@ from typing import Any
 from django.core.checks import CheckMessage, Error
 from django.utils.module_loading import import_string
 
-#: Every key of ``TOOLKIT["cqrs"]`` with its default.
-CQRS_DEFAULTS: dict[str, Any] = {
-    "transport": "toolkit.cqrs.transport.inprocess.InProcessTransport",
-    "broker_url": "",
-    "exchange": "cqrs",
-    "queue": "cqrs_replica",
-    "max_retries": 3,
-    "retry_delay": 1.0,
-    "message_ttl": 86400,
-    "correlation_function": None,
-    "meta_function": None,
-    "auto_update_fields": False,
-    "visibility_timeout": None,
-    "gap_grace_period": 60.0,
-}
+from toolkit.conf import CQRS_DEFAULTS, alias_problems, register_alias, section_problems
 
 #: Where each ``TOOLKIT["cqrs"]`` key lives in django-cqrs' ``CQRS`` setting.
 DJANGO_CQRS_KEYS: dict[str, tuple[str, ...]] = {
@@ -128,17 +117,12 @@ class CqrsSettings:
 def cqrs_settings() -> CqrsSettings:
     """Read ``TOOLKIT["cqrs"]`` over django-cqrs' ``CQRS`` over :data:`CQRS_DEFAULTS`.
 
-    Follows ``override_settings`` (nothing is cached).
+    The merged section comes from :data:`toolkit.conf.toolkit_settings`, which forgets it
+    whenever ``override_settings`` changes ``TOOLKIT`` or ``CQRS``.
     """
-    from django.conf import settings as django_settings
-
     from toolkit.conf import toolkit_settings
 
-    raw = {
-        **CQRS_DEFAULTS,
-        **from_django_cqrs(getattr(django_settings, "CQRS", None)),
-        **toolkit_settings.cqrs,
-    }
+    raw = toolkit_settings.cqrs
     return CqrsSettings(
         transport=raw["transport"],
         broker_url=raw["broker_url"],
@@ -162,81 +146,38 @@ def _callable(value: Any) -> Any:
     return import_string(value) if isinstance(value, str) and value else value or None
 
 
-def _problem(key: str, value: Any, expected: str) -> str:
-    return f"TOOLKIT['cqrs'][{key!r}] is {value!r}; {expected}."
-
-
 def validate_cqrs(section: Any) -> list[str]:
-    """Return every problem with a raw ``TOOLKIT["cqrs"]`` value (empty when valid)."""
-    if section is None:
-        return []
-    if not isinstance(section, Mapping):
-        return [f"TOOLKIT['cqrs'] must be a dict, not {section!r}."]
-    problems: list[str] = []
-    for key in sorted(set(section) - set(CQRS_DEFAULTS)):
-        valid = ", ".join(repr(k) for k in sorted(CQRS_DEFAULTS))
-        problems.append(f"Unknown key {key!r} in TOOLKIT['cqrs']; valid keys are: {valid}.")
-    for key in ("transport", "exchange", "queue"):
-        if key in section and not (isinstance(section[key], str) and section[key]):
-            problems.append(_problem(key, section[key], "it must be a non-empty string"))
-    if "broker_url" in section and not isinstance(section["broker_url"], str):
-        problems.append(_problem("broker_url", section["broker_url"], "it must be a string"))
-    retries = section.get("max_retries", 0)
-    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
-        problems.append(_problem("max_retries", retries, "it must be an integer >= 0"))
-    delay = section.get("retry_delay", 0.0)
-    if not isinstance(delay, int | float) or isinstance(delay, bool) or delay < 0:
-        problems.append(_problem("retry_delay", delay, "it must be a number of seconds >= 0"))
-    ttl = section.get("message_ttl")
-    if ttl is not None and (not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0):
-        problems.append(_problem("message_ttl", ttl, "it must be a number of seconds > 0 or None"))
-    grace = section.get("gap_grace_period", 0.0)
-    if not isinstance(grace, int | float) or isinstance(grace, bool) or grace < 0:
-        problems.append(_problem("gap_grace_period", grace, "it must be a number of seconds >= 0"))
-    visibility = section.get("visibility_timeout")
-    if visibility is not None and (
-        not isinstance(visibility, int | float) or isinstance(visibility, bool) or visibility <= 0
-    ):
-        problems.append(
-            _problem("visibility_timeout", visibility, "it must be a number of seconds > 0 or None")
-        )
-    if not isinstance(section.get("auto_update_fields", False), bool):
-        problems.append(
-            _problem("auto_update_fields", section["auto_update_fields"], "it must be a bool")
-        )
-    for key in ("transport", "correlation_function", "meta_function"):
-        path = section.get(key)
-        if (
-            key != "transport"
-            and path is not None
-            and not (isinstance(path, str) or callable(path))
-        ):
-            problems.append(_problem(key, path, "it must be a callable, a dotted path or None"))
-        elif isinstance(path, str) and path:
-            try:
-                import_string(path)
-            except ImportError as exc:
-                problems.append(_problem(key, path, f"it cannot be imported ({exc})"))
-    return problems
+    """Return every problem with a raw ``TOOLKIT["cqrs"]`` value (empty when valid); the
+    rules are :func:`toolkit.conf.section_problems`' for the ``cqrs`` section."""
+    return [problem.msg for problem in section_problems("cqrs", section)]
 
 
 def check_cqrs_settings() -> list[CheckMessage]:
-    """System check ``toolkit.E060``: the ``TOOLKIT["cqrs"]`` keys and values."""
+    """System check ``toolkit.E060``: the ``TOOLKIT["cqrs"]`` keys and values, and those of
+    django-cqrs' ``CQRS`` read as its alias."""
     from django.conf import settings
 
     raw = getattr(settings, "TOOLKIT", None)
     section = raw.get("cqrs") if isinstance(raw, Mapping) else None
     errors: list[CheckMessage] = [
-        Error(msg, id="toolkit.E060", obj="settings.TOOLKIT") for msg in validate_cqrs(section)
+        Error(p.msg, id=p.id, obj="settings.TOOLKIT") for p in section_problems("cqrs", section)
     ]
-    legacy = getattr(settings, "CQRS", None)
-    if legacy is not None:
-        errors += [
-            Error(
-                msg.replace("TOOLKIT['cqrs']", "CQRS (read as TOOLKIT['cqrs'])"),
-                id="toolkit.E060",
-                obj="settings.CQRS",
-            )
-            for msg in validate_cqrs(from_django_cqrs(legacy))
-        ]
+    errors += [
+        Error(p.msg, id=p.id, obj="settings.CQRS")
+        for p in alias_problems("CQRS", getattr(settings, "CQRS", None))
+    ]
     return errors
+
+
+register_alias("CQRS", "cqrs", from_django_cqrs)
+
+__all__ = [
+    "CQRS_DEFAULTS",
+    "DJANGO_CQRS_KEYS",
+    "DJANGO_CQRS_TRANSPORTS",
+    "CqrsSettings",
+    "check_cqrs_settings",
+    "cqrs_settings",
+    "from_django_cqrs",
+    "validate_cqrs",
+]
