@@ -33,7 +33,9 @@ from toolkit.eventsourcing import handlers as _handlers
 from toolkit.eventsourcing.context import current_context, user_id_of
 from toolkit.eventsourcing.schemas import SchemaRegistry
 from toolkit.eventsourcing.store import (
+    EventPage,
     EventStoreBackend,
+    FeedFilter,
     NewEvent,
     Snapshot,
     StoredEvent,
@@ -329,6 +331,59 @@ class EventStore:
         newer = rows[0].cursor if before is not None and rows else None
         return StreamPage(rows, older, newer)
 
+    def feed(
+        self,
+        *,
+        event_type: str | None = None,
+        aggregate_type: str | None = None,
+        correlation_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        """The all-events feed newest first, at most ``limit``, upcast: events of
+        ``event_type``, of ``aggregate_type`` streams, of ``correlation_id``, stamped in
+        ``[since, until)`` (aware datetimes), each when given; below position ``before`` or
+        the ``limit`` matching events just above ``after``. Every backend seeks an index of
+        the filter from the cursor (see :meth:`EventStoreBackend.read_feed`)."""
+        feed_filter = _feed_filter(event_type, aggregate_type, correlation_id, since, until)
+        check_int("before", before, allow_none=True)
+        check_int("after", after, allow_none=True)
+        if before is not None and after is not None:
+            raise ValidationError(
+                "before and after cannot be used together", field="after", value=after
+            )
+        check_int("limit", limit, maximum=MAX_PAGE)
+        return self.upcasters.upcast_all(
+            self.backend.read_feed(feed_filter, before=before, after=after, limit=limit)
+        )
+
+    def feed_page(
+        self,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 50,
+        **filters: Any,
+    ) -> EventPage:
+        """One keyset page of :meth:`feed` (``filters``: its filter keywords) with the
+        cursors of its neighbours: older than ``before``, newer than ``after``, or the
+        newest page. Reads ``limit + 1`` events to know whether a further page exists."""
+        check_int("limit", limit, minimum=1, maximum=MAX_PAGE - 1)
+        if after is not None:
+            found = self.feed(**filters, after=after, limit=limit + 1)
+            if len(found) <= limit:  # back at the top: a full first page, not a short one
+                return self.feed_page(**filters, limit=limit)
+            rows = found[1:]
+            return EventPage(rows, rows[-1].position, rows[0].position)
+        found = self.feed(**filters, before=before, limit=limit + 1)
+        rows = found[:limit]
+        older = rows[-1].position if len(found) > limit else None
+        newer = rows[0].position if before is not None and rows else None
+        return EventPage(rows, older, newer)
+
     def stream(self, aggregate_id: str) -> StreamInfo | None:
         """The listing entry of one stream (type, head, last append), or None."""
         return self.backend.stream_info(_check_name("aggregate_id", aggregate_id))
@@ -404,6 +459,23 @@ MAX_PAGE = 10_000
 
 def _check_name(name: str, value: Any) -> str:
     return check_text(name, value, max_length=NAME_LENGTH, allow_empty=False)
+
+
+def _feed_filter(
+    event_type: Any, aggregate_type: Any, correlation_id: Any, since: Any, until: Any
+) -> FeedFilter:
+    """The checked :class:`FeedFilter` of :meth:`EventStore.feed`'s arguments."""
+    for name, value in (("event_type", event_type), ("aggregate_type", aggregate_type)):
+        if value is not None:
+            _check_name(name, value)
+    if correlation_id is not None:
+        check_text("correlation_id", correlation_id, max_length=ID_LENGTH, allow_empty=False)
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is None):
+            raise ValidationError(
+                f"{name} must be an aware datetime, not {moment!r}", field=name, value=moment
+            )
+    return FeedFilter(event_type, aggregate_type, correlation_id, since, until)
 
 
 __all__ = ["EventData", "EventStore"]

@@ -192,6 +192,39 @@ class StreamPage:
     newer_cursor: str | None
 
 
+@dataclass(frozen=True)
+class FeedFilter:
+    """What :meth:`EventStoreBackend.read_feed` keeps: events of ``event_type``, of streams
+    of ``aggregate_type``, carrying ``correlation_id``, stamped at or after ``since`` and
+    before ``until`` (aware datetimes). None keeps everything on that axis."""
+
+    event_type: str | None = None
+    aggregate_type: str | None = None
+    correlation_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def matches(self, event: StoredEvent) -> bool:
+        """Whether ``event`` passes every given condition (the filter in memory)."""
+        return (
+            (self.event_type is None or event.event_type == self.event_type)
+            and (self.aggregate_type is None or event.aggregate_type == self.aggregate_type)
+            and (self.correlation_id is None or event.correlation_id == self.correlation_id)
+            and (self.since is None or event.timestamp >= self.since)
+            and (self.until is None or event.timestamp < self.until)
+        )
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One keyset page of the global feed, newest first: pass ``older_cursor`` as
+    ``before=`` and ``newer_cursor`` as ``after=`` for the neighbouring pages (None: none)."""
+
+    events: list[StoredEvent]
+    older_cursor: int | None
+    newer_cursor: int | None
+
+
 @dataclass(slots=True)
 class NewEvent:
     """One event to append, already checked and serialised by the facade.
@@ -276,6 +309,22 @@ class EventStoreBackend(ABC):
     def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Events of every stream with position > ``after_position`` in position order; a
         follower that passes the last position it saw never skips a committed event."""
+
+    @abstractmethod
+    def read_feed(
+        self,
+        feed_filter: FeedFilter,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        """Events of every stream that pass ``feed_filter``, newest (highest position)
+        first, at most ``limit``: below position ``before`` when given, else the ``limit``
+        matching events just above ``after`` (still newest first). A page seeks an index of
+        the filter's event type, aggregate type or correlation id (the most selective one
+        given) from the cursor, never reading the whole store; a time bound alone is checked
+        on the events walked from the cursor."""
 
     @abstractmethod
     def head_position(self) -> int:

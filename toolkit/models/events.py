@@ -92,6 +92,8 @@ class DomainEvent(models.Model):
         indexes = [
             models.Index(fields=["event_type", "id"], name="tk_de_type"),
             models.Index(fields=["aggregate_type", "id"], name="tk_de_agg_type"),
+            # The panel's all-events feed filtered by correlation id (read_feed).
+            models.Index(fields=["correlation_id", "id"], name="tk_de_correlation"),
         ]
 
     def __str__(self) -> str:

@@ -674,3 +674,110 @@ class EventStoreContract:
             assert info.value.message.startswith(
                 f"{name}: {cursor!r} is not a stream cursor of this store"
             )
+
+    # -- the all-events feed (what the panel's /events/ page reads) ----------------------
+
+    def _fill_feed(self, store: EventStore) -> list[Any]:
+        """Twelve events of three types in two aggregate types and two correlations."""
+        for index in range(12):
+            kind = "Cart" if index % 3 == 0 else "Order"
+            correlation = "req-a" if index % 2 == 0 else "req-b"
+            with event_context(correlation_id=correlation):
+                store.append(
+                    f"{kind.lower()}-{index % 4}",
+                    kind,
+                    ["Opened", "Paid", "Shipped"][index % 3],
+                    {"n": index},
+                )
+        return store.read_all()
+
+    def test_feed_is_every_event_newest_first_in_keyset_pages_both_ways(
+        self, store: EventStore
+    ) -> None:
+        assert store.feed() == [] and store.feed_page().events == []
+        events = self._fill_feed(store)
+        newest_first = [e.position for e in reversed(events)]
+        assert [e.position for e in store.feed()] == newest_first
+        assert store.feed(limit=3) == list(reversed(events))[:3]
+        pages = [store.feed_page(limit=5)]
+        assert pages[0].newer_cursor is None
+        while pages[-1].older_cursor is not None:
+            pages.append(store.feed_page(before=pages[-1].older_cursor, limit=5))
+        assert [[e.position for e in p.events] for p in pages] == [
+            newest_first[0:5],
+            newest_first[5:10],
+            newest_first[10:],
+        ]
+        middle = store.feed_page(after=pages[-1].newer_cursor, limit=5)
+        assert [e.position for e in middle.events] == newest_first[5:10]
+        top = store.feed_page(after=middle.newer_cursor, limit=5)
+        assert [e.position for e in top.events] == newest_first[0:5]
+        assert top.newer_cursor is None
+
+    @pytest.mark.parametrize(
+        "filters",
+        [
+            {"event_type": "Paid"},
+            {"aggregate_type": "Cart"},
+            {"correlation_id": "req-b"},
+            {"event_type": "Opened", "correlation_id": "req-a"},
+            {"event_type": "Paid", "aggregate_type": "Cart"},
+            {"event_type": "Nope"},
+        ],
+    )
+    def test_feed_filters_compose_and_page(
+        self, store: EventStore, filters: dict[str, str]
+    ) -> None:
+        events = self._fill_feed(store)
+        expected = [
+            e.position
+            for e in reversed(events)
+            if all(getattr(e, name) == value for name, value in filters.items())
+        ]
+        assert [e.position for e in store.feed(**filters)] == expected
+        walked: list[int] = []
+        page = store.feed_page(**filters, limit=2)
+        walked += [e.position for e in page.events]
+        while page.older_cursor is not None:
+            page = store.feed_page(**filters, before=page.older_cursor, limit=2)
+            walked += [e.position for e in page.events]
+        assert walked == expected
+        if len(expected) > 2:
+            back = store.feed_page(
+                **filters, after=expected[3] if len(expected) > 3 else 0, limit=2
+            )
+            assert [e.position for e in back.events] == expected[1:3]
+
+    def test_feed_time_bounds_keep_since_and_drop_until(self, store: EventStore) -> None:
+        events = self._fill_feed(store)
+        since, until = events[3].timestamp, events[8].timestamp
+        expected = [e.position for e in reversed(events) if since <= e.timestamp < until]
+        assert expected and events[8].position not in expected
+        assert [e.position for e in store.feed(since=since, until=until)] == expected
+        typed = [
+            e.position
+            for e in reversed(events)
+            if e.timestamp >= since and e.event_type == "Shipped"
+        ]
+        assert [e.position for e in store.feed(since=since, event_type="Shipped")] == typed
+
+    @pytest.mark.parametrize(
+        ("arguments", "field"),
+        [
+            ({"event_type": ""}, "event_type"),
+            ({"aggregate_type": 5}, "aggregate_type"),
+            ({"correlation_id": "x" * 65}, "correlation_id"),
+            ({"since": datetime(2026, 1, 1)}, "since"),
+            ({"until": "2026-01-01"}, "until"),
+            ({"before": -1}, "before"),
+            ({"after": "3"}, "after"),
+            ({"before": 3, "after": 1}, "after"),
+            ({"limit": 10_001}, "limit"),
+        ],
+    )
+    def test_bad_feed_arguments_are_validation_errors(
+        self, store: EventStore, arguments: dict[str, Any], field: str
+    ) -> None:
+        with pytest.raises(ValidationError) as info:
+            store.feed(**arguments)
+        assert info.value.field == field

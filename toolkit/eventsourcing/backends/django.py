@@ -37,6 +37,7 @@ from toolkit.core.compat import optional_import
 from toolkit.core.exceptions import ConcurrencyConflict, ValidationError
 from toolkit.eventsourcing.store import (
     EventStoreBackend,
+    FeedFilter,
     NewEvent,
     Snapshot,
     StoredEvent,
@@ -139,6 +140,11 @@ class _Sql:
             f"ORDER BY {q('sequence')}"
         )
         self.read_all = f"{select} WHERE {q('id')} > %s ORDER BY {q('id')} LIMIT %s"
+        self.feed_select = select
+        self.feed_columns = {
+            name: q(name)
+            for name in ("event_type", "aggregate_type", "correlation_id", "created_at", "id")
+        }
         self.load_limit = self.load + " LIMIT %s"
         self.head_position = f"SELECT MAX({q('id')}) FROM {events}"
         # SQLite: take the write lock at BEGIN so concurrent appenders queue, never deadlock.
@@ -685,6 +691,51 @@ class DjangoEventStoreBackend(EventStoreBackend):
         with self._cursor() as cursor:
             cursor.execute(self.sql.read_all, (after_position, limit))
             return _rows_to_events(cursor.fetchall())
+
+    def read_feed(
+        self,
+        feed_filter: FeedFilter,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        """One statement, ``ORDER BY id DESC`` (``ASC`` from ``after``) with the filters in
+        its WHERE: an equality on event type, aggregate type or correlation id seeks its
+        ``(column, id)`` index from the cursor; no filter walks the primary key."""
+        if limit <= 0:
+            return []
+        sql = self.sql
+        column = sql.feed_columns
+        mark = sql.mark
+        where: list[str] = []
+        params: list[Any] = []
+        for name in ("event_type", "aggregate_type", "correlation_id"):
+            value = getattr(feed_filter, name)
+            if value is not None:
+                where.append(f"{column[name]} = {mark}")
+                params.append(value)
+        connection = connections[self.using]
+        for bound, op in ((feed_filter.since, ">="), (feed_filter.until, "<")):
+            if bound is not None:
+                where.append(f"{column['created_at']} {op} {mark}")
+                params.append(bound if sql.postgres else _sqlite_datetime(connection, bound))
+        if after is not None:
+            where.append(f"{column['id']} > {mark}")
+            params.append(after)
+        elif before is not None:
+            where.append(f"{column['id']} < {mark}")
+            params.append(before)
+        query = sql.feed_select
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        direction = "ASC" if after is not None else "DESC"
+        query += f" ORDER BY {column['id']} {direction} LIMIT {mark}"
+        params.append(limit)
+        with self._cursor() as cursor:
+            cursor.execute(query, params)
+            events = _rows_to_events(cursor.fetchall())
+        return events[::-1] if after is not None else events
 
     def head_position(self) -> int:
         with self._cursor() as cursor:

@@ -20,6 +20,7 @@ from toolkit.core.exceptions import ConcurrencyConflict
 from toolkit.core.validation import decode_position_cursor
 from toolkit.eventsourcing.store import (
     EventStoreBackend,
+    FeedFilter,
     NewEvent,
     Snapshot,
     StoredEvent,
@@ -50,6 +51,9 @@ class MemoryEventStoreBackend(EventStoreBackend):
         self._recent_by_type: dict[str, list[int]] = {}
         self._last: dict[int, str] = {}
         self._ids: list[str] = []
+        # The feed's indexes: positions (ascending) per event type, aggregate type and
+        # correlation id ("t", "a", "c" + the value).
+        self._feed: dict[tuple[str, str], list[int]] = {}
 
     def append(
         self,
@@ -85,6 +89,13 @@ class MemoryEventStoreBackend(EventStoreBackend):
                     event.metadata_json,
                 )
                 self._all.append(row)
+                for axis, value in (
+                    ("t", event.event_type),
+                    ("a", aggregate_type),
+                    ("c", event.correlation_id),
+                ):
+                    if value:
+                        self._feed.setdefault((axis, value), []).append(position)
                 new_indexes.append(position - 1)
                 stored.append(
                     event.stored(aggregate_id, aggregate_type, head + offset, position, timestamp)
@@ -123,6 +134,47 @@ class MemoryEventStoreBackend(EventStoreBackend):
         with self._lock:
             rows = self._all[max(after_position, 0) : max(after_position, 0) + limit]
         return [_event(row) for row in rows]
+
+    def read_feed(
+        self,
+        feed_filter: FeedFilter,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        if limit <= 0:
+            return []
+        axes = [
+            (axis, value)
+            for axis, value in (
+                ("t", feed_filter.event_type),
+                ("a", feed_filter.aggregate_type),
+                ("c", feed_filter.correlation_id),
+            )
+            if value is not None
+        ]
+        with self._lock:
+            # The smallest index given drives the walk; no index: every position.
+            candidates: Sequence[int] = range(1, len(self._all) + 1)
+            for key in axes:
+                index = self._feed.get(key, [])
+                if len(index) < len(candidates):
+                    candidates = index
+            # Walk indexes, not a slice: a slice would copy the rest of a long index.
+            if after is not None:
+                walk = range(bisect.bisect_right(candidates, after), len(candidates))
+            else:
+                end = len(candidates) if before is None else bisect.bisect_left(candidates, before)
+                walk = range(end - 1, -1, -1)
+            found: list[StoredEvent] = []
+            for index in walk:
+                event = _event(self._all[candidates[index] - 1])
+                if feed_filter.matches(event):
+                    found.append(event)
+                    if len(found) == limit:
+                        break
+        return found[::-1] if after is not None else found
 
     def head_position(self) -> int:
         return len(self._all)

@@ -17,6 +17,10 @@ Keys (under ``prefix``):
   (``ZRANGEBYLEX``)
 - ``<prefix>:kinds``: set of the aggregate types
 - ``<prefix>:snap:<aggregate_id>``: sorted set of snapshots scored by sequence
+- ``<prefix>:f:t:<event_type>``, ``<prefix>:f:a:<aggregate_type>`` and
+  ``<prefix>:f:c:<correlation_id>``: sorted sets of the positions of the events of that type,
+  aggregate type or correlation id (member and score: the position), the all-events feed's
+  indexes (``read_feed``); events appended before these indexes existed are not in them
 
 Each stored entry is ``<sequence>|<position>|<envelope JSON>``; positions come from the
 global list's length inside the script, so they are contiguous and commit in order.
@@ -33,6 +37,7 @@ from toolkit.core.exceptions import ConcurrencyConflict
 from toolkit.core.validation import decode_position_cursor
 from toolkit.eventsourcing.store import (
     EventStoreBackend,
+    FeedFilter,
     NewEvent,
     Snapshot,
     StoredEvent,
@@ -48,16 +53,25 @@ if expected >= 0 and head ~= expected then
   return {-1, head}
 end
 local position = redis.call('LLEN', all)
-for i = 5, #ARGV do
-  local seq = head + i - 4
-  local entry = seq .. '|' .. (position + i - 4) .. '|' .. ARGV[i]
+local n = tonumber(ARGV[5])
+local feed = KEYS[8]
+for i = 1, n do
+  local seq = head + i
+  local pos = position + i
+  local entry = seq .. '|' .. pos .. '|' .. ARGV[5 + i]
   redis.call('RPUSH', stream, entry)
   redis.call('RPUSH', all, entry)
+  redis.call('ZADD', feed .. ':t:' .. ARGV[5 + n + i], pos, pos)
+  redis.call('ZADD', feed .. ':a:' .. ARGV[3], pos, pos)
+  local correlation = ARGV[5 + 2 * n + i]
+  if correlation ~= '' then
+    redis.call('ZADD', feed .. ':c:' .. correlation, pos, pos)
+  end
 end
 local id = ARGV[2]
 redis.call('HSETNX', types, id, ARGV[3])
 local kind = redis.call('HGET', types, id)
-local last = position + #ARGV - 4
+local last = position + n
 redis.call('HSET', updated, id, ARGV[4])
 redis.call('ZADD', recent, last, id)
 redis.call('ZADD', recent .. ':' .. kind, last, id)
@@ -133,13 +147,17 @@ class RedisEventStoreBackend(EventStoreBackend):
                 f"{self.prefix}:recent",
                 f"{self.prefix}:ids",
                 f"{self.prefix}:kinds",
+                f"{self.prefix}:f",
             ],
             args=[
                 -1 if expected_seq is None else expected_seq,
                 aggregate_id,
                 aggregate_type,
                 ts,
+                len(events),
                 *envelopes,
+                *(e.event_type for e in events),
+                *(e.correlation_id for e in events),
             ],
         )
         if head == -1:
@@ -167,6 +185,78 @@ class RedisEventStoreBackend(EventStoreBackend):
         start = max(after_position, 0)
         raws = self.client.lrange(f"{self.prefix}:all", start, start + limit - 1)
         return [_decode(raw) for raw in raws]
+
+    def read_feed(
+        self,
+        feed_filter: FeedFilter,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        """The smallest of the filter's sorted sets (``ZCARD`` each) drives the walk, one
+        ``ZREVRANGEBYSCORE`` (``ZRANGEBYSCORE`` from ``after``) batch at a time from the
+        cursor; without one, positions count down the global list. The events of a batch are
+        read in one pipeline of ``LINDEX`` and the other conditions checked on them."""
+        if limit <= 0:
+            return []
+        keys = [
+            f"{self.prefix}:f:{axis}:{value}"
+            for axis, value in (
+                ("t", feed_filter.event_type),
+                ("a", feed_filter.aggregate_type),
+                ("c", feed_filter.correlation_id),
+            )
+            if value is not None
+        ]
+        driver = None
+        if keys:
+            pipe = self.client.pipeline(transaction=False)
+            for key in keys:
+                pipe.zcard(key)
+            driver = min(zip(pipe.execute(), keys, strict=True))[1]
+        head = self.head_position()
+        low = after if after is not None else 0
+        high = min(before - 1, head) if before is not None else head
+        batch = max(limit, 100)
+        found: list[StoredEvent] = []
+        while len(found) < limit:
+            positions = self._feed_batch(driver, low, high, batch, ascending=after is not None)
+            if not positions:
+                break
+            pipe = self.client.pipeline(transaction=False)
+            for position in positions:
+                pipe.lindex(f"{self.prefix}:all", position - 1)
+            for raw in pipe.execute():
+                if raw is None:
+                    continue
+                event = _decode(raw)
+                if feed_filter.matches(event):
+                    found.append(event)
+                    if len(found) == limit:
+                        break
+            if after is not None:
+                low = positions[-1]
+            else:
+                high = positions[-1] - 1
+        return found[::-1] if after is not None else found
+
+    def _feed_batch(
+        self, driver: str | None, low: int, high: int, count: int, *, ascending: bool
+    ) -> list[int]:
+        """Up to ``count`` positions in ``(low, high]`` of ``driver`` (every position when
+        None), from ``low`` upwards or from ``high`` downwards."""
+        if high <= low:
+            return []
+        if driver is None:
+            if ascending:
+                return list(range(low + 1, min(low + count, high) + 1))
+            return list(range(high, max(high - count, low), -1))
+        if ascending:
+            raws = self.client.zrangebyscore(driver, f"({low}", high, start=0, num=count)
+        else:
+            raws = self.client.zrevrangebyscore(driver, high, f"({low}", start=0, num=count)
+        return [int(raw) for raw in raws]
 
     def head_position(self) -> int:
         return int(self.client.llen(f"{self.prefix}:all"))
