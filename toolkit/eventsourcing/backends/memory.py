@@ -158,9 +158,9 @@ class MemoryEventStoreBackend(EventStoreBackend):
             # The smallest index given drives the walk; no index: every position.
             candidates: Sequence[int] = range(1, len(self._all) + 1)
             for key in axes:
-                index = self._feed.get(key, [])
-                if len(index) < len(candidates):
-                    candidates = index
+                keyed = self._feed.get(key, [])
+                if len(keyed) < len(candidates):
+                    candidates = keyed
             # Walk indexes, not a slice: a slice would copy the rest of a long index.
             if after is not None:
                 walk = range(bisect.bisect_right(candidates, after), len(candidates))
