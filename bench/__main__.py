@@ -1,9 +1,11 @@
 """Run every benchmark: ``python -m bench`` (what ``make bench`` calls).
 
-``python -m bench event_store cache`` runs some; ``--list`` lists them with their arguments;
-``--readme bench/results/latest.json`` only regenerates README.md from a stored run. Each module
-runs in its own process (each configures Django its own way) with its ``MAKE_BENCH_ARGS``; see
-``bench/_report.py`` for how a module registers and publishes its tables.
+``python -m bench event_store cache`` runs some; ``python -m bench panel --args='--rows 1000000
+--keep'`` runs one with other arguments than its ``MAKE_BENCH_ARGS``; ``--list`` lists them with
+their arguments; ``--readme bench/results/latest.json`` only regenerates README.md from a stored
+run. Each module runs in its own process (each configures Django its own way) with its
+``MAKE_BENCH_ARGS``; see ``bench/_report.py`` for how a module registers and publishes its
+tables.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import os
 import pkgutil
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -68,8 +71,8 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run_module(name: str) -> dict[str, Any]:
-    args = make_bench_args(name)
+def run_module(name: str, override: list[str] | None = None) -> dict[str, Any]:
+    args = make_bench_args(name) if override is None else override
     command = " ".join([".venv/bin/python", "-m", f"bench.{name}", *args])
     print(f"== {command}", flush=True)
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
@@ -113,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the modules and exit")
     parser.add_argument("--readme", metavar="JSON", help="only regenerate README.md from JSON")
     parser.add_argument("--no-readme", action="store_true", help="do not touch README.md")
+    parser.add_argument(
+        "--args",
+        metavar="ARGS",
+        help="the arguments of the one module named, instead of its MAKE_BENCH_ARGS "
+        "(e.g. --args='--rows 1000000 --keep' for bench.panel's full size)",
+    )
     args = parser.parse_args(argv)
     readme = ROOT / "README.md"
     if args.list:
@@ -125,13 +134,16 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.names) - set(modules()))
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; available: {', '.join(modules())}")
+    if args.args is not None and len(args.names) != 1:
+        parser.error("--args applies to exactly one named module")
+    override = None if args.args is None else shlex.split(args.args)
     run: dict[str, Any] = {
         "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "machine": machine(),
         "benchmarks": {},
     }
     for name in args.names or modules():
-        run["benchmarks"][name] = run_module(name)
+        run["benchmarks"][name] = run_module(name, override)
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(run, indent=1)

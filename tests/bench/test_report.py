@@ -130,3 +130,28 @@ def test_every_bench_module_is_found_with_its_make_bench_arguments() -> None:
     assert not any(name.startswith("_") for name in modules())
     assert make_bench_args("event_store_latency") == ["--appends", "100"]
     assert make_bench_args("lazy") == []
+
+
+def test_main_args_option_replaces_the_one_named_modules_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    import bench.__main__ as runner
+
+    with pytest.raises(SystemExit):
+        main(["cache", "lazy", "--args", "--rows 5"])  # which module would they be for?
+    with pytest.raises(SystemExit):
+        main(["--args", "--rows 5"])
+    calls: list[list[str]] = []
+
+    def fake_run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 0, "out", "")
+
+    monkeypatch.setattr(runner.subprocess, "run", fake_run)
+    monkeypatch.setattr(runner, "RESULTS_DIR", tmp_path)
+    assert main(["panel", "--no-readme", "--args", "--rows 1000000 --keep"]) == 0
+    assert calls[-1][-3:] == ["--rows", "1000000", "--keep"]
+    assert main(["panel", "--no-readme"]) == 0
+    assert calls[-1][-4:] == make_bench_args("panel")
