@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from unittest import skipUnless
+
+from django.db import connection
+from django.db.models.fields.json import KeyTransform
 from django.test import Client, TestCase
 from django.urls import reverse
 
 from demo.shop.commands import ApplyDiscountCommand, CreateOrderCommand
 from demo.shop.machines import OrderMachine
+from patterns_admin.history import _touched, object_history
 from patterns_admin.masking import MASK
 from tests.patterns_admin.conftest import make_staff
 from tests.patterns_admin.queries import view_queries
@@ -61,6 +66,39 @@ class InvestigationPagesTests(TestCase):
         assert f"execute ApplyDiscountCommand #{self.discount_row.pk}" in html
         assert f"execute CreateOrderCommand #{self.create_row.pk}" in html  # by its result
         assert "RuntimeError" in html  # failed Refund, by its order_id parameter
+
+    def test_object_history_matches_the_id_as_text_or_number_and_nothing_else(self) -> None:
+        pk = self.order.pk
+        rows = {
+            name: CommandAuditLog.objects.create(
+                command=f"demo.x.{name}", params=params, result=result
+            )
+            for name, params, result in (
+                ("AsText", {"order_id": str(pk)}, None),
+                ("OtherOrder", {"order_id": pk + 1}, None),
+                ("InAList", {"order_id": [pk]}, None),
+                ("OtherKey", {"customer_id": pk}, None),
+                ("OtherModel", {}, {"__model__": "shop.customer", "pk": str(pk)}),
+                ("Nested", {"x": {"order_id": pk}}, None),
+            )
+        }
+        found = {
+            line.text.split()[1]
+            for line in object_history("shop.order", str(pk), transitions=False, commands=True)
+        }
+        assert "AsText" in found and "CreateOrderCommand" in found and "Refund" in found
+        assert not found & (rows.keys() - {"AsText"})
+
+    @skipUnless(connection.vendor == "postgresql", "GIN indexes exist on PostgreSQL only")
+    def test_object_history_finds_commands_through_the_gin_indexes(self) -> None:
+        executed = CommandAuditLog.objects.alias(
+            result_model=KeyTransform("__model__", "result"),
+            result_pk=KeyTransform("pk", "result"),
+        ).filter(_touched("shop.order", "order", "12", "default"))
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            plan = executed.explain()
+        assert "tk_cal_params_gin" in plan and "tk_cal_result_gin" in plan, plan
 
     def test_object_history_leaves_out_commands_without_view_commands(self) -> None:
         client = Client()
