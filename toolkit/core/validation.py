@@ -60,6 +60,16 @@ def check_text(
 
     ``owner`` (e.g. the event type) prefixes the message when given.
     """
+    # The hot path of appends (five to six names and ids per event): ASCII text is valid
+    # UTF-8 (no lone surrogate), so only its length and NUL need checking.
+    if (
+        value.__class__ is str
+        and value.isascii()
+        and len(value) <= max_length
+        and (allow_empty or value)
+        and "\x00" not in value
+    ):
+        return value
     prefix = f"{owner}: " if owner else ""
     if not isinstance(value, str):
         raise ValidationError(

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.core.exceptions import ValidationError
-from toolkit.core.validation import MAX_DEPTH, MAX_INT, check_json, encoded_json
+from toolkit.core.validation import MAX_DEPTH, MAX_INT, check_json, check_text, encoded_json
 
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
@@ -126,3 +126,30 @@ def test_any_value_is_refused_or_encoded_exactly_as_the_walk_decides(
     value: dict[str, Any],
 ) -> None:
     _assert_same(value)
+
+
+class _Text(str):
+    """A str subclass: not the exact type the fast path of check_text takes."""
+
+
+@pytest.mark.parametrize(
+    ("value", "allow_empty", "message"),
+    [
+        ("a" * 11, True, "must be at most 10 characters"),
+        ("", False, "must be a non-empty string"),
+        ("nul\x00", True, "must not contain NUL"),
+        ("\ud800", True, "lone surrogate"),
+        (b"bytes", True, "must be a string, not bytes"),
+        (None, True, "must be a string, not NoneType"),
+    ],
+)
+def test_check_text_refuses_on_the_fast_path_and_off_it(
+    value: Any, allow_empty: bool, message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        check_text("name", value, max_length=10, allow_empty=allow_empty)
+
+
+@pytest.mark.parametrize("value", ["", "a" * 10, "café", _Text("sub")])
+def test_check_text_returns_storable_text_as_given(value: str) -> None:
+    assert check_text("name", value, max_length=10) is value

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
 
@@ -923,8 +924,6 @@ def _sqlite_datetime(connection: Any, value: datetime) -> str:
     (``str`` of the naive value in the connection's time zone) without its generic checks.
     With ``USE_TZ = False`` (where Django refuses aware values) the naive UTC time is written,
     which is what loads read back."""
-    from django.conf import settings
-
     if settings.USE_TZ:
         return str(value.astimezone(connection.timezone).replace(tzinfo=None))
     return str(value.astimezone(UTC).replace(tzinfo=None))
@@ -947,7 +946,6 @@ def _stream_cursor(name: str, value: str | None) -> tuple[datetime, int] | None:
     when ``USE_TZ = False`` (how appends write the column then)."""
     if value is None:
         return None
-    from django.conf import settings
 
     micros_text, sep, id_text = value.partition("_")
     if sep and f"{micros_text}{id_text}".isascii() and micros_text.isdigit() and id_text.isdigit():
