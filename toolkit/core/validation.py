@@ -69,7 +69,7 @@ def check_text(
         and (allow_empty or value)
         and "\x00" not in value
     ):
-        return value
+        return str(value)
     prefix = f"{owner}: " if owner else ""
     if not isinstance(value, str):
         raise ValidationError(
