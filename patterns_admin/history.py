@@ -105,7 +105,7 @@ def _touched(label: str, model_name: str, pk: str, using: str) -> Q:
     if pk.isdigit() and len(pk) < 19:
         values.append(int(pk))
     if connections[using].vendor == "postgresql":
-        # Containment, which the GIN indexes of migration toolkit 0005 answer (a key lookup
+        # Containment, which the GIN indexes of migration toolkit 0006 answer (a key lookup
         # such as ``params -> 'order_id'`` can use no index of a table-wide key set).
         touched = Q(result__contains={"__model__": label, "pk": pk})
         for value in values:

@@ -36,7 +36,7 @@ def drop_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("toolkit", "0004_handled_event"),
+        ("toolkit", "0005_feed_correlation_index"),
     ]
 
     operations = [
