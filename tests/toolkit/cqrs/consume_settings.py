@@ -8,7 +8,9 @@ from tests.settings import *  # noqa: F403
 
 TOOLKIT = {
     "cqrs": {
-        "transport": "toolkit.cqrs.transport.kombu.KombuTransport",
+        "transport": os.environ.get(
+            "CQRS_TEST_TRANSPORT", "toolkit.cqrs.transport.kombu.KombuTransport"
+        ),
         "broker_url": os.environ["CQRS_TEST_BROKER_URL"],
         "exchange": os.environ["CQRS_TEST_NAME"],
         "queue": os.environ["CQRS_TEST_NAME"],

@@ -21,8 +21,13 @@ class BaseTransport:
         raise NotImplementedError
 
     @classmethod
-    def consume(cls, *args: Any, **kwargs: Any) -> int:
-        """Receive messages for the replicas and apply them; return how many were handled."""
+    def consume(cls, *args: Any, **kwargs: Any) -> int | None:
+        """Receive messages for the replicas and apply them.
+
+        ``cqrs_consume`` calls it as django-cqrs does, ``consume()`` or
+        ``consume(cqrs_ids={...})``, adding ``stop``, ``max_messages`` and ``on_connected`` only
+        when the method names them; the toolkit's transports return how many were handled.
+        """
         raise NotImplementedError
 
     @classmethod
