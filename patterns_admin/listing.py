@@ -38,7 +38,8 @@ from patterns_admin.selectors import Count, result_counts
 
 #: The longest search accepted (a longer one is a form error, so the page answers 400).
 MAX_SEARCH = 200
-_PERIOD = re.compile(r"(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?")
+# ASCII digits only: "\d" alone would take "２０２６" (full-width) for 2026.
+_PERIOD = re.compile(r"(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,7 @@ class ListFilterSet(django_filters.FilterSet):  # type: ignore[misc]
             if hasattr(field, "choices"):
                 field.choices = [
                     ("", field.choices[0][1]),
-                    *[(item.value, f"{item.label} ({_shown(item.count)})") for item in items],
+                    *[(item.value, f"{item.label} ({item.count})") for item in items],
                 ]
             facets.append(
                 Facet(
@@ -344,10 +345,6 @@ class ListFilterSet(django_filters.FilterSet):  # type: ignore[misc]
 
 
 _LOOKUPS = frozenset({"exact", "iexact", "contains", "icontains", "startswith", "istartswith"})
-
-
-def _shown(count: Count) -> str:
-    return f"{count.value}" if count.exact else f"≈{count.value}"
 
 
 def _sub_periods(current: Period | None, first: date, last: date) -> list[Period]:

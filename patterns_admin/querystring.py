@@ -111,8 +111,9 @@ def filter_change_url(request: HttpRequest, **changes: str | None) -> str:
     for name in POSITION:
         pairs.pop(name, None)
     for name, value in changes.items():
-        pairs.pop(name, None)
         if value:
-            pairs[name] = value
+            pairs[name] = value  # in its place when present: the URL changes in one spot
+        else:
+            pairs.pop(name, None)
     query = canonical_query(pairs)
     return f"{request.path}?{query}" if query else request.path

@@ -42,10 +42,18 @@ def command_audit_list() -> QuerySet[Any]:
 
 @dataclass(frozen=True)
 class Count:
-    """A row count, exact or the database's estimate."""
+    """A row count: exact, the database's estimate, or (``lower_bound``) only known to
+    exceed ``value - 1`` (a capped count on a database without a planner estimate)."""
 
     value: int
     exact: bool
+    lower_bound: bool = False
+
+    def __str__(self) -> str:
+        """How a facet shows it: ``12``, ``≈12000`` (estimate) or ``10000+`` (lower bound)."""
+        if self.exact:
+            return str(self.value)
+        return f"{self.value - 1}+" if self.lower_bound else f"≈{self.value}"
 
 
 def table_counts(*models: type[Model]) -> list[Count]:
@@ -83,16 +91,15 @@ def table_counts(*models: type[Model]) -> list[Count]:
     ]
 
 
-def result_count(queryset: QuerySet[Any], *, limit: int = EXACT_COUNT_LIMIT) -> Count:
-    """How many rows ``queryset`` holds: exact up to ``limit`` (a count that stops there, so
-    it never reads more than ``limit`` index entries), else the planner's estimate on
-    PostgreSQL, or ``limit`` marked as a lower bound elsewhere (``exact=False``)."""
+def result_count(queryset: QuerySet[Any], *, limit: int | None = None) -> Count:
+    """How many rows ``queryset`` holds: exact up to ``limit`` (default
+    :data:`EXACT_COUNT_LIMIT`; a count that stops there, so it never reads more than ``limit``
+    index entries), else the planner's estimate on PostgreSQL, or ``limit + 1`` marked as a
+    lower bound elsewhere (``exact=False, lower_bound=True``)."""
     return result_counts([queryset], limit=limit)[0]
 
 
-def result_counts(
-    querysets: Sequence[QuerySet[Any]], *, limit: int = EXACT_COUNT_LIMIT
-) -> list[Count]:
+def result_counts(querysets: Sequence[QuerySet[Any]], *, limit: int | None = None) -> list[Count]:
     """:func:`result_count` of each queryset, the capped counts of all of them in one query.
 
     The facet counts of a list use it: each option is its own filtered queryset, and one
@@ -101,6 +108,7 @@ def result_counts(
     """
     if not querysets:
         return []
+    limit = EXACT_COUNT_LIMIT if limit is None else limit
     db = querysets[0].db
     selects: list[str] = []
     params: list[Any] = []
@@ -120,7 +128,7 @@ def result_counts(
         elif connections[db].vendor == "postgresql":
             counts.append(Count(max(_planner_rows(queryset), limit + 1), exact=False))
         else:
-            counts.append(Count(limit + 1, exact=False))
+            counts.append(Count(limit + 1, exact=False, lower_bound=True))
     return counts
 
 
