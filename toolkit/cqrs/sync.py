@@ -16,10 +16,14 @@ from toolkit.cqrs.exceptions import CqrsError
 
 @dataclass(frozen=True)
 class SyncResult:
-    """How many instances matched (``total``) and how many were queued (``synced``)."""
+    """How many instances matched (``total``), were queued (``synced``; an instance that
+    ``cqrs_sync()`` declines is not), were gone through (``processed``) and failed (``failed``,
+    only with ``on_error``)."""
 
     total: int
     synced: int
+    failed: int = 0
+    processed: int = 0
 
 
 def parse_filter(text: str | None) -> dict[str, Any]:
@@ -57,8 +61,14 @@ def sync_queryset(
     queue: str | None = None,
     batch_size: int = 500,
     progress: Callable[[int, int], None] | None = None,
+    on_error: Callable[[Any, Exception], None] | None = None,
 ) -> SyncResult:
     """Send a SYNC message for each instance (one transaction per batch, sent on commit).
+
+    Without ``on_error`` an instance whose ``cqrs_sync()`` raises aborts the sync (its batch
+    rolls back). With it, as django-cqrs' ``cqrs_sync`` command does, each instance runs in a
+    savepoint: a failure rolls back that instance only, is handed to ``on_error(instance,
+    exc)`` and counted in ``failed``, and the sync goes on.
 
     Between batches a broken or expired database connection is closed, so a long sync
     reconnects instead of failing; the Kombu producer reconnects by itself.
@@ -67,6 +77,7 @@ def sync_queryset(
     queryset = model.relate_cqrs_serialization(queryset.order_by("pk"))
     total = queryset.count()
     synced = 0
+    failed = 0
     done = 0
     last_pk: Any = None
     while True:
@@ -76,8 +87,15 @@ def sync_queryset(
             break
         with transaction.atomic(using=queryset.db):
             for instance in batch:
-                if instance.cqrs_sync(using=queryset.db, queue=queue):
-                    synced += 1
+                if on_error is None:
+                    synced += bool(instance.cqrs_sync(using=queryset.db, queue=queue))
+                    continue
+                try:
+                    with transaction.atomic(using=queryset.db):
+                        synced += bool(instance.cqrs_sync(using=queryset.db, queue=queue))
+                except Exception as exc:  # reported per instance, as django-cqrs does
+                    failed += 1
+                    on_error(instance, exc)
         done += len(batch)
         last_pk = batch[-1].pk
         # A long sync outlives database connections (server restarts, CONN_MAX_AGE): drop a
@@ -88,4 +106,4 @@ def sync_queryset(
             connection.close_if_unusable_or_obsolete()
         if progress is not None:
             progress(done, total)
-    return SyncResult(total=total, synced=synced)
+    return SyncResult(total=total, synced=synced, failed=failed, processed=done)

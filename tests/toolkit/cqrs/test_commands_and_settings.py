@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.contrib.admin.sites import AdminSite
@@ -58,7 +59,7 @@ class SyncCommandTests(TestCase):
             call_command(
                 "cqrs_sync", "--cqrs-id", "product", "--filter", f'{{"id__in": {ids}}}', stdout=out
             )
-        assert out.getvalue() == "Synced 2 of 2 'product' instance(s).\n"
+        assert out.getvalue() == "Done!\n2 instance(s) synced.\n2 instance(s) processed.\n"
         messages = InProcessTransport.pending()
         assert sorted(m["instance_pk"] for m in messages) == sorted(ids)
         assert {m["signal_type"] for m in messages} == {"SYNC"}
@@ -67,14 +68,10 @@ class SyncCommandTests(TestCase):
 
     def test_sync_rejects_bad_input(self):
         cases = [
-            (
-                ["--cqrs-id", "invoice"],
-                "'invoice' is not a master CQRS_ID; available: 'customer', 'product'",
-            ),
-            (
-                ["--cqrs-id", "product", "--filter", "[1]"],
-                "filter '[1]' must be a JSON object of field lookups",
-            ),
+            # django-cqrs 3.1.0's messages, word for word.
+            (["--cqrs-id", "invoice"], "Wrong CQRS ID: invoice!"),
+            (["--cqrs-id", "product", "--filter", "[1]"], "Bad filter kwargs!"),
+            (["--cqrs-id", "product", "--filter", "{"], "Bad filter kwargs!"),
             ([], "--cqrs-id is required (or use --pending)"),
         ]
         for args, message in cases:
@@ -83,9 +80,88 @@ class SyncCommandTests(TestCase):
             assert excinfo.value.args == (message,)
         with pytest.raises(CommandError) as excinfo:
             call_command("cqrs_sync", "--cqrs-id", "product", "--filter", '{"colour": 1}')
-        assert str(excinfo.value).startswith(
-            "bad filter {'colour': 1} for replication.Product: Cannot resolve keyword 'colour'"
+        assert str(excinfo.value).startswith("Bad filter kwargs! Cannot resolve keyword 'colour'")
+
+    def test_sync_without_filter_sends_nothing_and_empty_filter_sends_all(self):
+        # django-cqrs: no --filter matches nothing; '{}' is every instance.
+        out = StringIO()
+        with InProcessTransport.hold(), self.captureOnCommitCallbacks(execute=True):
+            call_command("cqrs_sync", "-cid", "product", stdout=out)
+        assert out.getvalue() == "No objects found for filter!\n"
+        assert InProcessTransport.pending() == []
+        out = StringIO()
+        with InProcessTransport.hold(), self.captureOnCommitCallbacks(execute=True):
+            call_command("cqrs_sync", "-cid", "product", "-f", '{"sku": "none"}', stdout=out)
+        assert out.getvalue() == "No objects found for filter!\n"
+        out = StringIO()
+        with InProcessTransport.hold():
+            with self.captureOnCommitCallbacks(execute=True):
+                call_command("cqrs_sync", "-cid", "product", "-f", "{}", stdout=out)
+            assert len(InProcessTransport.pending()) == 3
+        assert out.getvalue() == "Done!\n3 instance(s) synced.\n3 instance(s) processed.\n"
+        InProcessTransport.clean_connection()
+
+    def test_sync_reports_a_failing_instance_and_goes_on(self):
+        # django-cqrs prints "Sync record failed for pk=..." and syncs the others; here the
+        # failing instance's savepoint rolls back and the others' messages still go out.
+        broken = self.products[1]
+        original = Product.cqrs_sync
+
+        def cqrs_sync(instance, *args, **kwargs):
+            if instance.pk == broken.pk:
+                raise RuntimeError("serializer exploded")
+            return original(instance, *args, **kwargs)
+
+        out = StringIO()
+        with mock.patch.object(Product, "cqrs_sync", cqrs_sync), InProcessTransport.hold():
+            with self.captureOnCommitCallbacks(execute=True):
+                call_command("cqrs_sync", "-cid", "product", "-f", "{}", stdout=out)
+            pending = InProcessTransport.pending()
+        assert out.getvalue() == (
+            f"\nSync record failed for pk={broken.pk}: RuntimeError: serializer exploded\n"
+            "Done!\n2 instance(s) synced.\n3 instance(s) processed.\n"
         )
+        assert sorted(m["instance_pk"] for m in pending) == sorted(
+            p.pk for p in self.products if p.pk != broken.pk
+        )
+        InProcessTransport.clean_connection()
+
+    def test_a_service_configured_with_django_cqrs_settings_only(self):
+        # A django-cqrs service keeps its CQRS = {...} (no TOOLKIT["cqrs"]): the commands and
+        # the replica read it, e.g. the replica's queue for `cqrs_sync --queue`.
+        django_cqrs = {
+            "transport": "toolkit.cqrs.transport.inprocess.InProcessTransport",
+            "queue": "catalog_replica",
+            "replica": {"CQRS_MAX_RETRIES": 2},
+        }
+        ProductReplica.objects.all().delete()
+        with override_settings(TOOLKIT={}, CQRS=django_cqrs):
+            out = StringIO()
+            with InProcessTransport.hold():
+                with self.captureOnCommitCallbacks(execute=True):
+                    call_command("cqrs_sync", "-cid", "product", "-f", "{}", "-q", "other_q")
+                messages = InProcessTransport.pending()
+            assert {m["queue"] for m in messages} == {"other_q"}
+            InProcessTransport.consume()  # another service's SYNC: skipped by this replica
+            assert not ProductReplica.objects.exists()
+            with InProcessTransport.hold():
+                with self.captureOnCommitCallbacks(execute=True):
+                    call_command(
+                        "cqrs_sync",
+                        "-cid",
+                        "product",
+                        "-f",
+                        "{}",
+                        "-q",
+                        "catalog_replica",
+                        stdout=out,
+                    )
+                InProcessTransport.consume()
+            assert out.getvalue() == "Done!\n3 instance(s) synced.\n3 instance(s) processed.\n"
+            assert ProductReplica.objects.count() == 3
+            out = StringIO()
+            call_command("cqrs_dead_letters", "purge", stdout=out)
+            assert out.getvalue() == "Total dead letters: 0\n"
 
     def test_refused_messages_stay_pending_until_published(self):
         with override_settings(TOOLKIT=FAILING), self.captureOnCommitCallbacks(execute=True):

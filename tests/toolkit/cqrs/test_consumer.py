@@ -148,20 +148,35 @@ class DeadLetterTests(TestCase):
             call_command("cqrs_dead_letters", "replay")
         assert excinfo.value.args == ("Give dead letter ids, or --all",)
 
-    def test_dead_letters_command_takes_django_cqrs_names_and_purges(self):
+    def test_dead_letters_command_takes_django_cqrs_names_and_output(self):
+        # django-cqrs 3.1.0: dump writes each dead body; retry prints "Total dead letters: N",
+        # "Retrying: i/N" and the message with retries 0; purge "Total dead letters: N", "Purged".
         consume_body(_body(expires="2000-01-01T00:00:00+00:00"))
         consume_body(b"[]")
         out = StringIO()
-        call_command("cqrs_dead_letters", "dump", "--reason", "malformed", stdout=out)
-        assert len(out.getvalue().splitlines()) == 1
+        call_command("cqrs_dead_letters", "dump", stdout=out)
+        expired, malformed = out.getvalue().splitlines()
+        assert json.loads(expired)["instance_pk"] == 7
+        assert json.loads(expired)["expires"] == "2000-01-01T00:00:00+00:00"
+        assert malformed == "[]"
         out = StringIO()
-        call_command("cqrs_dead_letters", "retry", "--all", "--reason", "expired", stdout=out)
-        assert out.getvalue() == "Replayed: applied=1.\n"
+        call_command("cqrs_dead_letters", "retry", "--reason", "expired", stdout=out)
+        total, retrying, message = out.getvalue().splitlines()
+        assert (total, retrying) == ("Total dead letters: 1", "Retrying: 1/1")
+        assert json.loads(message)["retries"] == 0
+        assert ProductReplica.objects.filter(pk=7).exists()
+        out = StringIO()
+        call_command("cqrs_dead_letters", "retry", stdout=out)  # the malformed one fails again
+        assert out.getvalue() == "Total dead letters: 1\nRetrying: 1/1\n[]\n"
+        assert CqrsDeadLetter.objects.get(reason="malformed").attempts == 2
         out = StringIO()
         call_command("cqrs_dead_letters", "purge", "--reason", "malformed", stdout=out)
-        assert out.getvalue() == "Deleted 1 dead letter(s).\n"
+        assert out.getvalue() == "Total dead letters: 1\nPurged\n"
         assert list(CqrsDeadLetter.objects.values_list("reason", flat=True)) == ["expired"]
         out = StringIO()
         call_command("cqrs_dead_letters", "purge", stdout=out)
-        assert out.getvalue() == "Deleted 1 dead letter(s).\n"
+        assert out.getvalue() == "Total dead letters: 1\nPurged\n"
         assert not CqrsDeadLetter.objects.exists()
+        out = StringIO()
+        call_command("cqrs_dead_letters", "purge", stdout=out)
+        assert out.getvalue() == "Total dead letters: 0\n"

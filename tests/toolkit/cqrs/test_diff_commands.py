@@ -92,7 +92,7 @@ def test_diff_pipeline_resyncs_stale_and_missing_replicas(products, monkeypatch)
     assert replica_err == f"PK to resync: {set(ujson.loads(lines[0]))}\n"
 
     sync_out, _ = run(monkeypatch, "cqrs_diff_sync", stdin=replica_out)
-    assert sync_out == "Synced 2 of 2 'product' instance(s).\n"
+    assert sync_out == "Done!\n2 instance(s) synced.\n2 instance(s) processed.\n"
     assert dict(ProductReplica.objects.values_list("pk", "title")) == {
         p.pk: p.name for p in Product.objects.all()
     }

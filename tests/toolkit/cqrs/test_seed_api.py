@@ -434,7 +434,11 @@ class CommandOptionTests(TestCase):
                 "5",
                 stdout=out,
             )
-        assert out.getvalue() == "1/1\nSynced 1 of 1 'product' instance(s).\n"
+        lines = out.getvalue()
+        assert lines.startswith(
+            "Processing 1 records with batch size 5\n\r1 of 1 processed - 100% "
+        )
+        assert lines.endswith("Done!\n1 instance(s) synced.\n1 instance(s) processed.\n")
         assert ProductReplica.objects.filter(pk=product.pk).exists()
 
 

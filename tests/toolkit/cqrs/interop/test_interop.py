@@ -207,7 +207,7 @@ class InteropTests(TransactionTestCase):
             sync_out = io.StringIO()
             with mock.patch("sys.stdin", io.StringIO(replica.stdout)):
                 call_command("cqrs_diff_sync", stdout=sync_out)
-            assert sync_out.getvalue() == "Synced 3 of 3 'product' instance(s).\n"
+            assert sync_out.getvalue() == "Done!\n3 instance(s) synced.\n3 instance(s) processed.\n"
         expected = {
             "product": [
                 {
