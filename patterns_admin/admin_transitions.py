@@ -11,10 +11,13 @@
 
 The change page shows the same fragment as the panel's object-transitions page (current
 state, allowed and blocked transitions with the guard's explanation, history), posting to the
-panel's trigger view. The changelist gets one action per transition, which reports for every
-selected object what happened. Both need ``patterns_admin.trigger_transition`` on top of each
-transition's own permission, and both go through
-:func:`patterns_admin.transitions.trigger_transition` (audited, action-logged).
+panel's trigger view. The changelist gets one action per transition which, like
+``delete_selected``, first shows a confirmation page: the panel's bulk preview (how many will
+move, which are blocked and why) and a required reason; confirmed, it runs the preview and
+reports for every selected object what happened, with a link to the panel's per-object
+report. Both need ``patterns_admin.trigger_transition`` on top of each transition's own
+permission, and both go through :func:`patterns_admin.transitions.trigger_transition`
+(audited, action-logged).
 """
 
 from __future__ import annotations
@@ -23,17 +26,34 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
+from patterns_admin.http import nul_errors
 from patterns_admin.permissions import TRIGGER_TRANSITION
-from patterns_admin.transitions import MachineObject, trigger_transition
+from patterns_admin.transitions import (
+    BULK_LIMIT,
+    BulkInputError,
+    MachineObject,
+    bulk_plan,
+    bulk_preview,
+    bulk_selection,
+    bulk_trigger,
+)
 from toolkit.registry import machine_for_model
 
-BulkAction = Callable[["admin.ModelAdmin[Any]", HttpRequest, "QuerySet[Any]"], None]
+BulkAction = Callable[
+    ["admin.ModelAdmin[Any]", HttpRequest, "QuerySet[Any]"], "HttpResponse | None"
+]
+#: Per-object messages after a bulk action; the rest are in the panel's report.
+ADMIN_MESSAGES = 20
 
 
 class TransitionAdminMixin:
@@ -83,28 +103,82 @@ class TransitionAdminMixin:
     def _bulk_action(self, transition: str) -> BulkAction:
         def action(
             modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]
-        ) -> None:
+        ) -> HttpResponse | None:
             if not request.user.has_perm(TRIGGER_TRANSITION):
                 raise PermissionDenied
-            machine = self.get_transition_machine()
-            done = 0
-            for obj in queryset.order_by("pk"):
-                outcome = trigger_transition(
-                    MachineObject(model=self.model, machine=machine, obj=obj),
-                    transition,
-                    user=request.user,
-                )
-                if outcome.ok:
-                    done += 1
-                    messages.success(request, f"{obj}: {outcome.message}")
-                else:
-                    messages.error(request, f"{obj}: not done: {outcome.message}")
-            total = len(queryset)
-            # Green only when every object moved: "0 of 6 done" is an error, a part a warning.
-            level = (
-                messages.SUCCESS if done == total else messages.WARNING if done else messages.ERROR
-            )
-            messages.add_message(request, level, f"{transition}: {done} of {total} done.")
+            return self._bulk_transition(request, queryset, transition)
 
         action.__name__ = f"trigger_{transition}"
         return action
+
+    def _bulk_transition(
+        self, request: HttpRequest, queryset: QuerySet[Any], transition: str
+    ) -> HttpResponse | None:
+        """First the confirmation page (preview and reason, like ``delete_selected``'s); then,
+        posted back with ``post=yes``, the run, reported in messages and in the panel."""
+        from patterns_admin.views.transitions import MAX_REASON, bulk_preview_context
+
+        meta = self.model._meta
+        label, name = meta.app_label, str(meta.model_name)
+        ids = [
+            str(pk) for pk in queryset.order_by("pk").values_list("pk", flat=True)[: BULK_LIMIT + 1]
+        ]
+        errors: list[str] = []
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("post") == "yes":
+            token = request.POST.get("preview", "")
+            errors = nul_errors(reason=reason, preview=token)
+            if not errors and not reason:
+                errors.append("reason: required; say why these objects are moved.")
+            elif len(reason) > MAX_REASON:
+                errors.append(f"reason: at most {MAX_REASON} characters (got {len(reason)}).")
+            if not errors:
+                try:
+                    plan = bulk_plan(token, label, name)
+                except BulkInputError as exc:
+                    errors.extend(exc.errors)
+                else:
+                    self._report(request, bulk_trigger(plan, user=request.user, reason=reason))
+                    return None  # back to the changelist, with the messages
+        try:
+            selection = bulk_selection(label, name, transition=transition, ids=ids, state="")
+        except BulkInputError as exc:
+            for error in exc.errors:
+                messages.error(request, error)
+            return None
+        context = {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            **bulk_preview_context(request, bulk_preview(selection, request.user)),
+            "opts": meta,
+            "action": request.POST.get("action", f"trigger_{transition}"),
+            "selected": ids,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "errors": errors,
+            "reason_value": reason,
+        }
+        return TemplateResponse(
+            request,
+            "patterns_admin/transitions/admin_bulk_confirm.html",
+            context,
+            status=400 if errors else 200,
+        )
+
+    def _report(self, request: HttpRequest, report: Any) -> None:
+        detail = report.detail
+        results = detail["results"]
+        for row in results[:ADMIN_MESSAGES]:
+            if row["status"] == "ok":
+                messages.success(request, f"{row['label']}: {row['message']}")
+            else:
+                messages.error(request, f"{row['label']}: not done: {row['message']}")
+        if len(results) > ADMIN_MESSAGES:
+            messages.info(request, f"… and {len(results) - ADMIN_MESSAGES} more in the report.")
+        done, total = detail["done"], len(results)
+        # Green only when every object moved: "0 of 6 done" is an error, a part a warning.
+        level = messages.SUCCESS if done == total else messages.WARNING if done else messages.ERROR
+        messages.add_message(request, level, f"{detail['transition']}: {done} of {total} done.")
+        url = reverse("patterns_admin:bulk-transition-report", args=[report.pk])
+        messages.info(
+            request,
+            format_html('<a href="{}">Per-object report</a> of this run, with its reason.', url),
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Count
 from django.http import Http404
@@ -95,3 +96,27 @@ def object_path(machine: Any, pk: str) -> ObjectPath | None:
         current=str(getattr(obj, machine.state_field)),
         steps=[(t, f, s) for t, f, s in rows],
     )
+
+
+def state_rows(machine: Any, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """The per-state counts as template rows: the state, its count, the panel's list of the
+    objects in it and the transitions that leave it (for the bulk preview), when the machine
+    drives a model."""
+    from django.urls import reverse
+
+    model = getattr(machine, "model", None)
+    list_url = preview_url = ""
+    if model is not None:
+        args = [model._meta.app_label, model._meta.model_name]
+        list_url = reverse("patterns_admin:object-list", args=args)
+        preview_url = reverse("patterns_admin:bulk-transition-preview", args=args)
+    return [
+        {
+            "state": state,
+            "n": n,
+            "url": f"{list_url}?{urlencode({'state': state})}" if list_url else "",
+            "preview_url": preview_url,
+            "transitions": [t for t in machine.transitions if state in t.sources],
+        }
+        for state, n in counts.items()
+    ]

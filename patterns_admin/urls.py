@@ -47,6 +47,26 @@ urlpatterns = [
     ),
     path("streams/<path:aggregate_id>/", streams.stream_detail, name="stream-detail"),
     path(
+        "objects/<str:app_label>/<str:model_name>/",
+        transitions.object_list,
+        name="object-list",
+    ),
+    path(
+        "objects/<str:app_label>/<str:model_name>/bulk/",
+        transitions.bulk_transition_preview,
+        name="bulk-transition-preview",
+    ),
+    path(
+        "objects/<str:app_label>/<str:model_name>/bulk/run/",
+        transitions.bulk_transition_run,
+        name="bulk-transition-run",
+    ),
+    path(
+        "transitions/bulk/<int:pk>/",
+        transitions.bulk_transition_report,
+        name="bulk-transition-report",
+    ),
+    path(
         "objects/<str:app_label>/<str:model_name>/<str:pk>/transitions/",
         transitions.object_transitions,
         name="object-transitions",

@@ -20,10 +20,12 @@ from patterns_admin.diagram_data import (
     model_label,
     object_path,
     state_counts,
+    state_rows,
     transition_rows,
 )
 from patterns_admin.diagrams import DiagramRenderError, render_svg
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.permissions import has_panel_permission
 from toolkit.registry import machines
 
 #: ``?download=`` values: file extension and content type.
@@ -58,12 +60,14 @@ def diagram_list(request: HtmxHttpRequest) -> HttpResponse:
     cards = []
     for name, machine in machines.items():
         svg, error = _svg(machine.to_dot())
+        counts = state_counts(machine)
         cards.append(
             {
                 "name": name,
                 "machine": machine,
                 "model": model_label(machine),
-                "counts": state_counts(machine),
+                "counts": counts,
+                "count_rows": state_rows(machine, counts),
                 "svg": svg,
                 "error": error,
             }
@@ -71,7 +75,13 @@ def diagram_list(request: HtmxHttpRequest) -> HttpResponse:
     template_name = "patterns_admin/diagrams/list.html"
     if wants_fragment(request):
         template_name += "#results"
-    return render(request, template_name, {"cards": cards, "title": "State machine diagrams"})
+    context = {
+        "cards": cards,
+        "title": "State machine diagrams",
+        # The counts link to the objects and offer the bulk preview to readers of the audit log.
+        "can_bulk": has_panel_permission(request, "view_audit"),
+    }
+    return render(request, template_name, context)
 
 
 @require_GET
@@ -103,12 +113,15 @@ def diagram_detail(request: HtmxHttpRequest, name: str) -> HttpResponse:
         choices = ", ".join(repr(c) for c in sorted(DOWNLOADS))
         download_error = f"download: {download!r} is not a format; choices are: {choices}."
     svg, render_error = _svg(dot)
+    counts = state_counts(machine)
     context = {
         "name": name,
         "title": f"Diagram of {name}",
         "machine": machine,
         "model": model_label(machine),
-        "counts": state_counts(machine),
+        "counts": counts,
+        "count_rows": state_rows(machine, counts),
+        "can_bulk": has_panel_permission(request, "view_audit"),
         "transitions": transition_rows(machine),
         "path": path,
         "object_pk": pk if path else "",

@@ -4,26 +4,52 @@
 ``object_transition_trigger`` (POST) triggers one transition and answers with the same
 fragment (htmx) or a redirect back (no JavaScript). The Django admin change page embeds the
 same fragment through :class:`patterns_admin.admin_transitions.TransitionAdminMixin`.
+
+Bulk: ``object_list`` lists a model's objects (``?state=``) with checkboxes;
+``bulk_transition_preview`` (GET) dry-runs a transition on the selection or on every object
+in a state; ``bulk_transition_run`` (POST, with a required reason) runs the preview;
+``bulk_transition_report`` shows what happened to each object.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.core.exceptions import TooManyFieldsSent
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from patterns_admin.diagram_data import state_counts
 from patterns_admin.http import HtmxHttpRequest, bad_request, nul_errors, wants_fragment
-from patterns_admin.permissions import TRIGGER_TRANSITION, permission_required_403
+from patterns_admin.models import PanelActionLog
+from patterns_admin.permissions import (
+    TRIGGER_TRANSITION,
+    has_panel_permission,
+    permission_required_403,
+)
 from patterns_admin.transitions import (
+    BULK_LIMIT,
+    PREVIEW_LISTED,
+    BulkInputError,
+    BulkPreview,
     MachineObject,
     TriggerOutcome,
+    bulk_plan,
+    bulk_preview,
+    bulk_selection,
+    bulk_trigger,
     machine_object,
+    model_with_machine,
     transition_checks,
     transition_history,
     trigger_transition,
@@ -122,3 +148,252 @@ def object_transition_trigger(
             args=[target.model._meta.app_label, target.model._meta.model_name, target.obj.pk],
         )
     return HttpResponseRedirect(next_url)
+
+
+# -- objects of a model, and bulk transitions ----------------------------------------------
+
+#: Objects per page of the object list.
+OBJECTS_PER_PAGE = 50
+
+
+def _model_args(model: type[Model]) -> list[str]:
+    return [model._meta.app_label, str(model._meta.model_name)]
+
+
+def _object_url(model: type[Model], pk: object) -> str:
+    return reverse("patterns_admin:object-transitions", args=[*_model_args(model), pk])
+
+
+@require_GET
+@staff_member_required
+@vary_on_headers("HX-Request")
+@permission_required_403("view_audit")
+def object_list(request: HtmxHttpRequest, app_label: str, model_name: str) -> HttpResponse:
+    """The objects of a model that has a machine, ``?state=`` filtered, 50 per page by primary
+    key (``?after=<pk>``), with a checkbox each to preview a transition on the selection, and
+    the counts per state to preview it on every object in one state."""
+    try:
+        model, machine = model_with_machine(app_label, model_name)
+    except Http404 as exc:
+        return bad_request(request, [f"model: {exc}."])
+    state = request.GET.get("state", "").strip()
+    after = request.GET.get("after", "").strip()
+    errors = nul_errors(state=state, after=after)
+    if state and not errors and state not in machine.states:
+        choices = ", ".join(repr(s) for s in machine.states)
+        errors.append(
+            f"state: {state[:50]!r} is not a state of {machine.name}; choices are: {choices}."
+        )
+    rows = model._default_manager.order_by("pk")
+    if after and not errors:
+        try:
+            rows = rows.filter(pk__gt=model._meta.pk.to_python(after))
+        except DjangoValidationError:
+            errors.append(f"after: {after[:50]!r} is not a primary key of {model._meta.label}.")
+    if errors:
+        return bad_request(request, errors)
+    if state:
+        rows = rows.filter(**{machine.state_field: state})
+    page = list(rows[: OBJECTS_PER_PAGE + 1])
+    has_next = len(page) > OBJECTS_PER_PAGE
+    page = page[:OBJECTS_PER_PAGE]
+    counts = state_counts(machine)
+    base = reverse("patterns_admin:object-list", args=_model_args(model))
+    next_url = ""
+    if has_next:
+        next_url = (
+            f"{base}?{urlencode({**({'state': state} if state else {}), 'after': page[-1].pk})}"
+        )
+    context = {
+        "title": str(model._meta.verbose_name_plural).capitalize()
+        + (f" in state {state}" if state else ""),
+        "model": model,
+        "label": model._meta.label_lower,
+        "machine": machine,
+        "state": state,
+        "after": after,
+        "counts": counts,
+        "total": sum(counts.values()),
+        "count": counts.get(state, 0) if state else sum(counts.values()),
+        "state_transitions": [t for t in machine.transitions if state in t.sources]
+        if state
+        else [],
+        "rows": [
+            {
+                "obj": obj,
+                "state": str(getattr(obj, machine.state_field)),
+                "url": _object_url(model, obj.pk),
+            }
+            for obj in page
+        ],
+        "list_url": base,
+        "next_url": next_url,
+        "preview_url": reverse("patterns_admin:bulk-transition-preview", args=_model_args(model)),
+        "bulk_limit": BULK_LIMIT,
+    }
+    template_name = "patterns_admin/transitions/objects.html"
+    if wants_fragment(request):
+        template_name += "#objects"
+    return render(request, template_name, context)
+
+
+def bulk_preview_context(request: HttpRequest, preview: BulkPreview) -> dict[str, object]:
+    selection = preview.selection
+    model = selection.model
+    args = _model_args(model)
+    list_url = reverse("patterns_admin:object-list", args=args)
+    if selection.state:
+        list_url += "?" + urlencode({"state": selection.state})
+        what = f"every {model._meta.verbose_name} in state {selection.state}"
+    else:
+        what = f"{preview.total} selected {model._meta.verbose_name_plural}"
+    return {
+        "title": f"Preview: {selection.transition.name} on {what}",
+        "preview": preview,
+        "selection": selection,
+        "transition": selection.transition,
+        "ready": preview.ready,
+        "ready_listed": preview.ready[:PREVIEW_LISTED],
+        "blocked_groups": [
+            {
+                "reason": group.reason,
+                "count": group.count,
+                "more": group.more,
+                "items": [(item, _object_url(model, item.pk)) for item in group.items],
+            }
+            for group in preview.blocked_groups()
+        ],
+        "token": preview.token() if preview.ready else "",
+        "can_trigger": has_panel_permission(request, "trigger_transition"),
+        "run_url": reverse("patterns_admin:bulk-transition-run", args=args),
+        "list_url": list_url,
+        "max_reason": MAX_REASON,
+        "bulk_limit": BULK_LIMIT,
+        "reason_value": "",
+    }
+
+
+@require_GET
+@staff_member_required
+@vary_on_headers("HX-Request")
+@permission_required_403("view_audit")
+def bulk_transition_preview(
+    request: HtmxHttpRequest, app_label: str, model_name: str
+) -> HttpResponse:
+    """Dry-run ``?transition=`` on ``?ids=`` (repeated) or on every object in ``?state=``:
+    how many will succeed, which are blocked and why; then the form to run it with a reason.
+    Nothing is changed, so it is a GET: any reader of the audit log may preview."""
+    try:
+        params = request.GET
+    except TooManyFieldsSent:
+        return bad_request(
+            request,
+            [
+                f"Too many objects selected; at most {BULK_LIMIT} per run. Select fewer, or "
+                "start from the state's count to handle every object in a state."
+            ],
+        )
+    try:
+        selection = bulk_selection(
+            app_label,
+            model_name,
+            transition=params.get("transition", ""),
+            ids=params.getlist("ids"),
+            state=params.get("state", ""),
+        )
+    except BulkInputError as exc:
+        return bad_request(request, exc.errors)
+    preview = bulk_preview(selection, request.user)
+    template_name = "patterns_admin/transitions/bulk_preview.html"
+    if wants_fragment(request):
+        template_name += "#bulk"
+    return render(request, template_name, bulk_preview_context(request, preview))
+
+
+@require_POST
+@staff_member_required
+@permission_required_403("view_audit")
+@permission_required_403("trigger_transition")
+def bulk_transition_run(request: HtmxHttpRequest, app_label: str, model_name: str) -> HttpResponse:
+    """Run a previewed bulk transition (the preview's signed ``preview`` token) with the
+    required ``reason``; redirect to (or, for htmx, show) the per-object report."""
+    token = request.POST.get("preview", "")
+    reason = request.POST.get("reason", "").strip()
+    errors = nul_errors(preview=token, reason=reason)
+    if not errors:
+        if not reason:
+            errors.append(
+                "reason: required; say why these objects are moved "
+                "(it is stored in each transition's audit row)."
+            )
+        elif len(reason) > MAX_REASON:
+            errors.append(f"reason: at most {MAX_REASON} characters (got {len(reason)}).")
+        try:
+            plan = bulk_plan(token, app_label, model_name)
+        except BulkInputError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        return bad_request(request, errors)
+    report = bulk_trigger(plan, user=request.user, reason=reason)
+    report_url = reverse("patterns_admin:bulk-transition-report", args=[report.pk])
+    if wants_fragment(request):
+        response = render(
+            request, "patterns_admin/transitions/bulk_report.html#report", _report_context(report)
+        )
+        response["HX-Push-Url"] = report_url
+        return trigger_client_event(response, "auditChanged")
+    detail = report.detail
+    done, refused, skipped = detail["done"], detail["refused"], detail["skipped"]
+    attempted = done + refused
+    level = (
+        messages.SUCCESS
+        if done and not refused and not skipped
+        else messages.WARNING
+        if done
+        else messages.ERROR
+    )
+    messages.add_message(
+        request,
+        level,
+        format_html(
+            "{}: {} of {} done, {} refused, {} skipped (blocked at preview). "
+            '<a href="{}">Per-object report</a>.',
+            detail["transition"],
+            done,
+            attempted,
+            refused,
+            skipped,
+            report_url,
+        ),
+    )
+    return HttpResponseRedirect(report_url)
+
+
+def _report_context(report: PanelActionLog) -> dict[str, object]:
+    detail = report.detail
+    model_args = detail["model"].split(".", 1)
+    results = [
+        {**row, "url": reverse("patterns_admin:object-transitions", args=[*model_args, row["pk"]])}
+        for row in detail.get("results", [])
+    ]
+    return {
+        "title": f"Bulk {detail['transition']} on {detail['model']}: report",
+        "report": report,
+        "detail": detail,
+        "results": results,
+        "attempted": detail["done"] + detail["refused"],
+        "report_url": reverse("patterns_admin:bulk-transition-report", args=[report.pk]),
+    }
+
+
+@require_GET
+@staff_member_required
+@vary_on_headers("HX-Request")
+@permission_required_403("view_audit")
+def bulk_transition_report(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """One bulk run: who, when, why, and for every object ok / refused / skipped and why."""
+    report = get_object_or_404(PanelActionLog, pk=pk, action="bulk_transition")
+    template_name = "patterns_admin/transitions/bulk_report.html"
+    if wants_fragment(request):
+        template_name += "#report"
+    return render(request, template_name, _report_context(report))

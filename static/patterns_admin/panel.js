@@ -97,6 +97,14 @@
     var input = document.getElementById("replay-at");
     if (last && input && last.dataset.last) { input.max = last.dataset.last; }
   });
+  // The object list's "select all" box ticks every object on the page (the bulk preview).
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.classList || !box.classList.contains("pa-select-all")) { return; }
+    box.closest("table").querySelectorAll("input[name=ids]").forEach(function (one) {
+      one.checked = box.checked;
+    });
+  });
   // The answer to a stale CSRF token (patterns_admin/views/errors.py) carries the current one:
   // put it where the next request reads it, so trying again works without a reload.
   document.addEventListener("panelCsrfRefresh", function (event) {

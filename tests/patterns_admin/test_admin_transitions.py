@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import Permission, User
 from django.test import TestCase
@@ -70,25 +71,66 @@ class AdminTransitionsTests(TestCase):
         assert "Done: ship: paid → shipped" in html
         assert "hx-swap-oob" not in html
 
-    def test_bulk_action_reports_per_object(self) -> None:
+    def run_action(self, selected: list[int], reason: str = "restock") -> Any:
+        """The action's two steps: the confirmation (preview), then the confirmed post."""
+        data = {"action": "trigger_pay", "_selected_action": selected}
+        confirm = self.client.post(CHANGELIST, data)
+        assert confirm.status_code == 200
+        token = confirm.context["token"]
+        return self.client.post(
+            CHANGELIST, {**data, "post": "yes", "preview": token, "reason": reason}, follow=True
+        )
+
+    def test_bulk_action_asks_first_with_a_preview_and_a_reason(self) -> None:
         self.client.force_login(self.operator)
         response = self.client.post(
             CHANGELIST,
             {"action": "trigger_pay", "_selected_action": [self.ready.pk, self.shipped.pk]},
-            follow=True,
         )
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert 'data-count="ready">Will succeed: 1<' in html
+        assert 'data-count="blocked">Blocked: 1<' in html
+        assert "Cannot &#x27;pay&#x27; from state &#x27;shipped&#x27;" in html
+        assert '<input type="hidden" name="post" value="yes">' in html
+        assert 'name="reason"' in html
+        self.ready.refresh_from_db()
+        assert self.ready.status == "pending"  # nothing changed yet
+        assert not PanelActionLog.objects.exists()
+
+    def test_bulk_action_reports_per_object(self) -> None:
+        self.client.force_login(self.operator)
+        response = self.run_action([self.ready.pk, self.shipped.pk])
         messages = [str(m) for m in response.context["messages"]]
+        report = PanelActionLog.objects.get(action="bulk_transition")
+        url = reverse("patterns_admin:bulk-transition-report", args=[report.pk])
         assert messages == [
             f"{self.ready}: pay: pending → paid",
-            f"{self.shipped}: not done: Cannot 'pay' from state 'shipped'; "
+            f"{self.shipped}: not done: blocked at preview: Cannot 'pay' from state 'shipped'; "
             "transitions allowed from this state: 'deliver'",
             "pay: 1 of 2 done.",
+            f'<a href="{url}">Per-object report</a> of this run, with its reason.',
         ]
         self.ready.refresh_from_db()
         self.shipped.refresh_from_db()
         assert (self.ready.status, self.shipped.status) == ("paid", "shipped")
-        assert StateTransitionAudit.objects.count() == 1
-        assert PanelActionLog.objects.filter(action="trigger_transition").count() == 2
+        audit = StateTransitionAudit.objects.get()
+        assert (audit.reason, audit.user) == ("restock", self.operator)
+        assert PanelActionLog.objects.filter(action="trigger_transition").count() == 1
+
+    def test_bulk_action_without_a_reason_asks_again(self) -> None:
+        self.client.force_login(self.operator)
+        data = {"action": "trigger_pay", "_selected_action": [self.ready.pk]}
+        token = self.client.post(CHANGELIST, data).context["token"]
+        for extra, message in [
+            ({"preview": token, "reason": " "}, "reason: required"),
+            ({"preview": "forged", "reason": "r"}, "preview: not a valid preview"),
+        ]:
+            response = self.client.post(CHANGELIST, {**data, "post": "yes", **extra})
+            assert response.status_code == 400
+            assert message in response.content.decode()
+        self.ready.refresh_from_db()
+        assert self.ready.status == "pending"
 
     def test_the_summary_is_green_only_when_every_object_moved(self) -> None:
         from django.contrib import messages as levels
@@ -99,16 +141,18 @@ class AdminTransitionsTests(TestCase):
             ([self.ready.pk, self.shipped.pk], "pay: 1 of 2 done.", levels.WARNING),
         ]
         for selected, text, level in cases:
-            response = self.client.post(
-                CHANGELIST, {"action": "trigger_pay", "_selected_action": selected}, follow=True
-            )
+            response = self.run_action(selected) if selected != [self.shipped.pk] else None
+            if response is None:  # nothing can move: the confirmation says so, no run
+                html = self.client.post(
+                    CHANGELIST, {"action": "trigger_pay", "_selected_action": selected}
+                ).content.decode()
+                assert "Nothing to trigger" in html
+                continue
             summary = [m for m in response.context["messages"] if str(m) == text]
             assert [m.level for m in summary] == [level], text
         self.ready.status = "pending"
         self.ready.save()
-        response = self.client.post(
-            CHANGELIST, {"action": "trigger_pay", "_selected_action": [self.ready.pk]}, follow=True
-        )
+        response = self.run_action([self.ready.pk])
         summary = [m for m in response.context["messages"] if str(m) == "pay: 1 of 1 done."]
         assert [m.level for m in summary] == [levels.SUCCESS]
 

@@ -55,14 +55,18 @@ class DiagramPagesTests(TestCase):
 
     def test_counts_per_state_in_one_query(self) -> None:
         html = self.client.get(DETAIL_URL).content.decode()
-        assert '<tr data-state="pending"><td>pending</td><td class="num">1</td>' in html
-        assert '<tr data-state="shipped"><td>shipped</td><td class="num">1</td>' in html
-        # session, user, the GROUP BY
-        assert len(view_queries(self.client, DETAIL_URL)) == 3
+        objects = reverse("patterns_admin:object-list", args=["shop", "order"])
+        for state in ("pending", "shipped"):
+            assert (
+                f'<tr data-state="{state}"><td>{state}</td><td class="num">'
+                f'<a href="{objects}?state={state}" title="The objects in {state}">1</a></td>'
+            ) in html
+        # session, user, the GROUP BY, the user's and the groups' permissions (the links)
+        assert len(view_queries(self.client, DETAIL_URL)) == 5
         Order.objects.bulk_create(
             Order(customer=f"C{i}", email="c@example.com", status="paid") for i in range(30)
         )
-        assert len(view_queries(self.client, DETAIL_URL)) == 3
+        assert len(view_queries(self.client, DETAIL_URL)) == 5
 
     def test_object_path_and_current_state_are_highlighted(self) -> None:
         response = self.client.get(DETAIL_URL, {"object": self.order.pk})

@@ -57,6 +57,17 @@ class ReadPermissionMatrixTests(TestCase):
             "operator": make_staff("operator", *ACTION_PERMISSIONS),
             "superuser": User.objects.create_superuser("root", "root@example.com", "pw"),
         }
+        # A bulk run's report, and a preview to run (on an order no run can move: the matrix
+        # checks who is let in, and every allowed run answers with its report).
+        from patterns_admin.transitions import bulk_plan, bulk_preview, bulk_selection, bulk_trigger
+
+        selection = bulk_selection(
+            "shop", "order", transition="deliver", ids=[str(cls.order.pk)], state=""
+        )
+        cls.bulk_token = bulk_preview(selection, cls.users["superuser"]).token()
+        cls.bulk_report = bulk_trigger(
+            bulk_plan(cls.bulk_token, "shop", "order"), user=cls.users["superuser"], reason="m"
+        )
 
     def setUp(self) -> None:
         patcher = mock.patch(
@@ -81,6 +92,9 @@ class ReadPermissionMatrixTests(TestCase):
         projections = reverse("patterns_admin:projection-list")
         rebuild = reverse("patterns_admin:projection-rebuild", args=["revenue_per_day"])
         cqrs = reverse("patterns_admin:cqrs-list")
+        objects = reverse("patterns_admin:object-list", args=["shop", "order"])
+        bulk = reverse("patterns_admin:bulk-transition-preview", args=["shop", "order"])
+        bulk_query = f"{bulk}?transition=cancel&ids={self.order.pk}"
         return [
             get("home", reverse("patterns_admin:index")),
             get("home#activity", reverse("patterns_admin:index"), htmx=True),
@@ -116,6 +130,16 @@ class ReadPermissionMatrixTests(TestCase):
             get("stream compare", stream + "?from=1&to=2", "view_streams"),
             get("object", obj, "view_audit"),
             get("object#transitions", obj, "view_audit", htmx=True),
+            get("objects", objects + "?state=pending", "view_audit"),
+            get("objects#objects", objects, "view_audit", htmx=True),
+            get("bulk preview", bulk_query, "view_audit"),
+            get("bulk preview of a state", bulk + "?transition=pay&state=pending", "view_audit"),
+            get("bulk preview#bulk", bulk_query, "view_audit", htmx=True),
+            get(
+                "bulk report",
+                reverse("patterns_admin:bulk-transition-report", args=[self.bulk_report.pk]),
+                "view_audit",
+            ),
             get("projections", projections, "view_projections"),
             get("rebuild confirm", rebuild, "view_projections", "replay_events"),
             get("cqrs", cqrs, "view_cqrs"),
@@ -125,6 +149,13 @@ class ReadPermissionMatrixTests(TestCase):
                 "trigger",
                 obj + "trigger/",
                 {"transition": "cancel", "reason": "m"},
+                "view_audit",
+                "trigger_transition",
+            ),
+            post(
+                "bulk run",
+                reverse("patterns_admin:bulk-transition-run", args=["shop", "order"]),
+                {"preview": self.bulk_token, "reason": "matrix"},
                 "view_audit",
                 "trigger_transition",
             ),
@@ -200,7 +231,7 @@ class ReadPermissionMatrixTests(TestCase):
         client.force_login(self.users["staff"])
         response = client.get(reverse("patterns_admin:audit-list") + "?export=csv")
         assert response.status_code == 403
-        row = PanelActionLog.objects.get()
+        row = PanelActionLog.objects.get(action="refused")
         assert (row.user, row.action, row.target, row.success) == (
             self.users["staff"],
             "refused",

@@ -294,17 +294,26 @@ class StateMachine:
     def check_transitions(self, entity: Any, user: Any = None) -> list[TransitionCheck]:
         """Every transition with whether it may run now for ``user`` and, if not, why."""
         state = self.get_state(entity)
-        checks = []
-        for t in self.transitions:
-            try:
-                self._check(t, state, entity, user)
-            except GuardFailed as exc:
-                checks.append(TransitionCheck(t, False, exc.explanation or str(exc)))
-            except (InvalidTransition, TransitionNotPermitted) as exc:
-                checks.append(TransitionCheck(t, False, str(exc)))
-            else:
-                checks.append(TransitionCheck(t, True, None))
-        return checks
+        return [self._check_one(t, state, entity, user) for t in self.transitions]
+
+    def check_transition(self, entity: Any, name: str, user: Any = None) -> TransitionCheck:
+        """Whether transition ``name`` may run now for ``user`` and, if not, why: the dry run
+        of :meth:`trigger` (source state, permission, guards), writing nothing.
+
+        Raises :class:`InvalidTransition` listing the valid names for an unknown ``name``.
+        """
+        return self._check_one(self.get_transition(name), self.get_state(entity), entity, user)
+
+    def _check_one(
+        self, transition: Transition, state: Any, entity: Any, user: Any
+    ) -> TransitionCheck:
+        try:
+            self._check(transition, state, entity, user)
+        except GuardFailed as exc:
+            return TransitionCheck(transition, False, exc.explanation or str(exc))
+        except (InvalidTransition, TransitionNotPermitted) as exc:
+            return TransitionCheck(transition, False, str(exc))
+        return TransitionCheck(transition, True, None)
 
     def available_transitions(self, entity: Any, user: Any = None) -> list[Transition]:
         """The transitions that may run now: right source, permission held, guards pass."""
