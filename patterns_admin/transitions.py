@@ -464,7 +464,7 @@ def bulk_trigger(plan: BulkPlan, *, user: AnyUser, reason: str) -> Any:
             message = (
                 f"changed since the preview: was {expected!r}, now {target.state!r}; not triggered"
             )
-            results.append(_result(pk, str(obj), "refused", message, expected, target.state))
+            results.append(_result(pk, str(obj), "refused", message, expected))
             _record_stale(user, label, pk, plan, expected, target.state, message)
             continue
         with transaction.atomic(using=using):

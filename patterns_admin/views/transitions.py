@@ -304,10 +304,12 @@ def bulk_transition_preview(
     except BulkInputError as exc:
         return bad_request(request, exc.errors)
     preview = bulk_preview(selection, request.user)
+    context = bulk_preview_context(request, preview)
     template_name = "patterns_admin/transitions/bulk_preview.html"
     if wants_fragment(request):
         template_name += "#bulk"
-    return render(request, template_name, bulk_preview_context(request, preview))
+        context["in_fragment"] = True  # under the object list: it names what it previews
+    return render(request, template_name, context)
 
 
 @require_POST
