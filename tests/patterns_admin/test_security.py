@@ -36,6 +36,9 @@ def panel_pages(order_pk: int) -> list[str]:
         reverse("patterns_admin:diagram-detail", args=["OrderMachine"]),
         reverse("patterns_admin:projection-list"),
         reverse("patterns_admin:object-transitions", args=["shop", "order", order_pk]),
+        reverse("patterns_admin:object-list", args=["shop", "order"]) + "?state=pending",
+        reverse("patterns_admin:bulk-transition-preview", args=["shop", "order"])
+        + "?transition=cancel&state=pending",
     ]
 
 
