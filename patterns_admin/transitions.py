@@ -10,6 +10,7 @@ go through :func:`bulk_selection` → :func:`bulk_preview` (a dry run, signed in
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ from patterns_admin.audit import record_action
 from patterns_admin.permissions import TRIGGER_TRANSITION
 from toolkit.core.exceptions import PatternError
 from toolkit.registry import machine_for_model
+
+logger = logging.getLogger("patterns_admin.transitions")
 
 #: Transition history rows shown for one object.
 HISTORY_LIMIT = 50
@@ -390,16 +393,16 @@ def bulk_preview(selection: BulkSelection, user: AnyUser) -> BulkPreview:
         if isinstance(obj, str):
             items.append(BulkItem(obj, obj, "", False, "no such object (deleted?)"))
             continue
-        check = machine.check_transition(obj, name, user)
-        items.append(
-            BulkItem(
-                str(obj.pk),
-                str(obj),
-                str(getattr(obj, machine.state_field)),
-                check.allowed,
-                check.reason or "",
+        state = str(getattr(obj, machine.state_field))
+        try:
+            check = machine.check_transition(obj, name, user)
+        except Exception as exc:  # a guard's own bug blocks its object, not the preview
+            logger.exception(
+                "Bulk preview: checking %r on %s#%s failed", name, selection.label, obj.pk
             )
-        )
+            items.append(BulkItem(str(obj.pk), str(obj), state, False, _crash(exc)))
+            continue
+        items.append(BulkItem(str(obj.pk), str(obj), state, check.allowed, check.reason or ""))
     return BulkPreview(selection=selection, items=items, total=total)
 
 
@@ -457,7 +460,7 @@ def bulk_trigger(plan: BulkPlan, *, user: AnyUser, reason: str) -> Any:
         if obj is None:
             message = "no longer exists; not triggered"
             results.append(_result(pk, pk, "refused", message, expected))
-            _record_stale(user, label, pk, plan, expected, None, message)
+            _record_refusal(user, label, pk, plan, expected, None, message)
             continue
         target = MachineObject(model=plan.model, machine=plan.machine, obj=obj)
         if target.state != expected:
@@ -465,10 +468,17 @@ def bulk_trigger(plan: BulkPlan, *, user: AnyUser, reason: str) -> Any:
                 f"changed since the preview: was {expected!r}, now {target.state!r}; not triggered"
             )
             results.append(_result(pk, str(obj), "refused", message, expected))
-            _record_stale(user, label, pk, plan, expected, target.state, message)
+            _record_refusal(user, label, pk, plan, expected, target.state, message)
             continue
-        with transaction.atomic(using=using):
-            outcome = trigger_transition(target, plan.transition, user=user, reason=reason)
+        try:
+            with transaction.atomic(using=using):
+                outcome = trigger_transition(target, plan.transition, user=user, reason=reason)
+        except Exception as exc:  # rolled back: this object is refused, the run goes on
+            logger.exception("Bulk %r: %s#%s failed", plan.transition, label, pk)
+            message = _crash(exc)
+            results.append(_result(pk, str(obj), "refused", message, expected))
+            _record_refusal(user, label, pk, plan, expected, None, message)
+            continue
         status = "ok" if outcome.ok else "refused"
         results.append(_result(pk, str(obj), status, outcome.message, expected, outcome.to_state))
     for pk, obj_label, why in plan.blocked:
@@ -494,6 +504,11 @@ def bulk_trigger(plan: BulkPlan, *, user: AnyUser, reason: str) -> Any:
     )
 
 
+def _crash(exc: Exception) -> str:
+    """What the report says about an unexpected error (logged in full with its traceback)."""
+    return f"failed with {type(exc).__name__}: {exc}"[:500]
+
+
 def _result(
     pk: str, label: str, status: str, message: str, from_state: str, to_state: str | None = None
 ) -> dict[str, Any]:
@@ -507,7 +522,7 @@ def _result(
     }
 
 
-def _record_stale(
+def _record_refusal(
     user: AnyUser,
     label: str,
     pk: str,

@@ -330,6 +330,37 @@ class BulkTransitionTests(TestCase):
         assert GUARD in by_pk[str(self.small[0].pk)]["message"]
         assert report.detail["done"] == 2
 
+    def test_an_unexpected_error_refuses_its_object_and_the_run_goes_on(self) -> None:
+        """A bug in a guard (or a database error) on one object: that object is rolled back
+        and reported, the others move, and the report is written; the preview blocks it."""
+        from demo.shop import machines as shop_machines
+
+        first = self.small[0].pk
+        real = shop_machines.small_or_manager.func
+
+        def buggy(entity: Order, user: Any) -> bool:
+            if entity.pk == first:
+                raise RuntimeError("guard bug")
+            return real(entity, user)
+
+        with mock.patch.object(shop_machines.small_or_manager, "func", buggy):
+            response = self.client.get(
+                PREVIEW_URL, {"transition": "cancel", "ids": self.ids(*self.small)}
+            )
+            assert response.status_code == 200
+            assert [i.reason for i in response.context["preview"].blocked] == [
+                "failed with RuntimeError: guard bug"
+            ]
+            token = self.token(transition="cancel", ids=self.ids(*self.small[1:]))
+            plan = service.bulk_plan(token, "shop", "order")
+            plan.ready.insert(0, (str(first), "pending"))  # as if it was fine at preview time
+            report = service.bulk_trigger(plan, user=self.operator, reason="r")
+        by_pk = {r["pk"]: r for r in report.detail["results"]}
+        assert by_pk[str(first)]["status"] == "refused"
+        assert by_pk[str(first)]["message"] == "failed with RuntimeError: guard bug"
+        assert Order.objects.get(pk=first).status == "pending"
+        assert Order.objects.filter(status="cancelled").count() == 2
+
     def test_run_htmx_answers_the_report_fragment_and_pushes_its_url(self) -> None:
         token = self.token(transition="cancel", state="pending")
         response = self.client.post(RUN_URL, {"preview": token, "reason": "batch"}, headers=HTMX)
