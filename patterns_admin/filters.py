@@ -13,7 +13,7 @@ from typing import Any
 import django_filters
 from django.db.models import Q, QuerySet
 
-from patterns_admin.listing import ListFilterSet
+from patterns_admin.listing import ListFilterSet, form_errors
 from toolkit.models import CommandAuditLog, StateTransitionAudit
 
 _SUCCESS_CHOICES = [("true", "succeeded"), ("false", "failed")]
@@ -49,13 +49,7 @@ class _AuditFilter(ListFilterSet):
 
     def error_messages(self) -> list[str]:
         """The form's errors as ``"<label>: <message>"`` lines, in field order."""
-        lines: list[str] = []
-        for name, messages in self.form.errors.items():
-            label = self.form.fields[name].label if name in self.form.fields else name
-            raw = self.form.data.get(name)
-            got = f" (got {raw!r})" if raw not in (None, "") else ""
-            lines.extend(f"{label}: {message}{got}" for message in messages)
-        return lines
+        return form_errors(self.form)
 
 
 class TransitionAuditFilter(_AuditFilter):

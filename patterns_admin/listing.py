@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -145,7 +146,8 @@ class FacetOption:
 
     value: str
     label: str
-    count: Count
+    #: None when the list's source cannot count (the Redis event store by time, for one).
+    count: Count | None
     url: str
     selected: bool
 
@@ -283,31 +285,10 @@ class ListFilterSet(django_filters.FilterSet):  # type: ignore[misc]
         chosen = self.data if self.is_bound else {}
         facets: list[Facet] = []
         for name, options in plans:
-            current = str(chosen.get(name) or "")
-            items = [
-                FacetOption(
-                    value,
-                    label,
-                    next(counts),
-                    filter_change_url(request, **{name: value}),
-                    value == current,
-                )
-                for value, label in options
-            ]
             field = self.form.fields[name]
-            if hasattr(field, "choices"):
-                field.choices = [
-                    ("", field.choices[0][1]),
-                    *[(item.value, f"{item.label} ({item.count})") for item in items],
-                ]
+            counted_options = [(value, label, next(counts)) for value, label in options]
             facets.append(
-                Facet(
-                    name,
-                    str(field.label),
-                    items,
-                    filter_change_url(request, **{name: None}),
-                    bool(current),
-                )
+                make_facet(request, name, field, counted_options, str(chosen.get(name) or ""))
             )
         return total, facets
 
@@ -328,20 +309,71 @@ class ListFilterSet(django_filters.FilterSet):  # type: ignore[misc]
             start, end = current.bounds()
             rows = rows.filter(**{f"{field}__gte": start, f"{field}__lt": end})
         span = rows.aggregate(first=Min(field), last=Max(field))
-        crumbs: list[PeriodLink] = []
-        step = current
-        while step is not None:
-            crumbs.insert(0, PeriodLink(step, filter_change_url(request, date=str(step))))
-            step = step.parent()
-        periods: list[PeriodLink] = []
-        if span["first"] is not None and (current is None or current.level != "day"):
-            first = timezone.localtime(span["first"]).date()
-            last = timezone.localtime(span["last"]).date()
-            periods = [
-                PeriodLink(period, filter_change_url(request, date=str(period)))
-                for period in _sub_periods(current, first, last)
-            ]
-        return DateHierarchy(current, crumbs, filter_change_url(request, date=None), periods)
+        found = (span["first"], span["last"]) if span["first"] is not None else None
+        return date_hierarchy(request, current, found)
+
+
+def form_errors(form: forms.Form) -> list[str]:
+    """The form's errors as ``"<label>: <message> (got '<value>')"`` lines."""
+    lines: list[str] = []
+    for name, found in form.errors.items():
+        raw = form.data.get(name)
+        got = f" (got {raw!r})" if raw not in (None, "") else ""
+        label = form.fields[name].label if name in form.fields else name
+        lines.extend(f"{label}: {message}{got}" for message in found)
+    return lines
+
+
+def make_facet(
+    request: HttpRequest,
+    name: str,
+    field: forms.Field,
+    options: Sequence[tuple[str, str, Count | None]],
+    current: str,
+) -> Facet:
+    """The facet of filter ``name`` (form field ``field``) whose ``options`` are ``(value,
+    label, count)`` (count None: the source cannot count), ``current`` the chosen value. A
+    choice field's option labels get the counts too ("failed (12)")."""
+    items = [
+        FacetOption(
+            value, label, count, filter_change_url(request, **{name: value}), value == current
+        )
+        for value, label, count in options
+    ]
+    choices = getattr(field, "choices", None)
+    if choices is not None:
+        field.choices = [  # type: ignore[attr-defined]
+            ("", next(iter(choices))[1]),
+            *[
+                (item.value, item.label if item.count is None else f"{item.label} ({item.count})")
+                for item in items
+            ],
+        ]
+    return Facet(
+        name, str(field.label), items, filter_change_url(request, **{name: None}), bool(current)
+    )
+
+
+def date_hierarchy(
+    request: HttpRequest, current: Period | None, span: tuple[datetime, datetime] | None
+) -> DateHierarchy:
+    """The hierarchy at ``current`` (None: every date) whose rows span ``span`` (the first
+    and last matching time within ``current``; None: no row): the breadcrumbs up to
+    ``current`` and its sub-periods from the first to the last, as filter-change links."""
+    crumbs: list[PeriodLink] = []
+    step = current
+    while step is not None:
+        crumbs.insert(0, PeriodLink(step, filter_change_url(request, date=str(step))))
+        step = step.parent()
+    periods: list[PeriodLink] = []
+    if span is not None and (current is None or current.level != "day"):
+        first = timezone.localtime(span[0]).date()
+        last = timezone.localtime(span[1]).date()
+        periods = [
+            PeriodLink(period, filter_change_url(request, date=str(period)))
+            for period in _sub_periods(current, first, last)
+        ]
+    return DateHierarchy(current, crumbs, filter_change_url(request, date=None), periods)
 
 
 _LOOKUPS = frozenset({"exact", "iexact", "contains", "icontains", "startswith", "istartswith"})

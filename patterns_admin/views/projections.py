@@ -14,9 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -26,15 +27,82 @@ from django_htmx.http import trigger_client_event
 
 from patterns_admin.audit import record_action
 from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.listing import MAX_SEARCH, ListNavigation, form_errors, make_facet
 from patterns_admin.permissions import REPLAY_EVENTS, permission_required_403
+from patterns_admin.querystring import canonical_url_view
+from patterns_admin.selectors import Count
+from patterns_admin.tables import LIVE_INTERVAL
+
+#: The values of the list's status and health facets (toolkit.eventsourcing.projections).
+STATUSES = ("running", "idle", "retrying", "stalled", "failed", "paused")
+HEALTHS = ("healthy", "degraded", "unhealthy")
+
+
+class ProjectionFilterForm(forms.Form):
+    """The projection list's search (name contains, any case) and its status and health
+    facets. The rows are the registered projections' statuses, a few, read whole on every
+    page: filtering and counting them is in memory, exact, with no extra query."""
+
+    q = forms.CharField(label="Search", required=False, max_length=MAX_SEARCH)
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "any"), *[(s, s) for s in STATUSES]]
+    )
+    health = forms.ChoiceField(
+        label="Health", required=False, choices=[("", "any"), *[(h, h) for h in HEALTHS]]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs.update({"type": "search", "placeholder": "name"})
+
+    def keeps(self, row: Any, *, without: str = "") -> bool:
+        """Whether ``row`` passes every filter but ``without``."""
+        data = self.cleaned_data if self.is_bound else {}
+        text = (data.get("q") or "").strip().casefold()
+        return (
+            (without == "q" or not text or text in row.name.casefold())
+            and (without == "status" or not data.get("status") or row.status == data["status"])
+            and (without == "health" or not data.get("health") or row.health == data["health"])
+        )
+
+    def navigation(self, request: HttpRequest, rows: list[Any]) -> ListNavigation:
+        """The exact result count and the status and health facets, each counted over the
+        rows the other filters keep."""
+        data = self.cleaned_data if self.is_bound else {}
+        facets = []
+        for name, values in (("status", STATUSES), ("health", HEALTHS)):
+            others = [row for row in rows if self.keeps(row, without=name)]
+            options = [
+                (value, value, Count(sum(getattr(row, name) == value for row in others), True))
+                for value in values
+            ]
+            facets.append(
+                make_facet(request, name, self.fields[name], options, data.get(name) or "")
+            )
+        shown = sum(self.keeps(row) for row in rows)
+        return ListNavigation(Count(shown, exact=True), facets, None)
 
 
 def _context(request: HtmxHttpRequest, result: dict[str, Any] | None = None) -> dict[str, Any]:
     from toolkit.eventsourcing.projections import projection_statuses
 
+    rows = projection_statuses()
+    # An action (POST) answers with the whole list, unfiltered; its links and poll go to the
+    # list's own URL, not the action's.
+    listing = request.method == "GET"
+    form = ProjectionFilterForm((request.GET or None) if listing else None)
+    errors = [] if form.is_valid() or not form.is_bound else form_errors(form)
     return {
         "title": "Projections",
-        "rows": projection_statuses(),
+        "rows": [row for row in rows if form.keeps(row)] if not errors else [],
+        "form": form,
+        "filter_hidden": {},
+        "errors": errors,
+        "navigation": form.navigation(request, rows) if listing and not errors else None,
+        "live_url": request.get_full_path()
+        if listing
+        else reverse("patterns_admin:projection-list"),
+        "live_interval": LIVE_INTERVAL,
         "can_rebuild": request.user.has_perm(REPLAY_EVENTS),
         "result": result,
     }
@@ -52,12 +120,17 @@ def _registered(name: str) -> None:
 @staff_member_required
 @vary_on_headers("HX-Request")
 @permission_required_403("view_projections")
+@canonical_url_view
 def projection_list(request: HtmxHttpRequest) -> HttpResponse:
-    """Every registered projection: position, head, lag, health and last error."""
+    """Every registered projection: position, head, lag, health and last error; searched by
+    name, faceted by status and health (exact counts), refreshing itself every 10 s."""
     template_name = "patterns_admin/projections/list.html"
-    if wants_fragment(request):
+    fragment = wants_fragment(request)
+    if fragment:
         template_name += "#results"
-    return render(request, template_name, _context(request))
+    context = _context(request)
+    status = 400 if context["errors"] and not fragment else 200
+    return render(request, template_name, context, status=status)
 
 
 @require_http_methods(["GET", "POST"])

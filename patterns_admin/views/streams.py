@@ -36,7 +36,7 @@ from patterns_admin.streams import (
     replay,
     snapshot_rows,
 )
-from patterns_admin.tables import DEFAULT_PER_PAGE, table_errors
+from patterns_admin.tables import DEFAULT_PER_PAGE, LIVE_INTERVAL, table_errors
 from patterns_admin.tables_streams import EventStreamFilterForm, EventStreamTable, StreamRow
 from toolkit.core.exceptions import ValidationError
 
@@ -51,11 +51,18 @@ _REGIONS = {"events": "events", "replay": "replay", "tail-control": "tail"}
 @permission_required_403("view_streams")
 @canonical_url_view
 def stream_list(request: HtmxHttpRequest) -> HttpResponse:
-    """Aggregates with type, id, event count and last event time; filterable, keyset-paged
-    through the event store's stream listing (any backend)."""
+    """Aggregates with type, id, event count and last event time; filterable (type facet
+    with counts, id prefix search, date hierarchy where the store lists by time), counted,
+    keyset-paged through the event store's stream listing (any backend); the newest page
+    refreshes itself."""
     store = panel_store()
     form = EventStreamFilterForm(request.GET or None, store=store)
     errors = table_errors(request, EventStreamTable, cursors=False)
+    if request.GET.get("date") and "date" not in form.fields:
+        errors.append(
+            f"date: the {store.backend.name} event store lists streams by position only, so "
+            "this list has no date hierarchy."
+        )
     valid = form.is_valid() or not form.is_bound
     rows: list[StreamRow] = []
     page = None
@@ -72,6 +79,7 @@ def stream_list(request: HtmxHttpRequest) -> HttpResponse:
             errors.append(exc.message)
         else:
             rows = [StreamRow.of(info) for info in page.streams]
+    navigation = form.navigation(request) if valid and not errors else None
     table = EventStreamTable(rows)
     if page is not None:
         table.keyset = KeysetPage(
@@ -95,6 +103,8 @@ def stream_list(request: HtmxHttpRequest) -> HttpResponse:
             "table": table,
             "errors": errors,
             "title": "Event streams",
+            "navigation": navigation,
+            "live_interval": LIVE_INTERVAL,
         },
         status=status,
     )

@@ -281,3 +281,66 @@ class ProjectionDetailTests(TestCase):
         self.client.force_login(self.operator)
         assert self.client.get(_letter_url(999999, "retry")).status_code == 404
         assert self.client.get(_letter_url(self.letter.pk, "explode")).status_code == 404
+
+
+class ProjectionListAidsTests(TestCase):
+    """Search, status and health facets, result count and live refresh of the list."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.viewer = make_staff("viewer")
+        cls.operator = make_staff("operator", "replay_events")
+
+    def setUp(self) -> None:
+        self.client.force_login(self.viewer)
+
+    def test_facets_count_the_statuses_and_health_levels(self) -> None:
+        from tests.patterns_admin.test_listing import facet, links, query
+        from toolkit.eventsourcing.projections.operations import pause_projection
+
+        html = self.client.get(LIST_URL).content.decode()
+        statuses = facet(html, "status")
+        assert statuses["idle"] == "1" and statuses["paused"] == "0"
+        assert facet(html, "health") == {"healthy": "1", "degraded": "0", "unhealthy": "0"}
+        assert 'data-exact="1">1 row</p>' in html
+        assert ">idle (1)</option>" in html
+        pause_projection("revenue_per_day")
+        html = self.client.get(LIST_URL, {"health": "healthy"}).content.decode()
+        assert facet(html, "status")["paused"] == "1"
+        assert query(links(html, "data-value")["idle"]) == [
+            ("health", "healthy"),
+            ("status", "idle"),
+        ]
+        html = self.client.get(LIST_URL, {"status": "idle"}).content.decode()
+        assert 'data-exact="1">0 rows</p>' in html and "No projection matches." in html
+        assert 'data-projection="revenue_per_day"' not in html
+
+    def test_search_by_name_any_case(self) -> None:
+        html = self.client.get(LIST_URL, {"q": "REVENUE"}).content.decode()
+        assert 'data-projection="revenue_per_day"' in html
+        assert 'type="search"' in html
+        html = self.client.get(LIST_URL, {"q": "<b>x</b>"}).content.decode()
+        assert 'data-projection="revenue_per_day"' not in html and "<b>x</b>" not in html
+        assert 'data-exact="1">0 rows</p>' in html
+
+    def test_bad_filters_are_a_400_with_the_reason(self) -> None:
+        response = self.client.get(LIST_URL, {"status": "sleeping"})
+        assert response.status_code == 400
+        assert "Status: Select a valid choice. sleeping is not one of the available" in (
+            response.content.decode()
+        )
+        fragment = self.client.get(LIST_URL, {"status": "sleeping"}, headers={"HX-Request": "true"})
+        assert fragment.status_code == 200
+        # A non-canonical query is redirected to the canonical one.
+        response = self.client.get(LIST_URL, {"q": "", "status": "idle"})
+        assert response.status_code == 302 and response["Location"] == f"{LIST_URL}?status=idle"
+
+    def test_the_list_refreshes_itself_and_an_action_keeps_the_poll_on_the_list(self) -> None:
+        html = self.client.get(LIST_URL, {"q": "rev"}).content.decode()
+        assert f'hx-get="{LIST_URL}?q=rev"' in html and 'data-live="1"' in html
+        assert ".pa-confirm-slot:not(:empty)" in html  # no refresh under an open confirmation
+        self.client.force_login(self.operator)
+        fragment = self.client.post(
+            REBUILD_URL, {"confirmed": "1"}, headers={"HX-Request": "true"}
+        ).content.decode()
+        assert f'hx-get="{LIST_URL}"' in fragment and "rebuild/" not in fragment.split(">", 1)[0]

@@ -19,9 +19,17 @@ from patterns_admin.tables_streams import EventStreamTable
 from tests import services
 from tests.patterns_admin.conftest import make_staff
 from tests.patterns_admin.queries import view_queries
+from tests.patterns_admin.test_listing import facet, links, query
 from toolkit.patterns.event_store import EventStore
 
 LIST_URL = reverse("patterns_admin:stream-list")
+
+
+def types(html: str) -> dict[str, str]:
+    """The type facet's counts of the types these tests store (other tests may register
+    more aggregate types, which the facet offers too)."""
+    found = facet(html, "aggregate_type")
+    return {name: found[name] for name in ("Ledger", "ShoppingCart")}
 
 
 def detail_url(aggregate_id: str) -> str:
@@ -82,7 +90,7 @@ class StreamPagesContract(TestCase):
         response = self.client.get(LIST_URL, headers={"HX-Request": "true"})
         html = response.content.decode()
         assert "<html" not in html
-        assert html.lstrip().startswith('<section id="results">')
+        assert html.lstrip().startswith('<section id="results" ')
 
     def test_list_filters_by_type_and_id_prefix(self) -> None:
         html = self.client.get(LIST_URL, {"aggregate_type": "Ledger"}).content.decode()
@@ -142,6 +150,79 @@ class StreamPagesContract(TestCase):
         both = self.client.get(LIST_URL, {"before": "1", "after": "2"})
         assert both.status_code == 400
         assert "before and after cannot be used together." in both.content.decode()
+
+    # -- what makes it a list as good as Django admin's ------------------------------------
+
+    def test_list_type_facet_counts_over_the_search_and_the_result_count(self) -> None:
+        html = self.client.get(LIST_URL).content.decode()
+        assert types(html) == {"Ledger": "1", "ShoppingCart": "2"}
+        assert 'data-exact="1">3 rows</p>' in html
+        assert ">ShoppingCart (2)</option>" in html
+        html = self.client.get(LIST_URL, {"aggregate_id": "cart-"}).content.decode()
+        assert types(html) == {"Ledger": "0", "ShoppingCart": "2"}
+        html = self.client.get(LIST_URL, {"aggregate_type": "Ledger"}).content.decode()
+        # The facet ignores its own choice; the count is the chosen type's.
+        assert types(html) == {"Ledger": "1", "ShoppingCart": "2"}
+        assert 'data-exact="1">1 row</p>' in html
+
+    def test_list_facet_links_are_filter_changes(self) -> None:
+        params = {"aggregate_id": "cart", "per_page": "25", "before": self.first_cursor()}
+        html = self.client.get(LIST_URL, params).content.decode()
+        link = links(html, "data-value")["Ledger"]
+        assert query(link) == [
+            ("aggregate_id", "cart"),
+            ("per_page", "25"),
+            ("aggregate_type", "Ledger"),
+        ]
+
+    def first_cursor(self) -> str:
+        return EventStore().streams(limit=1)[0].cursor
+
+    def test_list_search_box_searches_the_id_prefix(self) -> None:
+        html = self.client.get(LIST_URL).content.decode()
+        assert 'type="search"' in html and 'placeholder="aggregate id starts with"' in html
+        html = self.client.get(LIST_URL, {"aggregate_id": "led"}).content.decode()
+        assert "ledger-1" in html and ">cart-1<" not in html
+        assert 'data-exact="1">1 row</p>' in html
+        # Case-sensitive, a prefix: not a part of the id.
+        html = self.client.get(LIST_URL, {"aggregate_id": "LED"}).content.decode()
+        assert 'data-exact="1">0 rows</p>' in html
+        html = self.client.get(LIST_URL, {"aggregate_id": "-1"}).content.decode()
+        assert 'data-exact="1">0 rows</p>' in html
+
+    def test_list_date_hierarchy_where_the_store_lists_by_time(self) -> None:
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        html = self.client.get(LIST_URL).content.decode()
+        if not EventStore().streams_by_time:
+            assert "data-period" not in html and 'name="date"' not in html
+            response = self.client.get(LIST_URL, {"date": str(today.year)})
+            assert response.status_code == 400
+            assert "lists streams by position only, so this list has no date hierarchy" in (
+                response.content.decode()
+            )
+            return
+        assert list(links(html, "data-period")) == [str(today.year)]
+        html = self.client.get(LIST_URL, {"date": f"{today:%Y-%m}"}).content.decode()
+        assert list(links(html, "data-period")) == [f"{today:%Y-%m-%d}"]
+        assert 'data-exact="1">3 rows</p>' in html
+        html = self.client.get(LIST_URL, {"date": "2001"}).content.decode()
+        assert 'data-exact="1">0 rows</p>' in html and ">cart-1<" not in html
+        assert types(html) == {"Ledger": "0", "ShoppingCart": "0"}
+        response = self.client.get(LIST_URL, {"date": "2026-13"})
+        assert response.status_code == 400
+        assert "is not a date: month must be in 1..12" in response.content.decode()
+
+    def test_list_newest_page_refreshes_itself_and_an_older_one_does_not(self) -> None:
+        html = self.client.get(LIST_URL).content.decode()
+        assert 'data-live="1"' in html and 'hx-trigger="every 10s"' in html
+        older = self.client.get(LIST_URL, {"before": self.first_cursor()}).content.decode()
+        assert 'data-live="1"' not in older
+        # A new stream shows up in the newest page's next poll.
+        EventStore().append("ledger-new", "Ledger", "Opened", {"owner": "y"})
+        poll = self.client.get(LIST_URL, headers={"HX-Request": "true"}).content.decode()
+        assert ">ledger-new</a>" in poll and 'data-exact="1">4 rows</p>' in poll
 
     # -- detail --------------------------------------------------------------------------
 
@@ -312,8 +393,9 @@ class StreamPagesContract(TestCase):
 class TestStreamPagesOnDjango(StreamPagesContract):
     __test__ = True
 
-    # + the loose index scan of the types, one page of streams
-    list_queries = 6
+    # + the loose index scan of the types, one page of streams, the capped counts of every
+    # type (one), the date hierarchy's first and last stream (two seeks)
+    list_queries = 9
     # + the stream row, its snapshots (events are read on the driver's cursor: not captured)
     detail_queries = 6
 

@@ -39,6 +39,8 @@ from toolkit.eventsourcing.store import (
     NewEvent,
     Snapshot,
     StoredEvent,
+    StreamCount,
+    StreamFilter,
     StreamInfo,
     StreamPage,
 )
@@ -279,16 +281,16 @@ class EventStore:
         before: str | None = None,
         after: str | None = None,
         limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[StreamInfo]:
         """The streams most recently appended to first, at most ``limit``: aggregate id,
-        type, last sequence and last append time. Filter by ``aggregate_type`` and by
-        ``id_prefix`` (ids starting with it, case-sensitive); page with ``before=`` /
-        ``after=`` a :attr:`StreamInfo.cursor`. Every backend keeps this list indexed (the
+        type, last sequence and last append time. Filter by ``aggregate_type``, by
+        ``id_prefix`` (ids starting with it, case-sensitive) and, on a backend with
+        :attr:`streams_by_time`, by a last append in ``[since, until)``; page with ``before=``
+        / ``after=`` a :attr:`StreamInfo.cursor`. Every backend keeps this list indexed (the
         Django one in the ``EventStream`` table), so a page never reads every stream."""
-        if aggregate_type is not None:
-            _check_name("aggregate_type", aggregate_type)
-        if id_prefix is not None:
-            check_text("id_prefix", id_prefix, max_length=NAME_LENGTH)
+        filters = self._stream_filters(aggregate_type, id_prefix, since, until)
         for name, cursor in (("before", before), ("after", after)):
             if cursor is not None:
                 check_text(name, cursor, max_length=NAME_LENGTH + 64, allow_empty=False)
@@ -297,13 +299,78 @@ class EventStore:
                 "before and after cannot be used together", field="after", value=after
             )
         check_int("limit", limit, maximum=MAX_PAGE)
-        return self.backend.list_streams(
-            aggregate_type=aggregate_type,
-            id_prefix=id_prefix or None,
-            before=before,
-            after=after,
-            limit=limit,
-        )
+        return self.backend.list_streams(**filters, before=before, after=after, limit=limit)
+
+    @property
+    def streams_by_time(self) -> bool:
+        """Whether the stream listing filters by the time of the last append (``since`` /
+        ``until``): True on the Django and memory backends, False on Redis."""
+        return self.backend.streams_by_time
+
+    def _stream_filters(
+        self, aggregate_type: Any, id_prefix: Any, since: Any, until: Any
+    ) -> dict[str, Any]:
+        """The checked listing filters as backend keywords (the time ones only when given,
+        so a backend written before them keeps working)."""
+        if aggregate_type is not None:
+            _check_name("aggregate_type", aggregate_type)
+        if id_prefix is not None:
+            check_text("id_prefix", id_prefix, max_length=NAME_LENGTH)
+        filters: dict[str, Any] = {"aggregate_type": aggregate_type, "id_prefix": id_prefix or None}
+        for name, moment in (("since", since), ("until", until)):
+            if moment is None:
+                continue
+            if not isinstance(moment, datetime) or moment.tzinfo is None:
+                raise ValidationError(
+                    f"{name} must be an aware datetime, not {moment!r}", field=name, value=moment
+                )
+            if not self.backend.streams_by_time:
+                raise ValidationError(
+                    f"{name}: the {self.backend.name or 'configured'} event store does not list "
+                    "streams by time",
+                    field=name,
+                    value=moment,
+                )
+            filters[name] = moment
+        return filters
+
+    def count_streams(
+        self,
+        aggregate_types: Iterable[str | None] = (None,),
+        *,
+        id_prefix: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[StreamCount] | None:
+        """How many streams :meth:`streams` lists with these filters, for each entry of
+        ``aggregate_types`` (a type, or None for all; default: one count of all), in one
+        read: exact, or ``limit + 1`` marked inexact where the backend would read more than
+        ``limit`` index entries (Django); Redis and memory count exactly. None when the
+        backend cannot count without reading every stream."""
+        kinds = list(aggregate_types)
+        for kind in kinds:
+            if kind is not None:
+                _check_name("aggregate_type", kind)
+        where = StreamFilter(**self._stream_filters(None, id_prefix, since, until))
+        check_int("limit", limit, minimum=1)
+        return self.backend.count_streams(kinds, where, limit=limit)
+
+    def stream_span(
+        self,
+        *,
+        aggregate_type: str | None = None,
+        id_prefix: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[datetime, datetime] | None:
+        """The earliest and latest last-append times of the streams these filters keep
+        (what a date hierarchy spans): two index seeks on Django; None when no stream
+        matches or the backend has no :attr:`streams_by_time` (Redis)."""
+        where = StreamFilter(**self._stream_filters(aggregate_type, id_prefix, since, until))
+        if not self.backend.streams_by_time:
+            return None
+        return self.backend.stream_span(where)
 
     def stream_page(
         self,
@@ -313,12 +380,15 @@ class EventStore:
         before: str | None = None,
         after: str | None = None,
         limit: int = 50,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> StreamPage:
         """One keyset page of :meth:`streams` with the cursors of its neighbours: the page
         of older streams than ``before``, of newer ones than ``after``, or the first page.
         Reads ``limit + 1`` streams to know whether a further page exists, never a count."""
         check_int("limit", limit, minimum=1, maximum=MAX_PAGE - 1)
         filters: dict[str, Any] = {"aggregate_type": aggregate_type, "id_prefix": id_prefix}
+        filters.update({k: v for k, v in (("since", since), ("until", until)) if v is not None})
         if after is not None:
             found = self.streams(**filters, after=after, limit=limit + 1)
             if len(found) <= limit:  # back at the top: a full first page, not a short one

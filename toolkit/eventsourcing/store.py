@@ -193,6 +193,28 @@ class StreamPage:
 
 
 @dataclass(frozen=True)
+class StreamCount:
+    """How many streams a listing filter keeps: ``value`` exactly, or (``exact=False``) more
+    than ``value - 1``: a count that stopped at its limit, so it never read further."""
+
+    value: int
+    exact: bool = True
+
+
+@dataclass(frozen=True)
+class StreamFilter:
+    """What the stream listing keeps (:meth:`EventStoreBackend.count_streams` and
+    :meth:`~EventStoreBackend.stream_span`): streams of ``aggregate_type``, with an id starting
+    with ``id_prefix`` (case-sensitive), last appended to in ``[since, until)`` (aware
+    datetimes; backends with ``streams_by_time`` only). None keeps everything on that axis."""
+
+    aggregate_type: str | None = None
+    id_prefix: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
 class FeedFilter:
     """What :meth:`EventStoreBackend.read_feed` keeps: events of ``event_type``, of streams
     of ``aggregate_type``, carrying ``correlation_id``, stamped at or after ``since`` and
@@ -351,6 +373,8 @@ class EventStoreBackend(ABC):
         before: str | None = None,
         after: str | None = None,
         limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[StreamInfo]:
         """Streams most recently appended to first, at most ``limit``: of ``aggregate_type``
         and with an id starting with ``id_prefix`` (case-sensitive) when given; ``before``
@@ -358,7 +382,32 @@ class EventStoreBackend(ABC):
         ``limit`` streams listed just before it (still newest first). A stream keeps the
         aggregate type of its first append. A page costs an index seek, never a scan of
         every stream; an ``id_prefix`` costs the streams it matches. A malformed cursor raises
-        ValidationError naming ``before`` or ``after``."""
+        ValidationError naming ``before`` or ``after``.
+
+        ``since`` / ``until`` (aware datetimes) keep the streams whose last append is in
+        ``[since, until)``; only backends with :attr:`streams_by_time` take them (the facade
+        passes them only when given, so a backend without them keeps working)."""
+
+    #: Whether :meth:`list_streams`, :meth:`count_streams` and :meth:`stream_span` filter by
+    #: the time of the last append (``since`` / ``until``). Redis keys its stream listing
+    #: by position only, so it cannot without reading every stream, and says False.
+    streams_by_time: bool = False
+
+    def count_streams(
+        self, aggregate_types: Sequence[str | None], where: StreamFilter, *, limit: int = 10_000
+    ) -> list[StreamCount] | None:
+        """For each entry of ``aggregate_types`` (a type, or None for every type), how many
+        streams :meth:`list_streams` keeps with ``where`` of that type: exact, or, where
+        counting would read more than ``limit`` index entries, ``limit + 1`` marked inexact.
+        None when the backend cannot count without reading every stream (the default, so a
+        backend that does not implement it is never asked to scan)."""
+        return None
+
+    def stream_span(self, where: StreamFilter) -> tuple[datetime, datetime] | None:
+        """The earliest and latest last-append times of the streams ``where`` keeps (what a
+        date hierarchy offers), None when no stream matches or the backend has no
+        :attr:`streams_by_time`."""
+        return None
 
     @abstractmethod
     def stream_info(self, aggregate_id: str) -> StreamInfo | None:

@@ -662,6 +662,57 @@ class EventStoreContract:
         ]
         assert [s.sequence for s in store.snapshots("order-1", limit=1)] == [2]
 
+    def test_stream_counts_per_type_with_the_listing_filters(self, store: EventStore) -> None:
+        from toolkit.eventsourcing.store import StreamCount
+
+        assert store.count_streams() == [StreamCount(0)]
+        self._fill_streams(store)
+        kinds = [None, "Cart", "Order", "Invoice"]
+        assert store.count_streams(kinds) == [StreamCount(n) for n in (6, 2, 4, 0)]
+        assert store.count_streams(kinds, id_prefix="order") == [
+            StreamCount(n) for n in (3, 0, 3, 0)
+        ]
+        assert store.count_streams(["Cart"], id_prefix="nothing") == [StreamCount(0)]
+        # A count may stop at its limit (Django does), and then says so.
+        for count, exact in zip(store.count_streams(kinds, limit=3), (6, 2, 4, 0), strict=True):
+            assert count == StreamCount(exact) or (count == StreamCount(4, exact=False))
+        with pytest.raises(ValidationError) as info:
+            store.count_streams(["bad\x00type"])
+        assert info.value.field == "aggregate_type"
+
+    def test_stream_listing_by_time_of_the_last_append(self, store: EventStore) -> None:
+        self._fill_streams(store)
+        listed = store.streams()
+        times = sorted(s.updated_at for s in listed)
+        if not store.streams_by_time:
+            # Redis: the listing is scored by position; nothing is offered by time.
+            assert store.stream_span() is None
+            for call in (store.streams, store.stream_page, store.count_streams):
+                with pytest.raises(ValidationError, match="does not list streams by time"):
+                    call(since=times[0])
+            return
+        assert store.stream_span() == (times[0], times[-1])
+        assert store.stream_span(aggregate_type="Invoice") is None
+        cut = times[3]
+        newer = [s.aggregate_id for s in listed if s.updated_at >= cut]
+        older = [s.aggregate_id for s in listed if s.updated_at < cut]
+        assert [s.aggregate_id for s in store.streams(since=cut)] == newer
+        assert [s.aggregate_id for s in store.streams(until=cut)] == older
+        assert store.count_streams(since=cut)[0].value == len(newer)  # type: ignore[index]
+        carts = [s for s in listed if s.aggregate_type == "Cart" and s.updated_at >= cut]
+        assert [s.aggregate_id for s in store.streams(aggregate_type="Cart", since=cut)] == [
+            s.aggregate_id for s in carts
+        ]
+        assert store.stream_span(since=cut) == (min(t for t in times if t >= cut), times[-1])
+        page = store.stream_page(since=cut, limit=1)
+        seen = [s.aggregate_id for s in page.streams]
+        while page.older_cursor is not None:
+            page = store.stream_page(since=cut, before=page.older_cursor, limit=1)
+            seen += [s.aggregate_id for s in page.streams]
+        assert seen == newer
+        with pytest.raises(ValidationError, match="since must be an aware datetime"):
+            store.streams(since=cut.replace(tzinfo=None))
+
     @pytest.mark.parametrize("cursor", ["x", "1_", "_1", "-5", "1.5", "٣", "9" * 40])
     def test_a_malformed_stream_cursor_is_a_validation_error(
         self, store: EventStore, cursor: str

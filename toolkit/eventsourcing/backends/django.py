@@ -42,6 +42,8 @@ from toolkit.eventsourcing.store import (
     NewEvent,
     Snapshot,
     StoredEvent,
+    StreamCount,
+    StreamFilter,
     StreamInfo,
 )
 
@@ -302,6 +304,8 @@ class DjangoEventStoreBackend(EventStoreBackend):
     #: SQLite has one writer at a time; PostgreSQL appends hold the advisory lock from
     #: before ``nextval`` until commit. Remove that lock and this must become False.
     positions_commit_in_order = True
+    #: The stream table's ``updated_at`` indexes serve the listing's time filter.
+    streams_by_time = True
     #: Events per INSERT statement (keeps SQLite under its bound-parameter limit).
     insert_chunk = 500
 
@@ -796,21 +800,17 @@ class DjangoEventStoreBackend(EventStoreBackend):
         before: str | None = None,
         after: str | None = None,
         limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[StreamInfo]:
         """From the ``EventStream`` table, newest first: a seek on the ``(-updated_at, -id)``
-        index (``(aggregate_type, -updated_at, -id)`` with a type); a stream's cursor is
-        ``"<microseconds of updated_at>_<row id>"``."""
-        from toolkit.models import EventStream
-
+        index (``(aggregate_type, -updated_at, -id)`` with a type), which ``since`` /
+        ``until`` bound; a stream's cursor is ``"<microseconds of updated_at>_<row id>"``."""
         low = _stream_cursor("after", after)
         high = _stream_cursor("before", before)
         if limit <= 0:
             return []
-        rows = EventStream.objects.using(self.using)
-        if aggregate_type is not None:
-            rows = rows.filter(aggregate_type=aggregate_type)
-        if id_prefix:
-            rows = rows.filter(**self._prefix_lookups(id_prefix))
+        rows = self._streams(aggregate_type, id_prefix, since, until)
         if low is not None:
             # Newer streams: walk the index upwards from the cursor, then newest first.
             ts, pk = low
@@ -827,6 +827,63 @@ class DjangoEventStoreBackend(EventStoreBackend):
                 )
             found = list(rows.order_by("-updated_at", "-id").values_list(*_STREAM)[:limit])
         return [_stream_info(row) for row in found]
+
+    def _streams(
+        self,
+        aggregate_type: str | None,
+        id_prefix: str | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> Any:
+        """The ``EventStream`` rows the listing's filters keep (a lazy queryset)."""
+        from toolkit.models import EventStream
+
+        rows = EventStream.objects.using(self.using)
+        if aggregate_type is not None:
+            rows = rows.filter(aggregate_type=aggregate_type)
+        if id_prefix:
+            rows = rows.filter(**self._prefix_lookups(id_prefix))
+        if since is not None:
+            rows = rows.filter(updated_at__gte=_column_time(since))
+        if until is not None:
+            rows = rows.filter(updated_at__lt=_column_time(until))
+        return rows
+
+    def count_streams(
+        self, aggregate_types: Sequence[str | None], where: StreamFilter, *, limit: int = 10_000
+    ) -> list[StreamCount] | None:
+        """Capped counts, all in one statement: ``SELECT (SELECT COUNT(*) FROM (… LIMIT
+        limit+1)), …``, each reading at most ``limit + 1`` entries of the type's index."""
+        if not aggregate_types:
+            return []
+        selects: list[str] = []
+        params: list[Any] = []
+        for i, kind in enumerate(aggregate_types):
+            rows = self._streams(kind, where.id_prefix, where.since, where.until)
+            capped = rows.values("pk")[: limit + 1]
+            sql, sql_params = capped.query.sql_with_params()
+            selects.append(f"(SELECT COUNT(*) FROM ({sql}) capped_{i})")
+            params.extend(sql_params)
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(selects)}", params)
+            row = cursor.fetchone() or ()
+        return [
+            StreamCount(int(n)) if int(n) <= limit else StreamCount(limit + 1, exact=False)
+            for n in row
+        ]
+
+    def stream_span(self, where: StreamFilter) -> tuple[datetime, datetime] | None:
+        """The first and last ``updated_at``: one seek at each end of the ``updated_at``
+        index (two ordered ``LIMIT 1`` reads, which SQLite, unlike ``MIN`` and ``MAX`` in one
+        query, also answers from the index)."""
+        rows = self._streams(
+            where.aggregate_type, where.id_prefix, where.since, where.until
+        ).values_list("updated_at", flat=True)
+        last = rows.order_by("-updated_at", "-id").first()
+        if last is None:
+            return None
+        first = rows.order_by("updated_at", "id").first()
+        return _aware(first), _aware(last)
 
     def _prefix_lookups(self, prefix: str) -> dict[str, str]:
         """Case-sensitive "starts with" on every database, through an index: PostgreSQL's
@@ -939,6 +996,11 @@ def _stream_info(row: Sequence[Any]) -> StreamInfo:
     delta = updated - _EPOCH
     micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     return StreamInfo(agg, kind, int(head), updated, f"{micros}_{pk}")
+
+
+def _column_time(moment: datetime) -> datetime:
+    """An aware datetime as the ``updated_at`` column holds it (naive UTC without USE_TZ)."""
+    return moment if settings.USE_TZ else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _stream_cursor(name: str, value: str | None) -> tuple[datetime, int] | None:

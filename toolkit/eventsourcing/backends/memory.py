@@ -24,6 +24,8 @@ from toolkit.eventsourcing.store import (
     NewEvent,
     Snapshot,
     StoredEvent,
+    StreamCount,
+    StreamFilter,
     StreamInfo,
 )
 
@@ -182,6 +184,10 @@ class MemoryEventStoreBackend(EventStoreBackend):
     def stream_head(self, aggregate_id: str) -> int:
         return len(self._streams.get(aggregate_id, ()))
 
+    #: The time filter is a pass over the matching streams (this backend is for tests and
+    #: demos: there is no time index to seek).
+    streams_by_time = True
+
     def list_streams(
         self,
         *,
@@ -190,33 +196,72 @@ class MemoryEventStoreBackend(EventStoreBackend):
         before: str | None = None,
         after: str | None = None,
         limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[StreamInfo]:
         low = decode_position_cursor("after", after)
         high = decode_position_cursor("before", before)
         if limit <= 0:
             return []
         with self._lock:
-            if id_prefix:
-                # The ids with the prefix (a slice of the sorted ids), newest first.
-                ids = self._ids
-                index = bisect.bisect_left(ids, id_prefix)
-                lasts = []
-                # Walk the matching ids in place (a slice would copy the rest of the list).
-                while index < len(ids) and ids[index].startswith(id_prefix):
-                    kind, _, last = self._stream_info[ids[index]]
-                    if aggregate_type is None or kind == aggregate_type:
-                        lasts.append(last)
-                    index += 1
-                lasts.sort()
-            elif aggregate_type is None:
-                lasts = self._recent
-            else:
-                lasts = self._recent_by_type.get(aggregate_type, [])
+            lasts = self._lasts(aggregate_type, id_prefix, since, until)
             lo = 0 if low is None else bisect.bisect_right(lasts, low)
             hi = len(lasts) if high is None else bisect.bisect_left(lasts, high)
             # Newest first; with ``after``, the ``limit`` streams nearest above the cursor.
             window = lasts[lo : lo + limit] if low is not None else lasts[max(hi - limit, lo) : hi]
             return [self._info(self._last[last]) for last in reversed(window)]
+
+    def _lasts(
+        self,
+        aggregate_type: str | None,
+        id_prefix: str | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> list[int]:
+        """The last positions of the streams the filters keep, ascending (caller holds the
+        lock; the unfiltered lists are the indexes themselves, not copies)."""
+        lasts: list[int]
+        if id_prefix:
+            # The ids with the prefix (a slice of the sorted ids), newest first.
+            ids = self._ids
+            index = bisect.bisect_left(ids, id_prefix)
+            lasts = []
+            # Walk the matching ids in place (a slice would copy the rest of the list).
+            while index < len(ids) and ids[index].startswith(id_prefix):
+                kind, _, last = self._stream_info[ids[index]]
+                if aggregate_type is None or kind == aggregate_type:
+                    lasts.append(last)
+                index += 1
+            lasts.sort()
+        elif aggregate_type is None:
+            lasts = self._recent
+        else:
+            lasts = self._recent_by_type.get(aggregate_type, [])
+        if since is not None or until is not None:
+            info = self._stream_info
+            lasts = [
+                last
+                for last in lasts
+                if (since is None or info[self._last[last]][1] >= since)
+                and (until is None or info[self._last[last]][1] < until)
+            ]
+        return lasts
+
+    def count_streams(
+        self, aggregate_types: Sequence[str | None], where: StreamFilter, *, limit: int = 10_000
+    ) -> list[StreamCount] | None:
+        """Exact: the lengths of the listing's own lists (filtered as a page is)."""
+        with self._lock:
+            return [
+                StreamCount(len(self._lasts(kind, where.id_prefix, where.since, where.until)))
+                for kind in aggregate_types
+            ]
+
+    def stream_span(self, where: StreamFilter) -> tuple[datetime, datetime] | None:
+        with self._lock:
+            lasts = self._lasts(where.aggregate_type, where.id_prefix, where.since, where.until)
+            times = [self._stream_info[self._last[last]][1] for last in lasts]
+        return (min(times), max(times)) if times else None
 
     def _info(self, aggregate_id: str) -> StreamInfo:
         kind, updated, last = self._stream_info[aggregate_id]

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from toolkit.core.exceptions import ConcurrencyConflict
+from toolkit.core.exceptions import ConcurrencyConflict, ValidationError
 from toolkit.core.validation import decode_position_cursor
 from toolkit.eventsourcing.store import (
     EventStoreBackend,
@@ -41,6 +41,8 @@ from toolkit.eventsourcing.store import (
     NewEvent,
     Snapshot,
     StoredEvent,
+    StreamCount,
+    StreamFilter,
     StreamInfo,
 )
 
@@ -272,14 +274,19 @@ class RedisEventStoreBackend(EventStoreBackend):
         before: str | None = None,
         after: str | None = None,
         limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[StreamInfo]:
         low = decode_position_cursor("after", after)
         high = decode_position_cursor("before", before)
+        if since is not None or until is not None:
+            raise ValidationError(
+                "the redis event store lists streams by position only, not by time",
+                field="since" if since is not None else "until",
+            )
         if limit <= 0:
             return []
-        key = f"{self.prefix}:recent"
-        if aggregate_type is not None:
-            key = f"{key}:{aggregate_type}"
+        key = self._recent_key(aggregate_type)
         found: list[tuple[Any, float]]
         if id_prefix:
             found = self._prefixed(key, id_prefix, low, high, limit)
@@ -293,6 +300,36 @@ class RedisEventStoreBackend(EventStoreBackend):
                 key, top, "-inf", start=0, num=limit, withscores=True
             )
         return self._infos([(_text(agg), int(score)) for agg, score in found])
+
+    def _recent_key(self, aggregate_type: str | None) -> str:
+        key = f"{self.prefix}:recent"
+        return key if aggregate_type is None else f"{key}:{aggregate_type}"
+
+    def count_streams(
+        self, aggregate_types: Sequence[str | None], where: StreamFilter, *, limit: int = 10_000
+    ) -> list[StreamCount] | None:
+        """``ZCARD`` of each type's listing set (exact, O(1)); with ``id_prefix``, the ids
+        with the prefix (``ZRANGEBYLEX``, what a page with the prefix reads too) checked
+        against each set (``ZMSCORE``). Exact either way. Not by time (None): the sets are
+        scored by position."""
+        if where.since is not None or where.until is not None:
+            return None
+        id_prefix = where.id_prefix
+        keys = [self._recent_key(kind) for kind in aggregate_types]
+        pipe = self.client.pipeline(transaction=False)
+        if not id_prefix:
+            for key in keys:
+                pipe.zcard(key)
+            return [StreamCount(int(n)) for n in pipe.execute()]
+        raw = id_prefix.encode()
+        ids = self.client.zrangebylex(f"{self.prefix}:ids", b"[" + raw, b"[" + raw + b"\xff")
+        if not ids:
+            return [StreamCount(0) for _ in keys]
+        for key in keys:
+            pipe.zmscore(key, ids)
+        return [
+            StreamCount(sum(score is not None for score in scores)) for scores in pipe.execute()
+        ]
 
     def _prefixed(
         self, key: str, prefix: str, low: int | None, high: int | None, limit: int
