@@ -93,6 +93,7 @@ CQRS_DEFAULTS: dict[str, Any] = {
     "correlation_function": None,
     "meta_function": None,
     "auto_update_fields": False,
+    "query_timeout": 0,
     "visibility_timeout": None,
     "gap_grace_period": 60.0,
 }
@@ -282,6 +283,7 @@ _CQRS_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "gap_grace_period": (_is_seconds_or_zero, "it must be a number of seconds >= 0"),
     "visibility_timeout": (_is_seconds_or_none, "it must be a number of seconds > 0 or None"),
     "auto_update_fields": (_is_bool, "it must be a bool"),
+    "query_timeout": (_is_count, "it must be a number of milliseconds >= 0 (0: none)"),
 }
 _CQRS_VALIDATORS: dict[str, Callable[[Any], SettingProblem | None]] = {
     key: _rule("cqrs", key, ok, rule, check_id="toolkit.E060")

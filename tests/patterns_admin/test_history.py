@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from unittest import skipUnless
-
+import pytest
 from django.db import connection
 from django.db.models.fields.json import KeyTransform
 from django.test import Client, TestCase
@@ -15,6 +14,7 @@ from patterns_admin.history import _touched, object_history
 from patterns_admin.masking import MASK
 from tests.patterns_admin.conftest import make_staff
 from tests.patterns_admin.queries import view_queries
+from tests.services import require_postgres_db
 from toolkit.models import CommandAuditLog
 
 HTMX = {"HX-Request": "true"}
@@ -89,8 +89,9 @@ class InvestigationPagesTests(TestCase):
         assert "AsText" in found and "CreateOrderCommand" in found and "Refund" in found
         assert not found & (rows.keys() - {"AsText"})
 
-    @skipUnless(connection.vendor == "postgresql", "GIN indexes exist on PostgreSQL only")
+    @pytest.mark.postgres
     def test_object_history_finds_commands_through_the_gin_indexes(self) -> None:
+        require_postgres_db()  # the GIN indexes exist on PostgreSQL only
         executed = CommandAuditLog.objects.alias(
             result_model=KeyTransform("__model__", "result"),
             result_pk=KeyTransform("pk", "result"),

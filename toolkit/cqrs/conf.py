@@ -14,6 +14,7 @@
             "correlation_function": None,  # callable or dotted path, see below
             "meta_function": None,     # callable or dotted path: (obj=..., **kw) -> dict
             "auto_update_fields": False,  # save(update_fields=...) also bumps the revision
+            "query_timeout": 0,        # replica: ms a statement applying a message may take
             "visibility_timeout": None,  # Redis: seconds; None = max_retries * retry_delay + 30
             "gap_grace_period": 60.0,   # seconds before a revision gap is reported
         }
@@ -29,7 +30,8 @@ documents, and ``TOOLKIT["cqrs"]`` overrides it key by key (see :data:`DJANGO_CQ
 
 django-cqrs names the same things ``CQRS["transport"]``, ``CQRS["url"]``, ``CQRS["queue"]``,
 ``CQRS["replica"]["CQRS_MAX_RETRIES"]``, ``["CQRS_RETRY_DELAY"]`` and
-``CQRS["master"]["CQRS_MESSAGE_TTL"]`` and ``CQRS["master"]["correlation_function"]``.
+``CQRS["master"]["CQRS_MESSAGE_TTL"]``, ``CQRS["master"]["correlation_function"]`` and
+``CQRS["replica"]["CQRS_QUERY_TIMEOUT"]``.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ DJANGO_CQRS_KEYS: dict[str, tuple[str, ...]] = {
     "correlation_function": ("master", "correlation_function"),
     "meta_function": ("master", "meta_function"),
     "auto_update_fields": ("master", "CQRS_AUTO_UPDATE_FIELDS"),
+    "query_timeout": ("replica", "CQRS_QUERY_TIMEOUT"),
 }
 
 #: django-cqrs transport paths and the toolkit class that speaks the same wire format.
@@ -104,6 +107,7 @@ class CqrsSettings:
     correlation_function: Any
     meta_function: Any
     auto_update_fields: bool
+    query_timeout: int
     visibility_timeout: float | None
     gap_grace_period: float
 
@@ -134,6 +138,7 @@ def cqrs_settings() -> CqrsSettings:
         correlation_function=_callable(raw["correlation_function"]),
         meta_function=_callable(raw["meta_function"]),
         auto_update_fields=bool(raw["auto_update_fields"]),
+        query_timeout=int(raw["query_timeout"]),
         gap_grace_period=float(raw["gap_grace_period"]),
         visibility_timeout=(
             None if raw["visibility_timeout"] is None else float(raw["visibility_timeout"])

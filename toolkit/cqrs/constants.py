@@ -58,3 +58,10 @@ DEFAULT_MASTER_MESSAGE_TTL: Final = 86400  # 1 day
 DEFAULT_REPLICA_MAX_RETRIES: Final = 30
 DEFAULT_REPLICA_RETRY_DELAY: Final = 2  # seconds
 DEFAULT_REPLICA_DELAY_QUEUE_MAX_SIZE: Final = 1000
+#: The database vendors whose query timeout ``CQRS_QUERY_TIMEOUT`` sets (django-cqrs' names).
+DB_VENDOR_PG: Final = "postgresql"
+DB_VENDOR_MYSQL: Final = "mysql"
+SUPPORTED_TIMEOUT_DB_VENDORS: Final = frozenset({DB_VENDOR_MYSQL, DB_VENDOR_PG})
+#: How each vendor reports a statement cancelled by the timeout.
+PG_TIMEOUT_FLAG: Final = "statement timeout"
+MYSQL_TIMEOUT_ERROR_CODE: Final = 3024

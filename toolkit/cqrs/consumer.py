@@ -363,6 +363,7 @@ def reported_gaps(*, cqrs_id: str | None = None, now: Any = None) -> Any:
 def apply_payload(model: type[Any], payload: TransportPayload) -> Outcome:
     """Apply ``payload`` to replica ``model`` if its revision is newer, in one transaction."""
     from toolkit.cqrs.models import CqrsReplicaRevision, CqrsRevisionGap
+    from toolkit.cqrs.utils import apply_transaction_query_timeout
 
     revision = payload.revision
     if revision is None:
@@ -373,6 +374,7 @@ def apply_payload(model: type[Any], payload: TransportPayload) -> Outcome:
     sync = payload.signal_type is SignalType.SYNC
     last_replica_error.set("")
     with transaction.atomic(using=using):
+        apply_transaction_query_timeout(using)
         row, _ = (
             CqrsReplicaRevision.objects.using(using)
             .select_for_update()

@@ -24,7 +24,6 @@ import logging
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -153,22 +152,18 @@ def _json_ready_value(value: Any) -> Any:
 
 
 def _expires() -> Any:
-    from toolkit.cqrs.conf import cqrs_settings
+    from toolkit.cqrs.utils import get_message_expiration_dt
 
-    ttl = cqrs_settings().message_ttl
-    return None if ttl is None else timezone.now() + timedelta(seconds=ttl)
+    return get_message_expiration_dt()
 
 
 def _correlation_id(
     signal_type: SignalType, cqrs_id: str, instance_pk: Any, queue: str | None
 ) -> str | None:
-    """``correlation_function(signal_type, cqrs_id, instance_pk, queue)``, as django-cqrs."""
-    from toolkit.cqrs.conf import cqrs_settings
+    """:func:`toolkit.cqrs.correlation.get_correlation_id`, as a string (or None)."""
+    from toolkit.cqrs.correlation import get_correlation_id
 
-    function = cqrs_settings().correlation_function
-    if not function:
-        return None
-    value = function(signal_type, cqrs_id, instance_pk, queue)
+    value = get_correlation_id(signal_type, cqrs_id, instance_pk, queue)
     return None if value is None else str(value)
 
 
@@ -204,6 +199,17 @@ def _write(
     entry.outbox_id = row.pk
 
 
+def serialized_at_publish(model: Any, signal_type: SignalType | str) -> bool:
+    """Whether a message's ``instance_data`` is made when it is published, not at save.
+
+    django-cqrs serialises a model with ``CQRS_SERIALIZER`` on commit, reading the instance
+    again through ``relate_cqrs_serialization``, so what the transaction did after the save
+    (related rows added, a queryset ``update()``) reaches the replicas. The outbox row written
+    at save keeps the revision; :func:`publish_rows` serialises the committed instance.
+    """
+    return bool(getattr(model, "CQRS_SERIALIZER", None)) and signal_type == SignalType.SAVE
+
+
 def _save_payload(
     instance: Any,
     signal_type: SignalType,
@@ -212,7 +218,23 @@ def _save_payload(
     previous: dict[str, Any] | None,
     queue: str | None = None,
 ) -> TransportPayload:
-    instance_data = instance.to_cqrs_dict(using=using, sync=signal_type is SignalType.SYNC)
+    meta: dict[str, Any] | None
+    if serialized_at_publish(instance, signal_type):
+        # A placeholder until publish_rows serialises the committed instance: the revision
+        # (which orders the outbox and the replicas) and the pk, nothing the serializer makes.
+        # The revision may still be F() + 1 here (post_save runs before save() reads it back).
+        instance._refresh_f_expr_values(using)
+        instance_data = {
+            instance._meta.pk.attname: _json_ready_value(instance.pk),
+            REVISION_FIELD: getattr(instance, REVISION_FIELD),
+            UPDATED_FIELD: str(getattr(instance, UPDATED_FIELD)),
+        }
+        meta = None
+    else:
+        instance_data = instance.to_cqrs_dict(using=using, sync=signal_type is SignalType.SYNC)
+        meta = instance.get_cqrs_meta(
+            instance_data=instance_data, previous_data=previous, signal_type=signal_type
+        )
     return TransportPayload(
         signal_type=signal_type,
         cqrs_id=str(instance.CQRS_ID),
@@ -222,9 +244,7 @@ def _save_payload(
         previous_data=previous,
         correlation_id=_correlation_id(signal_type, str(instance.CQRS_ID), instance.pk, queue),
         expires=_expires(),
-        meta=instance.get_cqrs_meta(
-            instance_data=instance_data, previous_data=previous, signal_type=signal_type
-        ),
+        meta=meta,
     )
 
 
@@ -353,6 +373,7 @@ def publish_rows(ids: list[int], *, using: str = "default") -> int:
     if not rows:
         return 0
     gone: set[int] = set()
+    rendered: dict[int, Any] = {}  # row id -> the committed instance to serialise
     by_id: dict[str, list[CqrsOutbox]] = {}
     for row in rows:
         if row.signal_type != SignalType.DELETE:
@@ -361,13 +382,23 @@ def publish_rows(ids: list[int], *, using: str = "default") -> int:
         model = MasterRegistry.get_model_by_cqrs_id(cqrs_id)
         if model is None:
             continue
-        existing = {
-            str(pk)
-            for pk in model._default_manager.using(using)
-            .filter(pk__in=[r.instance_pk for r in saves])
-            .values_list("pk", flat=True)
-        }
-        gone.update(r.pk for r in saves if r.instance_pk not in existing)
+        gone.update(_gone_rows(model, saves, using=using))
+        deferred = [
+            r for r in saves if r.pk not in gone and serialized_at_publish(model, r.signal_type)
+        ]
+        if deferred:
+            rendered.update(_committed_instances(model, deferred, using=using))
+            for row in deferred:
+                if row.pk not in rendered:
+                    # django-cqrs logs this and sends nothing (its relate_cqrs_serialization
+                    # leaves the instance out, or the row is gone).
+                    logger.error(
+                        "Can't produce message from master model '%s': "
+                        "The instance doesn't exist (pk=%s)",
+                        model.__name__,
+                        row.instance_pk,
+                    )
+                    gone.add(row.pk)
     transport = get_transport()
     done: list[int] = list(gone)
     for row in rows:
@@ -375,7 +406,10 @@ def publish_rows(ids: list[int], *, using: str = "default") -> int:
             logger.info("%s#%s no longer exists: message dropped", row.cqrs_id, row.instance_pk)
             continue
         try:
-            transport.produce(TransportPayload.from_message(row.payload))
+            payload = TransportPayload.from_message(row.payload)
+            if row.pk in rendered:
+                _serialize_committed(payload, rendered[row.pk], using=using)
+            transport.produce(payload)
         except Exception as exc:
             logger.warning(
                 "CQRS publish of %s#%s failed (%s); left pending in the outbox",
@@ -390,6 +424,38 @@ def publish_rows(ids: list[int], *, using: str = "default") -> int:
         done.append(row.pk)
     CqrsOutbox.objects.using(using).filter(pk__in=done).delete()
     return len(done) - len(gone)
+
+
+def _gone_rows(model: type[Any], saves: list[Any], *, using: str) -> set[int]:
+    """The SAVE/SYNC rows whose instance no longer exists (deleted without signals)."""
+    existing = {
+        str(pk)
+        for pk in model._default_manager.using(using)
+        .filter(pk__in=[r.instance_pk for r in saves])
+        .values_list("pk", flat=True)
+    }
+    return {r.pk for r in saves if r.instance_pk not in existing}
+
+
+def _committed_instances(model: type[Any], rows: list[Any], *, using: str) -> dict[int, Any]:
+    """Row id -> the instance read through ``relate_cqrs_serialization``, one query per model
+    (what django-cqrs' ``bulk_relate_cqrs_serialization`` batches by hand)."""
+    queryset = model.relate_cqrs_serialization(model._default_manager.using(using))
+    by_pk = {
+        str(obj.pk): obj for obj in queryset.filter(pk__in=[r.instance_pk for r in rows]).order_by()
+    }
+    return {r.pk: by_pk[r.instance_pk] for r in rows if r.instance_pk in by_pk}
+
+
+def _serialize_committed(payload: TransportPayload, instance: Any, *, using: str) -> None:
+    """Fill a deferred SAVE with the committed instance's ``instance_data`` and ``meta``."""
+    instance_data = instance.to_cqrs_dict(using=using, sync=True)
+    payload.instance_data = instance_data
+    payload.meta = instance.get_cqrs_meta(
+        instance_data=instance_data,
+        previous_data=payload.previous_data,
+        signal_type=payload.signal_type,
+    )
 
 
 def publish_pending(*, cqrs_id: str | None = None, using: str = "default") -> int:

@@ -222,16 +222,20 @@ def test_validate_cqrs_names_each_bad_value():
             "retry_delay": "1",
             "message_ttl": 0,
             "transport": "nowhere.Transport",
+            "query_timeout": 1.5,
         }
     ) == [
         "Unknown key 'brokr' in TOOLKIT['cqrs']; valid keys are: 'auto_update_fields', "
         "'broker_url', 'correlation_function', 'exchange', 'gap_grace_period', 'max_retries', "
         "'message_ttl', "
-        "'meta_function', 'queue', 'retry_delay', 'transport', 'visibility_timeout'.",
+        "'meta_function', 'query_timeout', 'queue', 'retry_delay', 'transport', "
+        "'visibility_timeout'.",
         "TOOLKIT['cqrs']['queue'] is ''; it must be a non-empty string.",
         "TOOLKIT['cqrs']['max_retries'] is -1; it must be an integer >= 0.",
         "TOOLKIT['cqrs']['retry_delay'] is '1'; it must be a number of seconds >= 0.",
         "TOOLKIT['cqrs']['message_ttl'] is 0; it must be a number of seconds > 0 or None.",
+        "TOOLKIT['cqrs']['query_timeout'] is 1.5; it must be a number of milliseconds >= 0 "
+        "(0: none).",
         "TOOLKIT['cqrs']['transport'] is 'nowhere.Transport'; it cannot be imported "
         "(No module named 'nowhere').",
     ]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from unittest import mock
 
-from django.db import transaction
-from django.test import TestCase, TransactionTestCase
+from django.db import connection, transaction
+from django.test import TestCase, TransactionTestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from demo.replication.models import Customer, CustomerReplica, Product, ProductReplica
 from toolkit.cqrs.constants import Outcome
 from toolkit.cqrs.consumer import consume_body, stats
 from toolkit.cqrs.models import CqrsOutbox, CqrsReplicaRevision, CqrsRevisionGap
+from toolkit.cqrs.producer import publish_pending
 from toolkit.cqrs.transport.inprocess import InProcessTransport
 
 
@@ -267,6 +270,82 @@ class ReplicationTests(TestCase):
         assert message["previous_data"] == {"tier": "standard"}
         assert message["instance_data"]["tier"] == "gold"
         assert message["meta"] == {"source": "accounts"}
+
+    def test_a_serializer_payload_is_made_at_commit(self):
+        # django-cqrs serialises a CQRS_SERIALIZER model on commit: what the transaction does
+        # after the save (here a queryset update, which sends no signal) reaches the replica.
+        with InProcessTransport.hold(), self.commit(), transaction.atomic():
+            customer = Customer.objects.create(first_name="Ada", last_name="B", email="a@b.c")
+            Customer.objects.filter(pk=customer.pk).update(last_name="Lovelace")
+        (message,) = InProcessTransport.pending()
+        assert message["instance_data"]["full_name"] == "Ada Lovelace"
+        assert message["instance_data"]["cqrs_revision"] == 0
+        assert message["meta"] == {"source": "accounts"}
+        InProcessTransport.consume()
+        assert CustomerReplica.objects.get(pk=customer.pk).display_name == "Ada Lovelace"
+
+    def test_serializer_models_of_one_commit_are_read_in_one_query(self):
+        with InProcessTransport.hold(), self.commit(), transaction.atomic():
+            made = [
+                Customer.objects.create(first_name=f"C{i}", last_name="X", email=f"{i}@x.io")
+                for i in range(5)
+            ]
+        InProcessTransport.clean_connection()
+        with InProcessTransport.hold():
+            with CaptureQueriesContext(connection) as queries, self.commit(), transaction.atomic():
+                for customer in made:
+                    customer.tier = "gold"
+                    customer.save()
+            assert len(InProcessTransport.pending()) == len(made)
+        # At publish: one existence check and one read through relate_cqrs_serialization for
+        # all five (the reads per save are by primary key, without IN).
+        publish_reads = [
+            q["sql"]
+            for q in queries.captured_queries
+            if q["sql"].startswith("SELECT")
+            and "replication_customer" in q["sql"]
+            and " IN (" in q["sql"]
+        ]
+        assert len(publish_reads) == 2, publish_reads
+        InProcessTransport.clean_connection()
+
+    def test_an_instance_left_out_by_relate_cqrs_serialization_is_logged_not_sent(self):
+        # django-cqrs: create() succeeds; on commit "Can't produce message ... doesn't exist".
+        def relate(queryset):
+            return queryset.exclude(last_name="Hidden")
+
+        with (
+            mock.patch.object(Customer, "relate_cqrs_serialization", relate),
+            self.assertLogs("toolkit.cqrs.producer", "ERROR") as logs,
+            InProcessTransport.hold(),
+        ):
+            with self.commit():
+                hidden = Customer.objects.create(first_name="A", last_name="Hidden", email="h@x")
+                shown = Customer.objects.create(first_name="A", last_name="Shown", email="s@x")
+            pending = InProcessTransport.pending()
+        assert [m["instance_pk"] for m in pending] == [shown.pk]
+        assert logs.output == [
+            "ERROR:toolkit.cqrs.producer:Can't produce message from master model 'Customer': "
+            f"The instance doesn't exist (pk={hidden.pk})"
+        ]
+        assert not CqrsOutbox.objects.exists()
+        InProcessTransport.clean_connection()
+
+    def test_a_pending_serializer_message_is_serialised_when_published(self):
+        # The broker refused it at commit: the outbox row waits; when it is published later the
+        # committed instance is serialised then (as the replica must see it now).
+        failing = {
+            "cqrs": {"transport": "tests.toolkit.cqrs.test_commands_and_settings.FailingTransport"}
+        }
+        with override_settings(TOOLKIT=failing), self.commit():
+            customer = Customer.objects.create(first_name="Ada", last_name="B", email="a@b.c")
+        assert CqrsOutbox.objects.count() == 1
+        Customer.objects.filter(pk=customer.pk).update(last_name="Lovelace")
+        with InProcessTransport.hold():
+            assert publish_pending() == 1
+            (message,) = InProcessTransport.pending()
+        assert message["instance_data"]["full_name"] == "Ada Lovelace"
+        InProcessTransport.clean_connection()
 
     def test_cqrs_produce_false_sends_nothing(self):
         Product.CQRS_PRODUCE = False
