@@ -97,6 +97,20 @@
     var input = document.getElementById("replay-at");
     if (last && input && last.dataset.last) { input.max = last.dataset.last; }
   });
+  // A list's live refresh brings new facet counts (inside #results); the filter form's select
+  // above it labels its options with the same counts ("failed (12)"): keep them in step.
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll(".panel-facet[data-facet]").forEach(function (facet) {
+      var select = document.querySelector("form.panel-filters select[name='" + facet.dataset.facet + "']");
+      if (!select) { return; }
+      facet.querySelectorAll("[data-value]").forEach(function (item) {
+        var count = item.querySelector(".panel-facet-count");
+        var option = Array.from(select.options).find(function (o) { return o.value === item.dataset.value; });
+        if (!count || !option) { return; }
+        option.textContent = option.textContent.replace(/ \([^()]*\)$/, "") + " (" + count.textContent + ")";
+      });
+    });
+  });
   // The object list's "select all" box ticks every object on the page (the bulk preview).
   document.addEventListener("change", function (event) {
     var box = event.target;
