@@ -2,9 +2,10 @@
 
 A subprocess installs a meta-path finder that refuses every ``django`` import (as if Django
 were not installed), then uses each core pattern once: a state machine, the event bus, a
-specification, a strategy, ``lazy``, the DDD aggregates and broker, a story and the memory
-event store. Any module on those paths that still imports Django fails the test with the
-importing module named in the traceback.
+specification, a strategy, ``lazy``, the DDD aggregates and broker, a story, the memory
+event store, and the aggregate and repository core under them (``toolkit.core.aggregate``,
+``toolkit.core.repository``). Any module on those paths that still imports Django fails the
+test with the importing module named in the traceback.
 """
 
 from __future__ import annotations
@@ -176,6 +177,23 @@ USE_THE_CORE = textwrap.dedent(
     assert repo.get("acc-1").balance == 5
     done.append("EventStore")
 
+    from toolkit.core.aggregate import EventRecorder, VersionedEventRecorder
+    from toolkit.core.repository import Repository as CoreRepository
+    from toolkit.ddd import Repository as DDDRepository
+    from toolkit.patterns import Repository as PatternsRepository
+
+    assert isinstance(batch, EventRecorder) and isinstance(account, VersionedEventRecorder)
+    assert (account.version, account.persisted_version) == (2, 2)
+    account.trigger(Account.Deposited, amount=1)
+    assert (account.version, account.persisted_version) == (3, 2)
+    for face in (PatternsRepository, DDDRepository, AggregateRepository):
+        assert issubclass(face, CoreRepository), face
+    assert repo.find("acc-1").balance == 5 and "acc-1" in repo and "nobody" not in repo
+    assert repo.add(account)[0].sequence == 3
+    memory = InMemoryRepository()
+    assert memory.find(1) is None and 1 not in memory
+    done.append("core")
+
     assert not any(m == "django" or m.startswith("django.") for m in sys.modules)
     print(" ".join(done))
     """
@@ -200,6 +218,7 @@ def test_core_imports_and_works_with_django_blocked() -> None:
         "ddd",
         "Story",
         "EventStore",
+        "core",
     ]
 
 

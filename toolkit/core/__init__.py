@@ -10,5 +10,8 @@ Rules for this package (checked by the import-linter contracts in ``pyproject.to
 Modules: :mod:`toolkit.core.exceptions` (the one error tree, re-exported by
 :mod:`toolkit.patterns.exceptions`), :mod:`toolkit.core.bus` (the one publish/subscribe
 engine under ``EventBus``, ``EventBroker`` and the event-sourcing handlers),
-:mod:`toolkit.core.registry` (the one typed registry) and :mod:`toolkit.core.compat`.
+:mod:`toolkit.core.registry` (the one typed registry), :mod:`toolkit.core.aggregate` (the
+one aggregate and domain-event core under the event-sourced and the DDD aggregates),
+:mod:`toolkit.core.repository` (the one repository contract under the three repository
+faces) and :mod:`toolkit.core.compat`.
 """

@@ -202,13 +202,14 @@ class ChangesHandler(Generic[AggregateT, ResultT]):
             repository.persist(aggregate)
         if _is_toolkit_es_aggregate(aggregate):
             # toolkit.eventsourcing.Aggregate: ``version`` already counts the pending events.
-            events: list[Any] = aggregate.collect_pending()
+            expected = aggregate.persisted_version
+            events: list[Any] = aggregate.collect_events()
             if events and self.event_store is not None:
                 self.event_store.append_batch(
                     str(aggregate.id),
                     aggregate.aggregate_type,
                     [(event.event_type, dict(event.data)) for event in events],
-                    aggregate.version - len(events),
+                    expected,
                 )
         else:
             events = aggregate.collect_events()

@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, dataclass_transform
 
+from toolkit.core.aggregate import EventEnvelope, new_event_id, utcnow
 from toolkit.ddd.broker import EventBroker
 from toolkit.ddd.changes import ChangesHandler
 from toolkit.ddd.exceptions import ImmutableValueObject
@@ -53,17 +54,6 @@ __all__ = [
 ]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_event_id() -> uuid.UUID:
-    """A new event id: ``uuid7`` (time-ordered) where Python has it, else ``uuid4``, as dddkit."""
-    factory = getattr(uuid, "uuid7", uuid.uuid4)
-    event_id: uuid.UUID = factory()
-    return event_id
-
-
 def _drop_frozen_setters(cls: type[Any]) -> None:
     # The frozen dataclass machinery writes its own __setattr__/__delattr__ into the class;
     # dropping them lets ValueObject's clearer ones apply and lets a later
@@ -77,9 +67,9 @@ def _drop_frozen_setters(cls: type[Any]) -> None:
     kw_only_default=True, frozen_default=True, field_specifiers=(dataclasses.field,)
 )
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DomainEvent:
+class DomainEvent(EventEnvelope):
     """A fact that happened in the domain: dddkit's ``version`` (of the event's schema, 1),
-    ``id`` and the time it ``occurred_on``.
+    ``id`` and the time it ``occurred_on`` (the core's :class:`EventEnvelope`).
 
     Unlike dddkit's, two events with the same data are equal: ``id`` and ``occurred_on`` are
     left out of ``==`` and ``hash`` (they differ for every event).
@@ -87,12 +77,7 @@ class DomainEvent:
 
     version: int = 1
     id: uuid.UUID = dataclasses.field(default_factory=new_event_id, compare=False, repr=False)
-    occurred_on: datetime = dataclasses.field(default_factory=_now, compare=False, repr=False)
-
-    @property
-    def event_id(self) -> uuid.UUID:
-        """The toolkit's earlier name for :attr:`id`."""
-        return self.id
+    occurred_on: datetime = dataclasses.field(default_factory=utcnow, compare=False, repr=False)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

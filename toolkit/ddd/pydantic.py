@@ -17,12 +17,12 @@ Example::
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
+from toolkit.core.aggregate import ENVELOPE_FIELDS, EventEnvelope, new_event_id, utcnow
 from toolkit.ddd.broker import EventBroker
 from toolkit.ddd.changes import ChangesHandler
-from toolkit.ddd.dataclasses import new_event_id
 from toolkit.ddd.exceptions import ImmutableValueObject, MissingDependencyError
 from toolkit.ddd.mixins import EventRecorder, IdentityEquality
 from toolkit.ddd.repository import Repository
@@ -44,36 +44,28 @@ __all__ = [
 ]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class DomainEvent(BaseModel):
+class DomainEvent(EventEnvelope, BaseModel):
     """A fact that happened in the domain (frozen): dddkit's ``version``, ``id`` and
-    ``occurred_on``; equal by data, as the dataclasses flavour."""
+    ``occurred_on`` (the core's :class:`EventEnvelope`); equal by data, as the dataclasses
+    flavour."""
 
     model_config = ConfigDict(frozen=True)
 
     version: int = 1
     id: uuid.UUID = Field(default_factory=new_event_id)
-    occurred_on: datetime = Field(default_factory=_now)
-
-    @property
-    def event_id(self) -> uuid.UUID:
-        """The toolkit's earlier name for :attr:`id`."""
-        return self.id
+    occurred_on: datetime = Field(default_factory=utcnow)
 
     def __eq__(self, other: object) -> bool:
         # Two events are the same fact when their data match; the id and time differ.
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, DomainEvent)
-        skip = {"id", "occurred_on"}
+        skip = set(ENVELOPE_FIELDS)
         return bool(self.model_dump(exclude=skip) == other.model_dump(exclude=skip))
 
     def __hash__(self) -> int:
         # Consistent with __eq__: the data, not the id or the time.
-        data = self.model_dump(mode="json", exclude={"id", "occurred_on"})
+        data = self.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
         return hash((type(self).__qualname__, repr(data)))
 
 

@@ -5,6 +5,10 @@ A repository is the only way an aggregate goes in and out of storage. Subclasses
 when the repository has a :class:`~toolkit.ddd.changes.ChangesHandler`, hands the aggregate's
 pending events to it (dispatched after the surrounding transaction commits).
 
+The protocol is dddkit's face on the toolkit's one repository core,
+:class:`toolkit.core.repository.Repository`: ``add`` is :meth:`Repository.save`, and ``find``
+and ``id in repo`` come with it.
+
 Example (``demo/allocation/repository.py`` is a complete Django one)::
 
     class BasketRepository(Repository[Basket, BasketId]):
@@ -14,8 +18,10 @@ Example (``demo/allocation/repository.py`` is a complete Django one)::
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from abc import abstractmethod
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from toolkit.core import repository as core
 
 if TYPE_CHECKING:
     from toolkit.ddd.changes import ChangesHandler
@@ -26,7 +32,7 @@ IdT = TypeVar("IdT")
 __all__ = ["Repository"]
 
 
-class Repository(ABC, Generic[AggregateT, IdT]):
+class Repository(core.Repository[AggregateT, IdT]):
     """Stores and loads one aggregate type.
 
     ``changes_handler`` (attribute or constructor argument) receives every saved aggregate;
@@ -64,3 +70,7 @@ class Repository(ABC, Generic[AggregateT, IdT]):
             self.persist(aggregate)
             return []
         return handler.save(aggregate, self)
+
+    def add(self, aggregate: AggregateT, /) -> list[Any]:
+        """The core's name for :meth:`save`."""
+        return self.save(aggregate)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
+from toolkit.core.aggregate import VersionedEventRecorder
 from toolkit.core.exceptions import ValidationError
 from toolkit.registry import aggregates
 
@@ -103,13 +104,15 @@ def abstract(cls: type[A]) -> type[A]:
     return cls
 
 
-class Aggregate:
+class Aggregate(VersionedEventRecorder[AggregateEvent]):
     """An aggregate rebuilt by applying its events in order.
 
     ``version`` is the sequence of the last applied event (0 for a new aggregate);
-    ``pending_events`` are triggered but not saved yet. Snapshots hold
-    :meth:`snapshot_state` (the public instance attributes); override it and
-    :meth:`restore_state` for state that is not plain JSON data.
+    ``pending_events`` are triggered but not saved yet (the core's
+    :class:`~toolkit.core.aggregate.VersionedEventRecorder` records and counts them; this
+    class adds the events that apply themselves). Snapshots hold :meth:`snapshot_state` (the
+    public instance attributes); override it and :meth:`restore_state` for state that is not
+    plain JSON data.
     """
 
     Event = AggregateEvent
@@ -182,7 +185,7 @@ class Aggregate:
     def __init__(self, id: str) -> None:
         self.id = id
         self.version = 0
-        self.pending_events: list[AggregateEvent] = []
+        self._events: list[AggregateEvent] = []
 
     @classmethod
     def create(cls: type[A], id: str, event_class: type[AggregateEvent], **data: Any) -> A:
@@ -203,9 +206,7 @@ class Aggregate:
             )
         event = event_class(**data)
         event.apply(self)
-        self.version += 1
-        self.pending_events.append(event)
-        return event
+        return self.record_event(event)
 
     def apply_stored(self, event_type: str, payload: dict[str, Any], sequence: int) -> None:
         """Apply a stored event (loading); unknown event types are skipped."""
@@ -215,16 +216,16 @@ class Aggregate:
         self.version = sequence
 
     def collect_pending(self) -> list[AggregateEvent]:
-        """Return and forget the pending events (the repository calls this after saving)."""
-        events, self.pending_events = self.pending_events, []
-        return events
+        """Return and forget the pending events (the repository calls this after saving);
+        the core's :meth:`collect_events` under djangoevents-era name."""
+        return self.collect_events()
 
     def snapshot_state(self) -> dict[str, Any]:
         """The state stored in snapshots: public instance attributes except the bookkeeping."""
         return {
             k: v
             for k, v in vars(self).items()
-            if not k.startswith("_") and k not in {"id", "version", "pending_events"}
+            if not k.startswith("_") and k not in {"id", "version"}
         }
 
     def restore_state(self, state: dict[str, Any]) -> None:

@@ -252,7 +252,7 @@ class EventSourcedEntity(Aggregate):
         event = event_class(entity_id=self.id, entity_version=sequence - 1, **payload)
         result = type(self).mutate(self if sequence > 1 else None, event)
         if result is not None and result is not self:
-            vars(self).update({k: v for k, v in vars(result).items() if k != "pending_events"})
+            vars(self).update({k: v for k, v in vars(result).items() if k != "_events"})
         self.version = sequence
 
 

@@ -11,8 +11,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from toolkit.core import repository as core
 from toolkit.core.exceptions import ValidationError
 from toolkit.eventsourcing.aggregate import Aggregate
 from toolkit.eventsourcing.config import store_or_default
@@ -24,13 +25,14 @@ if TYPE_CHECKING:
 A = TypeVar("A", bound=Aggregate)
 
 
-class AggregateRepository(Generic[A]):
+class AggregateRepository(core.Repository[A, str]):
     """Rehydrates ``aggregate_class`` instances and appends their pending events.
 
-    ``get`` returns None for an aggregate with no events. ``save`` appends with the expected
-    sequence, so a concurrent save raises ConcurrencyConflict and writes nothing; when the
-    new version crosses a multiple of ``aggregate_class.snapshot_every``, it stores a
-    snapshot.
+    The event-sourcing face of the one repository core
+    (:class:`toolkit.core.repository.Repository`): ``add`` is ``save``. ``get`` returns None
+    for an aggregate with no events. ``save`` appends with the expected sequence, so a
+    concurrent save raises ConcurrencyConflict and writes nothing; when the new version
+    crosses a multiple of ``aggregate_class.snapshot_every``, it stores a snapshot.
     """
 
     def __init__(self, aggregate_class: type[A], store: EventStore | None = None) -> None:
@@ -44,7 +46,9 @@ class AggregateRepository(Generic[A]):
             self._store = store_or_default(None)
         return self._store
 
-    def get(self, aggregate_id: str, *, version: int | None = None) -> A | None:
+    def get(  # type: ignore[override]  # None for an empty stream, as published
+        self, aggregate_id: str, *, version: int | None = None
+    ) -> A | None:
         """The aggregate at its latest version, or after event ``version``; None when the
         stream has no events (or ``version`` is 0)."""
         if version is not None and (
@@ -79,7 +83,7 @@ class AggregateRepository(Generic[A]):
         pending = aggregate.pending_events
         if not pending:
             return []
-        base = aggregate.version - len(pending)
+        base = aggregate.persisted_version
         stored = self.store.append_batch(
             aggregate.id,
             self.aggregate_class.aggregate_type,
@@ -96,3 +100,7 @@ class AggregateRepository(Generic[A]):
                 aggregate_type=self.aggregate_class.aggregate_type,
             )
         return stored
+
+    def add(self, aggregate: A, /) -> list[StoredEvent]:
+        """The core's name for :meth:`save`."""
+        return self.save(aggregate)

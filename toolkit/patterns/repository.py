@@ -14,6 +14,10 @@ model's default manager, so a concrete repository only names its model::
 
 ``toolkit.testing.InMemoryRepository`` implements the same contract without a database.
 
+The contract is dmr-toolkit's face on the toolkit's one repository core,
+:class:`toolkit.core.repository.Repository` (``get`` / ``add`` / ``remove``, ``find``,
+``id in repo``): this class adds ``list``, ``update`` and the async variants.
+
 This module is the pure contract (no Django import); :class:`DjangoRepository` is the Django
 adapter in :mod:`toolkit.patterns.django_repository` (import both from :mod:`toolkit.patterns`).
 """
@@ -21,11 +25,12 @@ adapter in :mod:`toolkit.patterns.django_repository` (import both from :mod:`too
 from __future__ import annotations
 
 import builtins
-from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Generic, TypeVar
+from abc import abstractmethod
+from typing import TYPE_CHECKING, TypeVar
 
 from asgiref.sync import sync_to_async
 
+from toolkit.core import repository as core
 from toolkit.core.exceptions import NotFound
 
 if TYPE_CHECKING:
@@ -37,7 +42,7 @@ T = TypeVar("T")
 ID = TypeVar("ID")
 
 
-class Repository(ABC, Generic[T, ID]):
+class Repository(core.Repository[T, ID]):
     """Abstract collection of entities of type ``T`` with ids of type ``ID``.
 
     Implement the five sync methods; the async variants default to running them in a thread
