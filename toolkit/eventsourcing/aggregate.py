@@ -215,6 +215,16 @@ class Aggregate(VersionedEventRecorder[AggregateEvent]):
             event_class(**payload).apply(self)
         self.version = sequence
 
+    @property
+    def pending_events(self) -> list[AggregateEvent]:
+        """The triggered events not saved yet: the list itself, assignable, as this class has
+        always published it (the DDD aggregates' ``pending_events`` is a copy)."""
+        return self._events
+
+    @pending_events.setter
+    def pending_events(self, events: list[AggregateEvent]) -> None:
+        self._events = list(events)
+
     def collect_pending(self) -> list[AggregateEvent]:
         """Return and forget the pending events (the repository calls this after saving);
         the core's :meth:`collect_events` under djangoevents-era name."""

@@ -127,3 +127,17 @@ def test_identity_equality() -> None:
     assert Basket(basket_id=1, note="a") == Basket(basket_id=1, note="b")
     assert Basket(basket_id=1).entity_id == 1
     assert hash(Basket(basket_id=1)) == hash(Basket(basket_id=1, note="c"))
+
+
+def test_event_sourced_pending_events_stay_the_live_assignable_list() -> None:
+    class LiveTodo(ESAggregate):
+        abstract = True
+
+        class Created(ESAggregate.Event):
+            pass
+
+    todo = LiveTodo.create("t1", LiveTodo.Created)
+    todo.pending_events.clear()  # as published: the list itself
+    assert todo.collect_events() == [] and todo.persisted_version == 1
+    todo.pending_events = [LiveTodo.Created(label="again")]
+    assert todo.collect_pending() == [LiveTodo.Created(label="again")]

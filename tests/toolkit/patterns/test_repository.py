@@ -55,6 +55,12 @@ def test_get_missing_raises_not_found_with_model_and_id(repo) -> None:
     assert (excinfo.value.model, excinfo.value.id) == ("Order", 999)
 
 
+def test_find_and_contains_come_from_the_core_contract(repo) -> None:
+    order = Order.objects.create(user_id=1)
+    assert repo.find(order.pk) == order and order.pk in repo
+    assert repo.find(999) is None and 999 not in repo
+
+
 def test_list_all_and_by_composed_spec(repo) -> None:
     a = Order.objects.create(tier="premium", status="paid")
     b = Order.objects.create(tier="premium", status="pending")
