@@ -146,6 +146,15 @@ class CommandAuditLog(models.Model):
         help_text="What the undo needs besides the params (Command.undo_state()).",
     )
     duration_ms = models.FloatField(null=True, blank=True)
+    correlation_id = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text=(
+            "The request's correlation id (the event store's event_context), shared with the "
+            "events the command appended; None for rows written before it was recorded."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = PublishedNamesManager["CommandAuditLog"](
@@ -176,6 +185,8 @@ class CommandAuditLog(models.Model):
             models.Index(fields=["command", "-created_at"], name="tk_cal_command"),
             models.Index(fields=["success", "-created_at"], name="tk_cal_success"),
             models.Index(fields=["user", "-created_at"], name="tk_cal_user"),
+            # The panel's correlation view: one request's commands in time order.
+            models.Index(fields=["correlation_id", "created_at"], name="tk_cal_correlation"),
         ]
 
     def __str__(self) -> str:

@@ -2,12 +2,20 @@
 
 Each runs the command's own code and inserts its ``CommandAuditLog`` row in one
 ``transaction.atomic``; a failure rolls the command's writes back and is recorded afterwards.
+
+Both run inside the event store's correlation context
+(:func:`~toolkit.eventsourcing.context.event_context`): the enclosing one's correlation id when
+a request or a handler set one, else a new one. The row records it as ``correlation_id`` and
+every event the command appends carries it, so the panel's correlation view shows the command
+and its events together.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from toolkit.core.exceptions import AlreadyUndone
@@ -22,6 +30,16 @@ __all__ = ["audited_execute", "audited_undo", "write_failure"]
 T = TypeVar("T")
 
 
+@contextmanager
+def _correlated() -> Iterator[str]:
+    """The enclosing correlation id (or a new one), active for the events appended inside."""
+    from toolkit.eventsourcing.context import current_context, event_context
+
+    correlation = current_context().correlation_id or uuid.uuid4().hex
+    with event_context(correlation_id=correlation):
+        yield correlation
+
+
 def audited_execute(
     command: Command[T],
     raw: Callable[..., T],
@@ -31,14 +49,30 @@ def audited_execute(
     params: dict[str, Any],
     acting: Any,
 ) -> T:
-    """Run ``raw`` and insert the execute row in one transaction; record a failure after."""
+    """Run ``raw`` and insert the execute row in one transaction; record a failure after
+    (both rows carry the correlation id the command's events carry)."""
+    started = time.perf_counter()
+    with _correlated() as correlation:
+        return _execute(command, raw, args, kwargs, path, params, acting, started, correlation)
+
+
+def _execute(
+    command: Command[T],
+    raw: Callable[..., T],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    path: str,
+    params: dict[str, Any],
+    acting: Any,
+    started: float,
+    correlation: str,
+) -> T:
     from django.db import transaction
 
     from toolkit.models import CommandAuditLog
 
     using = command._db()
     undoable = command.is_undoable()
-    started = time.perf_counter()
     try:
         with transaction.atomic(using=using):
             result = raw(command, *args, **kwargs)
@@ -52,6 +86,7 @@ def audited_execute(
                 success=True,
                 undoable=undoable,
                 duration_ms=(time.perf_counter() - started) * 1000,
+                correlation_id=correlation,
             )
     except Exception as exc:
         write_failure(
@@ -63,6 +98,7 @@ def audited_execute(
             undoable=undoable,
             error=exc,
             started=started,
+            correlation_id=correlation,
         )
         raise
     command.audit_log = row
@@ -85,7 +121,21 @@ def audited_undo(
     :class:`AlreadyUndone` before running ``undo()``, writing nothing (an ``undo()`` that
     fails once the work is gone never runs twice, so it records no spurious failure). The
     partial unique constraint stays as the backstop for undo rows written without the lock.
+    The undo runs in its own correlation context, as :func:`audited_execute` does.
     """
+    with _correlated() as correlation:
+        _undo(command, raw, args, kwargs, path, acting, correlation)
+
+
+def _undo(
+    command: Command[Any],
+    raw: Callable[..., None],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    path: str,
+    acting: Any,
+    correlation: str,
+) -> None:
     from django.db import IntegrityError, transaction
 
     from toolkit.models import CommandAuditLog
@@ -114,6 +164,7 @@ def audited_undo(
                         undoable=False,
                         undo_of_id=original.pk,
                         duration_ms=(time.perf_counter() - started) * 1000,
+                        correlation_id=correlation,
                     )
             except IntegrityError as exc:
                 # tk_cal_one_successful_undo: another undo of this row committed first.
@@ -131,6 +182,7 @@ def audited_undo(
             error=exc,
             started=started,
             undo_of_id=original.pk,
+            correlation_id=correlation,
         )
         raise
     command.undo_log = row

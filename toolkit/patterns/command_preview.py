@@ -395,6 +395,7 @@ def checked_undo(audit_id: Any, *, user: Any = None, force: bool = False) -> Com
 
     from django.db import router, transaction
 
+    from toolkit.eventsourcing.context import current_context
     from toolkit.models import CommandAuditLog
     from toolkit.patterns.command import undo_from_audit
     from toolkit.patterns.command_audit import write_failure
@@ -433,5 +434,6 @@ def checked_undo(audit_id: Any, *, user: Any = None, force: bool = False) -> Com
                 error=exc,
                 started=started,
                 undo_of_id=row.pk,
+                correlation_id=current_context().correlation_id or None,
             )
         raise
