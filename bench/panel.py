@@ -21,7 +21,9 @@ Pages: ``first`` (no parameters), ``filtered`` (an indexed filter), ``deep`` (a 
 90 % into the table; for a stream, its last page of events). The home page (counts, recent
 activity, projection health) and the projection list have only ``first``; so do issue 14's
 object history (an order 90 % into the table) and user activity, and the command detail of a
-row 90 % into the table (``deep``).
+row 90 % into the table (``deep``). The event feed has all three (``filtered``: one event type;
+``deep``: a position 90 % down); the correlation view (``first``) shows a request 90 % into the
+tables (its commands and events share ``correlation_id = "req-<g / 4>"``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ SMALL = 10_000
 EVENTS_PER_STREAM = 10
 #: The stream that grows with the table, for the deep page of stream-detail.
 HOT_STREAM = "cart-hot"
+#: Commands and events per correlation id ("req-<g / CORRELATED>"): one request's worth.
+CORRELATED = 4
 
 
 #: `make bench` (python -m bench): 100,000 rows and 20 requests per page keep the run short.
@@ -112,16 +116,16 @@ def _seed(start: int, stop: int, user_ids: list[int]) -> None:
             f"""
             INSERT INTO toolkit_commandauditlog
               (command, kind, params, result, user_id, success, error, undoable, undo_state,
-               duration_ms, created_at)
+               duration_ms, correlation_id, created_at)
             SELECT (ARRAY['demo.shop.commands.CreateOrderCommand',
                           'demo.shop.commands.SendInvoiceCommand',
                           'demo.shop.commands.ApplyDiscountCommand'])[1 + g %% 3],
                    'execute', jsonb_build_object('order_id', g), NULL, {users},
                    g %% 25 <> 0, CASE WHEN g %% 25 = 0 THEN 'ValidationError: bad' ELSE '' END,
-                   g %% 3 = 0, NULL, 0.5, now() - make_interval(secs => g)
+                   g %% 3 = 0, NULL, 0.5, 'req-' || (g / %s), now() - make_interval(secs => g)
             FROM generate_series(%s, %s) AS g
             """,
-            [start + 1, stop],
+            [CORRELATED, start + 1, stop],
         )
         # Events: the hot stream takes one event in ten, the rest go ten per stream.
         hot_before, hot_after = start // 10, stop // 10
@@ -140,10 +144,10 @@ def _seed(start: int, stop: int, user_ids: list[int]) -> None:
                         THEN jsonb_build_object('customer', 'Customer ' || g)
                         ELSE jsonb_build_object('sku', 'SKU-' || (g %% 97), 'quantity', 1,
                                                 'unit_price', '9.99') END,
-                   '{}'::jsonb, '', '', '', now() - make_interval(secs => g)
+                   '{}'::jsonb, 'req-' || (g / %s), '', '', now() - make_interval(secs => g)
             FROM generate_series(%s, %s) AS g
             """,
-            [EVENTS_PER_STREAM] * 5 + [rest_before + 1, rest_after],
+            [EVENTS_PER_STREAM] * 5 + [CORRELATED, rest_before + 1, rest_after],
         )
         cursor.execute(
             """
@@ -213,11 +217,12 @@ def _pages(rows: int) -> list[tuple[str, str, str]]:
     """``(page, variant, url)`` for every page measured at this size."""
     from django.urls import reverse
 
-    from toolkit.models import CommandAuditLog, EventStream, StateTransitionAudit
+    from toolkit.models import CommandAuditLog, DomainEvent, EventStream, StateTransitionAudit
 
     audit = reverse("patterns_admin:audit-list")
     commands = reverse("patterns_admin:command-list")
     streams = reverse("patterns_admin:stream-list")
+    feed = reverse("patterns_admin:event-feed")
     detail = reverse("patterns_admin:stream-detail", args=["cart-0000001"])
     hot = reverse("patterns_admin:stream-detail", args=[HOT_STREAM])
     hot_last = EventStream.objects.get(aggregate_id=HOT_STREAM).last_sequence
@@ -270,6 +275,21 @@ def _pages(rows: int) -> list[tuple[str, str, str]]:
             reverse("patterns_admin:object-history", args=["shop", "order", str(depth // 3)]),
         ),
         ("user-activity", "first", reverse("patterns_admin:user-activity", args=["bench_b"])),
+        # The all-events feed: newest page, one event type (1 event in 10), 90 % down the
+        # positions; and the correlation view of a request 90 % into the tables.
+        ("event-feed", "first", feed),
+        ("event-feed", "filtered", f"{feed}?event_type=ShoppingCart.Opened"),
+        (
+            "event-feed",
+            "deep",
+            f"{feed}?before="
+            f"{DomainEvent.objects.order_by('-id').values_list('id', flat=True)[depth]}",
+        ),
+        (
+            "correlation",
+            "first",
+            reverse("patterns_admin:correlation", args=[f"req-{depth // CORRELATED}"]),
+        ),
     ]
 
 

@@ -9,6 +9,7 @@ from patterns_admin.views import (
     commands,
     cqrs,
     diagrams,
+    feed,
     history,
     home,
     plugins,
@@ -39,6 +40,8 @@ urlpatterns = [
     path("plugins/", plugins.plugin_list, name="plugin-list"),
     path("plugins/<path:name>/toggle/", plugins.plugin_toggle, name="plugin-toggle"),
     path("streams/", streams.stream_list, name="stream-list"),
+    path("events/", feed.event_feed, name="event-feed"),
+    path("correlations/<path:correlation_id>/", feed.correlation_view, name="correlation"),
     # Before stream-detail: its <path:> would take "…/events/3" as part of the id.
     path(
         "streams/<path:aggregate_id>/events/<int:sequence>/",

@@ -87,6 +87,7 @@ class ReadPermissionMatrixTests(TestCase):
         commands = reverse("patterns_admin:command-list")
         streams = reverse("patterns_admin:stream-list")
         stream = reverse("patterns_admin:stream-detail", args=["cart-1"])
+        feed = reverse("patterns_admin:event-feed")
         obj = reverse("patterns_admin:object-transitions", args=["shop", "order", self.order.pk])
         confirm = reverse("patterns_admin:command-undo-confirm", args=[self.entry.pk])
         projections = reverse("patterns_admin:projection-list")
@@ -128,6 +129,16 @@ class ReadPermissionMatrixTests(TestCase):
             get("stream tail", stream + "?tail_after=0", "view_streams", htmx=True),
             get("event permalink", stream + "events/1/", "view_streams"),
             get("stream compare", stream + "?from=1&to=2", "view_streams"),
+            get("event feed", feed, "view_streams"),
+            get(
+                "event feed#results",
+                feed + "?aggregate_type=ShoppingCart",
+                "view_streams",
+                htmx=True,
+            ),
+            get(
+                "correlation", reverse("patterns_admin:correlation", args=["req-1"]), "view_streams"
+            ),
             get("object", obj, "view_audit"),
             get("object#transitions", obj, "view_audit", htmx=True),
             get("objects", objects + "?state=pending", "view_audit"),
