@@ -13,12 +13,13 @@ from datetime import timedelta
 from typing import Any
 from unittest import mock
 
+import pytest
 from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from demo.shop.carts import ShoppingCart, cart_repository
-from patterns_admin.feed import EventFeedTable, correlation_tree
+from patterns_admin.feed import EventFeedTable, FeedRow, Links, correlation_tree
 from tests import services
 from tests.patterns_admin.conftest import make_staff
 from toolkit.eventsourcing import event_context
@@ -209,7 +210,11 @@ class FeedPagesContract(TestCase):
         self.run_request()
         row = CommandAuditLog.objects.get(command__endswith="CheckOutCart")
         assert row.correlation_id == "req-2"
-        assert EventStore().load("cart-1")[-1].correlation_id == "req-2"
+        checked_out = EventStore().load("cart-1")[-1]
+        assert checked_out.correlation_id == "req-2"
+        # created_at is the start plus the duration: the event was stamped in between.
+        start = row.created_at - timedelta(milliseconds=row.duration_ms)
+        assert start <= checked_out.timestamp <= row.created_at
         # Without an enclosing context the command starts one of its own.
         repo = cart_repository()
         cart = ShoppingCart.open("cart-9", "Ada")
@@ -231,6 +236,7 @@ class FeedPagesContract(TestCase):
         # command > CheckedOut > Ledger.Charged, in one nested list each.
         tree = html[html.index('data-role="tree"') :]
         after_command = tree[tree.index(command) :]
+        assert "ShoppingCart.CheckedOut" in after_command, tree
         checked = after_command.index("ShoppingCart.CheckedOut")
         charged = after_command.index(">Charged<")
         assert checked < charged
@@ -321,6 +327,24 @@ class TestFeedPagesOnRedis(FeedPagesContract):
 
 def test_the_feed_table_renders_its_rows_in_one_template() -> None:
     assert EventFeedTable.row_template_name == "patterns_admin/feed/feed_rows.html"
+
+
+@pytest.mark.parametrize("value", ["cart-1", "a b/ç?#%&=+", "x" * 64, "/lead", "%01\x01"])
+def test_row_links_are_what_reverse_builds(value: str) -> None:
+    links = Links()
+    assert links.stream(value) == reverse("patterns_admin:stream-detail", args=[value])
+    assert links.event(value, 12) == reverse("patterns_admin:event-detail", args=[value, 12])
+    assert links.correlation(value) == reverse("patterns_admin:correlation", args=[value])
+
+
+def test_row_times_are_shown_as_the_date_filter_shows_them() -> None:
+    from django.template.defaultfilters import date
+    from django.utils import timezone as tz
+
+    moment = tz.now()
+    row = FeedRow(1, "T", "A", "a", 1, moment, "", "", "{}")
+    EventFeedTable([row]).prepare_records([row])
+    assert row.when == date(moment, "Y-m-d H:i:s T")
 
 
 def test_causation_loops_do_not_hide_events() -> None:

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from toolkit.core.exceptions import AlreadyUndone
@@ -40,6 +41,14 @@ def _correlated() -> Iterator[str]:
         yield correlation
 
 
+def _timing(started: float, started_at: datetime) -> dict[str, Any]:
+    """``duration_ms`` (monotonic clock) and ``created_at`` = the wall-clock start plus that
+    duration, so ``created_at - duration_ms`` is exactly when the command began: the events it
+    appended fall between the two (the panel's correlation view nests them by that)."""
+    duration = (time.perf_counter() - started) * 1000
+    return {"duration_ms": duration, "created_at": started_at + timedelta(milliseconds=duration)}
+
+
 def audited_execute(
     command: Command[T],
     raw: Callable[..., T],
@@ -51,9 +60,13 @@ def audited_execute(
 ) -> T:
     """Run ``raw`` and insert the execute row in one transaction; record a failure after
     (both rows carry the correlation id the command's events carry)."""
-    started = time.perf_counter()
+    from django.utils import timezone
+
+    started, started_at = time.perf_counter(), timezone.now()
     with _correlated() as correlation:
-        return _execute(command, raw, args, kwargs, path, params, acting, started, correlation)
+        return _execute(
+            command, raw, args, kwargs, path, params, acting, (started, started_at), correlation
+        )
 
 
 def _execute(
@@ -64,7 +77,7 @@ def _execute(
     path: str,
     params: dict[str, Any],
     acting: Any,
-    started: float,
+    clock: tuple[float, datetime],
     correlation: str,
 ) -> T:
     from django.db import transaction
@@ -85,8 +98,8 @@ def _execute(
                 user_id=audit_user_id(acting),
                 success=True,
                 undoable=undoable,
-                duration_ms=(time.perf_counter() - started) * 1000,
                 correlation_id=correlation,
+                **_timing(*clock),
             )
     except Exception as exc:
         write_failure(
@@ -97,7 +110,7 @@ def _execute(
             user_id=audit_user_id(acting),
             undoable=undoable,
             error=exc,
-            started=started,
+            started=clock[0],
             correlation_id=correlation,
         )
         raise
@@ -137,6 +150,7 @@ def _undo(
     correlation: str,
 ) -> None:
     from django.db import IntegrityError, transaction
+    from django.utils import timezone
 
     from toolkit.models import CommandAuditLog
 
@@ -144,7 +158,7 @@ def _undo(
     assert original is not None
     using = command._db()
     rows = CommandAuditLog.objects.using(using)
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), timezone.now()
     try:
         with transaction.atomic(using=using):
             list(rows.select_for_update().filter(pk=original.pk).values_list("pk", flat=True))
@@ -163,8 +177,8 @@ def _undo(
                         success=True,
                         undoable=False,
                         undo_of_id=original.pk,
-                        duration_ms=(time.perf_counter() - started) * 1000,
                         correlation_id=correlation,
+                        **_timing(started, started_at),
                     )
             except IntegrityError as exc:
                 # tk_cal_one_successful_undo: another undo of this row committed first.
