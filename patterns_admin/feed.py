@@ -17,12 +17,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
+from urllib.parse import quote
 
 import django_tables2 as tables
 from django import forms
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import RFC3986_SUBDELIMS
 
 from patterns_admin.masking import Masker
 from patterns_admin.streams import pretty_json
@@ -123,12 +125,43 @@ def parse_position(params: QueryDict, name: str) -> tuple[int | None, str | None
     )
 
 
-def stream_url(aggregate_id: str) -> str:
-    return reverse("patterns_admin:stream-detail", args=[aggregate_id])
+_PLACEHOLDER = "\x01"
+_URL_SAFE = RFC3986_SUBDELIMS + "/~:@"
 
 
-def permalink(aggregate_id: str, sequence: int) -> str:
-    return reverse("patterns_admin:event-detail", args=[aggregate_id, sequence])
+def _split(name: str, *args: Any) -> tuple[str, str]:
+    """The reversed URL of ``name`` split around its first argument (a ``<path:>``)."""
+    url = reverse(f"patterns_admin:{name}", args=[_PLACEHOLDER, *args])
+    before, _, after = url.partition(quote(_PLACEHOLDER, safe=_URL_SAFE))
+    return before, after
+
+
+class Links:
+    """The URLs of a page's rows, as ``reverse`` builds them, from three ``reverse`` calls per
+    page instead of three per row (``reverse`` costs ~0.15 ms: a third of a feed page's time
+    went there)."""
+
+    def __init__(self) -> None:
+        self._stream = _split("stream-detail")
+        before, after = _split("event-detail", 1)
+        self._event = (before, after.removesuffix("1/"))
+        self._correlation = _split("correlation")
+
+    @staticmethod
+    def _quoted(value: str) -> str:
+        return quote(value, safe=_URL_SAFE)  # as reverse() quotes a path argument
+
+    def stream(self, aggregate_id: str) -> str:
+        """The stream's page (``patterns_admin:stream-detail``)."""
+        return f"{self._stream[0]}{self._quoted(aggregate_id)}{self._stream[1]}"
+
+    def event(self, aggregate_id: str, sequence: int) -> str:
+        """The event's permalink (``patterns_admin:event-detail``)."""
+        return f"{self._event[0]}{self._quoted(aggregate_id)}{self._event[1]}{int(sequence)}/"
+
+    def correlation(self, correlation_id: str) -> str:
+        """The correlation view (``patterns_admin:correlation``)."""
+        return f"{self._correlation[0]}{self._quoted(correlation_id)}{self._correlation[1]}"
 
 
 def correlation_url(correlation_id: str) -> str:
@@ -153,6 +186,7 @@ class FeedRow:
     correlation_id: str
     user_id: str
     preview: str
+    when: str = ""
     permalink: str = ""
     stream_url: str = ""
     correlation_url: str = ""
@@ -190,11 +224,15 @@ class EventFeedTable(HtmxTable):
     row_template_name = "patterns_admin/feed/feed_rows.html"
 
     def prepare_records(self, records: list[Any]) -> None:
+        links = Links()
         for record in records:
-            record.stream_url = stream_url(record.aggregate_id)
-            record.permalink = permalink(record.aggregate_id, record.sequence)
+            # As the |date:"Y-m-d H:i:s T" filter shows it, a fifth of its cost.
+            local = timezone.localtime(record.created_at)
+            record.when = f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+            record.stream_url = links.stream(record.aggregate_id)
+            record.permalink = links.event(record.aggregate_id, record.sequence)
             if record.correlation_id:
-                record.correlation_url = correlation_url(record.correlation_id)
+                record.correlation_url = links.correlation(record.correlation_id)
 
 
 # -- the correlation tree -----------------------------------------------------------------
@@ -235,16 +273,16 @@ class CorrelationTree:
         return self.roots[0].started_at if self.roots else None
 
 
-def _event_node(event: StoredEvent, mask: Masker) -> Node:
+def _event_node(event: StoredEvent, mask: Masker, links: Links) -> Node:
     return Node(
         kind="event",
         key=f"event:{event.event_id}",
         started_at=event.timestamp,
         title=event.event_type,
-        url=permalink(event.aggregate_id, event.sequence),
+        url=links.event(event.aggregate_id, event.sequence),
         detail=pretty_json(mask(event.payload)),
         subtitle=f"{event.aggregate_type} {event.aggregate_id} #{event.sequence}",
-        subtitle_url=stream_url(event.aggregate_id),
+        subtitle_url=links.stream(event.aggregate_id),
         user=event.user_id,
         rank=event.position,
     )
@@ -299,9 +337,10 @@ def correlation_tree(
     A node's parent is, in this order: the event whose ``event_id`` is its ``causation_id``;
     for an undo, the execute row it undoes (``undo_of``); for an event, the command that was
     running when it was appended (between the command's start, ``created_at`` minus
-    ``duration_ms``, and its row's ``created_at``; the innermost when commands nest). A
-    successful command's events are appended inside its transaction, so they fall in its
-    window. Anything else is a root.
+    ``duration_ms``, and its row's ``created_at``; the innermost when commands nest). The
+    audit writes ``created_at`` as the wall-clock start plus the duration
+    (:mod:`toolkit.patterns.command_audit`), so the start is exact and a successful command's
+    events, appended inside its transaction, fall in its window. Anything else is a root.
     """
     rows = list(commands)
     nodes: dict[str, Node] = {}
@@ -316,8 +355,9 @@ def correlation_tree(
         reverse=True,  # the latest start first: the innermost command of nested ones
     )
     by_id = {str(event.event_id): event for event in events}
+    links = Links()
     for event in events:
-        node = _event_node(event, mask)
+        node = _event_node(event, mask, links)
         if names and node.user in names:
             node.user = names[node.user]
         nodes[node.key] = node

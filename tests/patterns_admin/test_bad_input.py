@@ -35,6 +35,8 @@ class NulInputTests(TestCase):
             (reverse("patterns_admin:audit-list"), {"kind": "commands", "command": NUL}),
             (reverse("patterns_admin:command-list"), {"command": f"x{NUL}"}),
             (reverse("patterns_admin:stream-list"), {"aggregate_id": f"c{NUL}"}),
+            (reverse("patterns_admin:event-feed"), {"event_type": f"a{NUL}"}),
+            (reverse("patterns_admin:event-feed"), {"correlation_id": NUL}),
         ]
         for url, params in cases:
             response = self.client.get(url, params)

@@ -31,6 +31,8 @@ def panel_pages(order_pk: int) -> list[str]:
         reverse("patterns_admin:command-list"),
         reverse("patterns_admin:stream-list"),
         reverse("patterns_admin:stream-detail", args=["cart-1"]),
+        reverse("patterns_admin:event-feed"),
+        reverse("patterns_admin:correlation", args=["req-1"]),
         reverse("patterns_admin:plugin-list"),
         reverse("patterns_admin:diagram-list"),
         reverse("patterns_admin:diagram-detail", args=["OrderMachine"]),
@@ -183,6 +185,10 @@ class BadParametersTests(TestCase):
         "format": "pdf",
         "entry": "0",
         "aggregate_type": "Nope",
+        "since": "yesterday",
+        "until": "2026-99-99T25:00",
+        "event_type": "<script>",
+        "correlation_id": "<script>" * 10,
     }
 
     @classmethod
