@@ -63,13 +63,40 @@ def _cqrs_model_count() -> Count | None:
     return Count(len(MasterRegistry.models) + len(ReplicaRegistry.models), exact=True)
 
 
+def _event_store_counts() -> tuple[Count, Count | None] | None:
+    """The Events and Streams figures from the configured event store's API, or None when it
+    is the Django backend (whose tables :func:`table_counts` estimates with the others).
+
+    Events: the head position, marked as an estimate (positions may skip numbers); streams:
+    the store's capped count (``10000+`` past the cap), None when the backend cannot count
+    without reading every stream.
+    """
+    from patterns_admin.streams import panel_store
+    from toolkit.eventsourcing.backends.django import DjangoEventStoreBackend
+
+    store = panel_store()
+    if isinstance(store.backend, DjangoEventStoreBackend):
+        return None
+    events = Count(store.head_position(), exact=False)
+    counted = store.count_streams()
+    if counted is None:
+        return events, None
+    (streams,) = counted
+    return events, Count(streams.value, exact=streams.exact, lower_bound=not streams.exact)
+
+
 def _areas(request: HtmxHttpRequest, projections: list[Any] | None) -> list[Area]:
     from toolkit import registry
     from toolkit.models import CommandAuditLog, DomainEvent, EventStream, StateTransitionAudit
 
-    transitions, commands, events, streams = table_counts(
-        StateTransitionAudit, CommandAuditLog, DomainEvent, EventStream
-    )
+    from_store = _event_store_counts()
+    if from_store is None:
+        transitions, commands, events, streams = table_counts(
+            StateTransitionAudit, CommandAuditLog, DomainEvent, EventStream
+        )
+    else:
+        transitions, commands = table_counts(StateTransitionAudit, CommandAuditLog)
+        events, streams = from_store
     areas = [
         Area(
             "Transitions",
