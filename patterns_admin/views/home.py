@@ -90,6 +90,7 @@ def _areas(request: HtmxHttpRequest, projections: list[Any] | None) -> list[Area
     from toolkit.models import CommandAuditLog, DomainEvent, EventStream, StateTransitionAudit
 
     from_store = _event_store_counts()
+    streams: Count | None
     if from_store is None:
         transitions, commands, events, streams = table_counts(
             StateTransitionAudit, CommandAuditLog, DomainEvent, EventStream
