@@ -25,9 +25,7 @@ class _AuditFilter(ListFilterSet):
 
     date_hierarchy = "created_at"
 
-    user = django_filters.CharFilter(
-        label="User", field_name="user__username", lookup_expr="exact", max_length=150
-    )
+    user = django_filters.CharFilter(label="User", method="filter_user", max_length=150)
     created_after = django_filters.IsoDateTimeFilter(
         label="From", field_name="created_at", lookup_expr="gte"
     )
@@ -46,6 +44,18 @@ class _AuditFilter(ListFilterSet):
             widget.input_type = "text"
         for name in self.suggested_fields:
             self.form.fields[name].widget.attrs["list"] = f"suggest-{name}"
+
+    def filter_user(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        """The rows of the user named ``value``: the user's key read first (one query, shared
+        with the facets' counts), then ``user_id = …`` on the ``(user, -created_at)`` index;
+        a join on the user's name kept PostgreSQL from that index (half a second at 1M)."""
+        key = ("user", value)
+        if key not in self._related_keys:
+            from django.contrib.auth import get_user_model
+
+            users = get_user_model()._default_manager.filter(username=value)
+            self._related_keys[key] = list(users.values_list("pk", flat=True)[:1])
+        return queryset.filter(user__in=self._related_keys[key])
 
     def error_messages(self) -> list[str]:
         """The form's errors as ``"<label>: <message>"`` lines, in field order."""

@@ -151,6 +151,47 @@ class SearchTests(TestCase):
         assert 'data-exact="1">1 row</p>' in html
 
 
+class SearchPlanTests(TestCase):
+    """The search is an OR of conditions on the list's own table (the user name as a
+    subquery, not a join), so PostgreSQL answers each branch from an index (migration 0008)."""
+
+    def test_the_user_name_is_read_first_not_joined(self) -> None:
+        alice = User.objects.create_user("alice")
+        filterset = TransitionAuditFilter({"q": "ALICE"}, queryset=StateTransitionAudit.objects)
+        assert filterset.is_valid()
+        sql = str(filterset.qs.query).upper()
+        assert "JOIN" not in sql and "SELECT" not in sql.split("WHERE", 1)[1]
+        assert f"IN ({alice.pk})" in sql
+
+    @pytest.mark.postgres
+    def test_each_branch_of_the_search_has_its_index_on_postgresql(self) -> None:
+        require_postgres_db()  # the expression and trigram indexes exist on PostgreSQL only
+        cases = [
+            (
+                TransitionAuditFilter,
+                StateTransitionAudit,
+                "REF-12",
+                {"tk_sta_object_upper", "tk_sta_reason_trgm"},
+            ),
+            (
+                CommandAuditFilter,
+                CommandAuditLog,
+                "Invoice",
+                {"tk_cal_command_trgm", "tk_cal_error_trgm"},
+            ),
+        ]
+        for filter_class, model, text, indexes in cases:
+            filterset = filter_class({"q": text}, queryset=model.objects.all())
+            assert filterset.is_valid()
+            with connection.cursor() as cursor:
+                # On a tiny table any plan is cheap: leave the planner bitmap scans only (the
+                # way a GIN index is read), so it must say which indexes answer the search.
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute("SET LOCAL enable_indexscan = off")
+                plan = filterset.qs.order_by().explain()
+            assert all(name in plan for name in indexes), plan
+
+
 class PeriodTests(TestCase):
     def test_parse_and_show(self) -> None:
         assert Period.parse("2026") == Period(2026)
@@ -432,6 +473,7 @@ class EstimateTests(TestCase):
     def page(self, **params: str) -> str:
         with (
             mock.patch("patterns_admin.selectors.EXACT_COUNT_LIMIT", 5),
+            mock.patch("patterns_admin.selectors.FACET_COUNT_LIMIT", 5),
             mock.patch.object(
                 TransitionAuditFilter,
                 "suggestions",
@@ -439,6 +481,19 @@ class EstimateTests(TestCase):
             ),
         ):
             return self.client.get(AUDIT, params).content.decode()
+
+    def test_facet_options_are_counted_to_a_lower_limit_than_the_result(self) -> None:
+        with (
+            mock.patch("patterns_admin.selectors.EXACT_COUNT_LIMIT", 100),
+            mock.patch("patterns_admin.selectors.FACET_COUNT_LIMIT", 5),
+            mock.patch.object(
+                TransitionAuditFilter, "suggestions", lambda self: {"transition": ["pay", "ship"]}
+            ),
+        ):
+            html = self.client.get(AUDIT).content.decode()
+        assert 'data-exact="1">43 rows</p>' in html
+        assert facet(html, "transition")["ship"] == "3"
+        assert facet(html, "transition")["pay"] != "40"  # an estimate or a lower bound
 
     def test_small_counts_stay_exact_under_the_forced_limit(self) -> None:
         html = self.page(transition="ship")
