@@ -10,6 +10,9 @@ database names, so two runs on one server do not drop each other's databases.
 Goal (issue 4): p95 ≤ 100 ms and ≤ 15 queries per page, and p95 at 1M within 1.5× of p95 at
 10k. Seeding is server-side ``INSERT … SELECT FROM generate_series`` (no Python loop), then
 ``VACUUM ANALYZE`` and a ``CHECKPOINT``.
+The demo shop's orders are seeded to the same size (states spread: 30 % pending, 30 % paid, …)
+for issue 14's bulk transitions: the object list of a state and the bulk previews
+(:func:`_bulk_pages`).
 
 Each page is requested through Django's test ``Client`` (middleware, session, rendering: the
 whole server side) as a logged-in superuser, three warm-up requests then ``--requests`` timed
@@ -390,6 +393,76 @@ def _measure_all(sizes: list[Size], wrappers: dict[str, Any], n: int) -> list[Fi
     ]
 
 
+#: Orders per status, out of 20 (row g gets ``ORDER_STATES[g % 20]``): a state with many rows.
+ORDER_STATES = (
+    ["pending"] * 6 + ["paid"] * 6 + ["shipped"] * 4 + ["delivered"] * 2 + ["cancelled", "refunded"]
+)
+#: The state and transition the bulk pages preview (``ship``'s guard blocks orders without an
+#: address: one in eleven).
+BULK_STATE, BULK_TRANSITION = "paid", "ship"
+
+
+def _seed_orders(rows: int) -> None:
+    """The demo shop's orders up to ``rows`` (server-side, as :func:`_seed`); order g is g
+    seconds old, in ``ORDER_STATES[g % 20]``, without an address when g % 11 = 0."""
+    from django.db import connection
+
+    from demo.shop.models import Order
+
+    have = Order.objects.count()
+    if have >= rows:
+        return
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO shop_order
+              (customer, email, address, total, discount_percent, pricing, status, created_at)
+            SELECT 'Customer ' || g,
+                   'c' || g || (ARRAY['@example.com', '@mail.test'])[1 + g %% 2],
+                   CASE WHEN g %% 11 = 0 THEN '' ELSE g || ' Bench Street' END,
+                   (g %% 2000) + 0.99, 0, 'standard',
+                   (ARRAY{ORDER_STATES!r}::text[])[1 + g %% 20],
+                   now() - make_interval(secs => g)
+            FROM generate_series(%s, %s) AS g
+            """,
+            [have + 1, rows],
+        )
+        cursor.execute("VACUUM ANALYZE shop_order")
+        cursor.execute("CHECKPOINT")
+    elapsed = time.perf_counter() - started
+    print(f"seeded {have:,} → {rows:,} orders in {elapsed:.0f} s", file=sys.stderr)
+
+
+def _bulk_pages() -> list[tuple[str, str, str]]:
+    """Issue 14's bulk transitions on the demo shop's orders: the object list of one state
+    (``first``; ``deep``: its keyset ``?after=`` 90 % down the state), and the preview of
+    ``ship`` on a page of 50 ids (90 % down the state) and on the whole state (``state``: its
+    count, then the first ``BULK_LIMIT`` objects checked)."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    from demo.shop.models import Order
+
+    objects = reverse("patterns_admin:object-list", args=["shop", "order"])
+    preview = reverse("patterns_admin:bulk-transition-preview", args=["shop", "order"])
+    in_state = Order.objects.filter(status=BULK_STATE).order_by("pk").values_list("pk", flat=True)
+    depth = int(in_state.count() * 0.9)
+    ids = list(in_state[depth : depth + 50])
+    state = urlencode({"state": BULK_STATE})
+    return [
+        ("object-list", "first", f"{objects}?{state}"),
+        ("object-list", "deep", f"{objects}?{state}&after={ids[0]}"),
+        (
+            "bulk-preview",
+            "ids",
+            f"{preview}?{urlencode({'transition': BULK_TRANSITION, 'ids': ids}, doseq=True)}",
+        ),
+        ("bulk-preview", "state", f"{preview}?transition={BULK_TRANSITION}&{state}"),
+    ]
+
+
 def _client() -> Any:
     from django.contrib.auth.models import User
     from django.test import Client
@@ -442,7 +515,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"seeded {have:,} → {rows:,} rows per table in {elapsed:.0f} s", file=sys.stderr)
         elif have > rows:
             raise SystemExit(f"{alias} holds {have:,} rows, more than {rows:,}: drop --keep")
-        sizes.append(Size(alias, rows, _client(), _pages(rows)))
+        _seed_orders(rows)
+        sizes.append(Size(alias, rows, _client(), _pages(rows) + _bulk_pages()))
     figures = _measure_all(sizes, wrappers, args.requests)
     for figure in figures:
         print(
