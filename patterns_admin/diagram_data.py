@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count
 from django.http import Http404
 
+from patterns_admin.selectors import Count, result_counts
 from toolkit.registry import RegistryError, machines
 
 
@@ -58,17 +59,33 @@ def model_label(machine: Any) -> str:
     return model._meta.label_lower if model is not None else ""
 
 
-def state_counts(machine: Any) -> dict[str, int]:
-    """Objects per state of the machine's model, every state listed (one GROUP BY query)."""
-    counts = dict.fromkeys(machine.states, 0)
+def state_counts(machine: Any) -> dict[str, Count]:
+    """Objects per state of the machine's model, every state listed.
+
+    One capped count per state, all in one query
+    (:func:`patterns_admin.selectors.result_counts`): exact up to ``EXACT_COUNT_LIMIT``
+    objects, above it the planner's estimate on PostgreSQL (one ``EXPLAIN`` per such state) or
+    a lower bound elsewhere. A ``GROUP BY`` over the whole table read a million orders on
+    every load of the object list (250 ms).
+    """
     model = getattr(machine, "model", None)
     if model is None:
-        return counts
+        return {state: Count(0, exact=True) for state in machine.states}
+    manager = model._default_manager
+    states = list(machine.states)
     field_name = machine.state_field
-    rows = model._default_manager.order_by().values(field_name).annotate(n=Count("pk"))
-    for row in rows:
-        counts[str(row[field_name])] = row["n"]
-    return counts
+    counted = result_counts([manager.filter(**{field_name: state}) for state in states])
+    return dict(zip(states, counted, strict=True))
+
+
+def total_count(counts: Iterable[Count]) -> Count:
+    """The sum of per-state counts: exact when each is, else an estimate (or lower bound)."""
+    parts = list(counts)
+    return Count(
+        sum(c.value for c in parts),
+        exact=all(c.exact for c in parts),
+        lower_bound=any(c.lower_bound for c in parts),
+    )
 
 
 def object_path(machine: Any, pk: str) -> ObjectPath | None:
@@ -98,7 +115,7 @@ def object_path(machine: Any, pk: str) -> ObjectPath | None:
     )
 
 
-def state_rows(machine: Any, counts: dict[str, int]) -> list[dict[str, Any]]:
+def state_rows(machine: Any, counts: dict[str, Count]) -> list[dict[str, Any]]:
     """The per-state counts as template rows: the state, its count, the panel's list of the
     objects in it and the transitions that leave it (for the bulk preview), when the machine
     drives a model."""

@@ -22,6 +22,7 @@ from django.http import Http404
 
 from patterns_admin.audit import record_action
 from patterns_admin.permissions import TRIGGER_TRANSITION
+from patterns_admin.selectors import Count, result_count
 from toolkit.core.exceptions import PatternError
 from toolkit.registry import machine_for_model
 
@@ -244,6 +245,22 @@ class BulkPreview:
     items: list[BulkItem]
     #: Objects the selection names: the ids posted, or every object in the state.
     total: int
+    #: How a state's objects were counted (:func:`~patterns_admin.selectors.result_count`):
+    #: exact up to ``EXACT_COUNT_LIMIT``, else an estimate (or a lower bound); None for ids.
+    total_count: Count | None = None
+
+    @property
+    def total_label(self) -> str:
+        """:attr:`total` as shown: ``12``, or ``≈300000`` / ``10000+`` when not exact."""
+        return str(self.total_count) if self.total_count is not None else str(self.total)
+
+    @property
+    def left_for_later_label(self) -> str:
+        """:attr:`left_for_later` as shown, marked as :attr:`total_label` is."""
+        counted = self.total_count
+        if counted is None or counted.exact:
+            return str(self.left_for_later)
+        return str(Count(self.left_for_later, exact=False, lower_bound=counted.lower_bound))
 
     @property
     def ready(self) -> list[BulkItem]:
@@ -256,7 +273,7 @@ class BulkPreview:
     @property
     def left_for_later(self) -> int:
         """Objects in the state beyond :data:`BULK_LIMIT`, for a later run."""
-        return self.total - len(self.items)
+        return max(0, self.total - len(self.items))
 
     def blocked_groups(self) -> list[BlockedGroup]:
         """The blocked objects grouped by reason, the largest group first."""
@@ -372,17 +389,22 @@ def bulk_selection(
 def bulk_preview(selection: BulkSelection, user: AnyUser) -> BulkPreview:
     """Dry-check the transition on every selected object for ``user``; change nothing.
 
-    Two queries for a state (its count, then the first :data:`BULK_LIMIT` objects by primary
-    key), one for ids; guards run on each object as ``trigger`` would run them. An id that
-    matches no object is listed as blocked.
+    Two queries for a state (its capped count, then the first :data:`BULK_LIMIT` objects by
+    primary key; a third, the planner's estimate, for a state above ``EXACT_COUNT_LIMIT``
+    objects on PostgreSQL), one for ids; guards run on each object as ``trigger`` would run
+    them. An id that matches no object is listed as blocked.
     """
     machine = selection.machine
     manager = selection.model._default_manager
     name = selection.transition.name
     objects: list[models.Model | str]
+    counted = None
     if selection.state:
         rows = manager.filter(**{machine.state_field: selection.state}).order_by("pk")
-        total = rows.count()
+        # Capped: an exact COUNT(*) of a state holding 300,000 of a million orders took
+        # 100 ms on every preview, for a number shown only as "N are left for later".
+        counted = result_count(rows)
+        total = counted.value
         objects = list(rows[:BULK_LIMIT])
     else:
         found = {str(obj.pk): obj for obj in manager.filter(pk__in=selection.ids)}
@@ -403,7 +425,7 @@ def bulk_preview(selection: BulkSelection, user: AnyUser) -> BulkPreview:
             items.append(BulkItem(str(obj.pk), str(obj), state, False, _crash(exc)))
             continue
         items.append(BulkItem(str(obj.pk), str(obj), state, check.allowed, check.reason or ""))
-    return BulkPreview(selection=selection, items=items, total=total)
+    return BulkPreview(selection=selection, items=items, total=total, total_count=counted)
 
 
 def bulk_plan(token: str, app_label: str, model_name: str) -> BulkPlan:

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from patterns_admin.diagram_data import state_counts
+from patterns_admin.diagram_data import state_counts, total_count
 from patterns_admin.http import HtmxHttpRequest, bad_request, nul_errors, wants_fragment
 from patterns_admin.models import PanelActionLog
 from patterns_admin.permissions import (
@@ -213,8 +213,8 @@ def object_list(request: HtmxHttpRequest, app_label: str, model_name: str) -> Ht
         "state": state,
         "after": after,
         "counts": counts,
-        "total": sum(counts.values()),
-        "count": counts.get(state, 0) if state else sum(counts.values()),
+        "total": total_count(counts.values()),
+        "count": counts[state] if state else total_count(counts.values()),
         "state_transitions": [t for t in machine.transitions if state in t.sources]
         if state
         else [],

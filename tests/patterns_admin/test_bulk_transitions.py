@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client, TestCase
 from django.urls import reverse
 
@@ -170,6 +171,39 @@ class BulkTransitionTests(TestCase):
         assert (group["count"], len(group["items"]), group["more"]) == (22, 20, 2)
         html = response.content.decode()
         assert "10 are left for a later run" in html and " and 2 more" in html
+
+    def test_counts_above_the_exact_limit_are_estimates_not_a_table_scan(self) -> None:
+        """A state above ``EXACT_COUNT_LIMIT`` objects shows the planner's estimate
+        (PostgreSQL) or a lower bound (SQLite) in the object list, the diagram's counts and
+        the preview, as the panel's list counts do; a smaller state stays exact."""
+        Order.objects.bulk_create(Order(customer=f"C{i}", email="c@example.com") for i in range(20))
+        diagram = reverse("patterns_admin:diagram-detail", args=["OrderMachine"])
+        with (
+            mock.patch("patterns_admin.selectors.EXACT_COUNT_LIMIT", 10),
+            mock.patch.object(service, "BULK_LIMIT", 4),
+        ):
+            listing = self.client.get(LIST_URL, {"state": "pending"})
+            counts = self.client.get(diagram).content.decode()
+            response = self.client.get(PREVIEW_URL, {"transition": "cancel", "state": "pending"})
+        html = text(listing)
+        preview = response.context["preview"]
+        assert not listing.context["counts"]["pending"].exact
+        assert listing.context["counts"]["paid"].exact and "paid (1)" in html
+        if connection.vendor == "postgresql":
+            assert (
+                "pending (≈" in html and "All (≈" in html and "Every object in pending (≈" in html
+            )
+            assert 'title="The objects in pending">≈' in counts
+            assert preview.total_label.startswith("≈") and preview.total >= 11
+            assert f"{preview.total_label} objects in state" in text(response)
+        else:  # no planner estimate: at least limit + 1
+            assert "pending (10+)" in html and "All (11+)" in html
+            assert 'title="The objects in pending">10+</a>' in counts
+            assert (preview.total_label, preview.left_for_later_label) == ("10+", "6+")
+            assert "10+ objects in state" in text(response)
+            assert "6+ are left for a later run" in text(response)
+        assert len(preview.items) == 4  # the three small orders, then a large one (blocked)
+        assert 'data-count="ready">Will succeed: 3<' in text(response)
 
     def test_preview_query_count_does_not_grow_with_the_selection(self) -> None:
         small = len(view_queries(self.client, f"{PREVIEW_URL}?transition=deliver&state=pending"))
