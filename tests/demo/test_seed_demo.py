@@ -33,6 +33,11 @@ def password_of(output: str, username: str) -> str:
 
 
 class SeedDemoTests(TestCase):
+    def setUp(self) -> None:
+        # Start from the entry-point plugins as a fresh process loads them, whatever another
+        # test left in the process registry.
+        reset_plugin_registry()
+
     def tearDown(self) -> None:
         # seed_demo activates the entry-point plugins of this process; leave them off.
         reset_plugin_registry()
@@ -53,7 +58,7 @@ class SeedDemoTests(TestCase):
         assert EventStream.objects.filter(aggregate_type="ShoppingCart").exists()
         assert Snapshot.objects.exists()
         assert DailyRevenue.objects.exists()
-        assert LoyaltyEntry.objects.exists()  # the loyalty plugin was active
+        assert LoyaltyEntry.objects.exists(), output  # the loyalty plugin was active
         assert "Active plugins: fraud_screening, loyalty_points." in output
         assert "Control panel: http://127.0.0.1:8000/panel/" in output
         assert "Django admin:  http://127.0.0.1:8000/admin/" in output
