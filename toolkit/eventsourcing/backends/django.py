@@ -47,6 +47,8 @@ from toolkit.eventsourcing.store import (
     StreamInfo,
 )
 
+#: The feed filters that an index ``(column, id)`` answers.
+_FEED_EQUALITIES = ("event_type", "aggregate_type", "correlation_id")
 #: A psycopg ``prepare_threshold`` that no query reaches: only ``prepare=True`` prepares.
 _EXPLICIT_PREPARE_ONLY = 2**31 - 1
 #: Key of the advisory lock that serialises appends on PostgreSQL ("tkes" in ASCII).
@@ -144,6 +146,7 @@ class _Sql:
         )
         self.read_all = f"{select} WHERE {q('id')} > %s ORDER BY {q('id')} LIMIT %s"
         self.feed_select = select
+        self.feed_table = events
         self.feed_columns = {
             name: q(name)
             for name in ("event_type", "aggregate_type", "correlation_id", "created_at", "id")
@@ -707,7 +710,13 @@ class DjangoEventStoreBackend(EventStoreBackend):
     ) -> list[StoredEvent]:
         """One statement, ``ORDER BY id DESC`` (``ASC`` from ``after``) with the filters in
         its WHERE: an equality on event type, aggregate type or correlation id seeks its
-        ``(column, id)`` index from the cursor; no filter walks the primary key."""
+        ``(column, id)`` index from the cursor; no filter walks the primary key.
+
+        With an equality, the page's ids are chosen by a subquery that reads ids only, and the
+        rows fetched by them: asked for whole rows, PostgreSQL walks the primary key backwards
+        instead, expecting the type spread evenly over the ids, and reads every newer event
+        when the newest ones are of other types (100,000 of them in the panel bench: 32 ms
+        against 1 ms)."""
         if limit <= 0:
             return []
         sql = self.sql
@@ -715,7 +724,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
         mark = sql.mark
         where: list[str] = []
         params: list[Any] = []
-        for name in ("event_type", "aggregate_type", "correlation_id"):
+        for name in _FEED_EQUALITIES:
             value = getattr(feed_filter, name)
             if value is not None:
                 where.append(f"{column[name]} = {mark}")
@@ -731,11 +740,14 @@ class DjangoEventStoreBackend(EventStoreBackend):
         elif before is not None:
             where.append(f"{column['id']} < {mark}")
             params.append(before)
-        query = sql.feed_select
-        if where:
-            query += " WHERE " + " AND ".join(where)
         direction = "ASC" if after is not None else "DESC"
-        query += f" ORDER BY {column['id']} {direction} LIMIT {mark}"
+        condition = " WHERE " + " AND ".join(where) if where else ""
+        order = f" ORDER BY {column['id']} {direction}"
+        if any(getattr(feed_filter, name) is not None for name in _FEED_EQUALITIES):
+            ids = f"SELECT {column['id']} FROM {sql.feed_table}{condition}{order} LIMIT {mark}"
+            query = f"{sql.feed_select} WHERE {column['id']} IN ({ids}){order}"
+        else:
+            query = f"{sql.feed_select}{condition}{order} LIMIT {mark}"
         params.append(limit)
         with self._cursor() as cursor:
             cursor.execute(query, params)
