@@ -173,13 +173,15 @@ class BulkTransitionTests(TestCase):
         assert "10 are left for a later run" in html and " and 2 more" in html
 
     def test_counts_above_the_exact_limit_are_estimates_not_a_table_scan(self) -> None:
-        """A state above ``EXACT_COUNT_LIMIT`` objects shows the planner's estimate
-        (PostgreSQL) or a lower bound (SQLite) in the object list, the diagram's counts and
-        the preview, as the panel's list counts do; a smaller state stays exact."""
+        """A state above ``FACET_COUNT_LIMIT`` objects (the preview: ``EXACT_COUNT_LIMIT``)
+        shows the planner's estimate (PostgreSQL) or a lower bound (SQLite) in the object list,
+        the diagram's counts and the preview, as the list facets do; a smaller state stays
+        exact."""
         Order.objects.bulk_create(Order(customer=f"C{i}", email="c@example.com") for i in range(20))
         diagram = reverse("patterns_admin:diagram-detail", args=["OrderMachine"])
         with (
             mock.patch("patterns_admin.selectors.EXACT_COUNT_LIMIT", 10),
+            mock.patch("patterns_admin.selectors.FACET_COUNT_LIMIT", 10),
             mock.patch.object(service, "BULK_LIMIT", 4),
         ):
             listing = self.client.get(LIST_URL, {"state": "pending"})
