@@ -21,6 +21,7 @@ causation ids, acting user), hands the batch to a backend
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,7 +49,25 @@ from toolkit.eventsourcing.upcasting import UpcasterRegistry
 from toolkit.eventsourcing.upcasting import upcasters as default_upcasters
 
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-_uuid4 = uuid.uuid4
+_UUID = uuid.UUID
+_new_object = object.__new__
+_set_slot = object.__setattr__
+_urandom = os.urandom
+_from_bytes = int.from_bytes
+# uuid.UUID(bytes=..., version=4) sets these bits: the RFC 4122 variant and version 4.
+_V4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_V4_SET = (0x8000 << 48) | (4 << 76)
+_SAFE_UNKNOWN = uuid.SafeUUID.unknown
+
+
+def _uuid4() -> uuid.UUID:
+    """``uuid.uuid4()`` without ``UUID.__init__``'s argument parsing (a third of its cost):
+    the same 122 random bits from ``os.urandom`` and version/variant bits, set on the two
+    slots ``UUID.__init__`` sets."""
+    value = _new_object(_UUID)
+    _set_slot(value, "int", (_from_bytes(_urandom(16), "big") & _V4_CLEAR) | _V4_SET)
+    _set_slot(value, "is_safe", _SAFE_UNKNOWN)
+    return value
 
 
 @dataclass(frozen=True)
@@ -118,16 +137,25 @@ class EventStore:
         ``force_validate=True`` (djangoevents' ``store_event(..., force_validate=True)``)
         validates this call even when validation is off, and requires the event's schema file.
         """
-        return self.append_batch(
+        # One event (the common case) skips the batch's generic loop and EventData.
+        aggregate_id, aggregate_type, correlation, causation, user_id = self._envelope(
+            aggregate_id, aggregate_type, expected_seq, correlation_id, causation_id, user
+        )
+        event = self._new_event(
             aggregate_id,
             aggregate_type,
-            [EventData(event_type, payload if payload is not None else {}, metadata)],
-            expected_seq,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            user=user,
-            force_validate=force_validate,
-        )[0]
+            event_type,
+            payload if payload is not None else {},
+            metadata,
+            (expected_seq or 0) + 1,
+            correlation,
+            causation,
+            user_id,
+            force_validate,
+        )
+        if not correlation:
+            event.correlation_id = str(event.event_id)
+        return self._store(aggregate_id, aggregate_type, [event], expected_seq)[0]
 
     def append_batch(
         self,
@@ -147,22 +175,11 @@ class EventStore:
         correlation id (argument or :func:`~toolkit.eventsourcing.context.event_context`),
         the first event's id correlates the batch. ``force_validate`` as in :meth:`append`.
         """
-        # Every rule of toolkit.core.validation is checked here, before the backend sees
-        # anything, so all backends refuse the same input and a refused batch writes nothing.
-        aggregate_id = _check_name("aggregate_id", aggregate_id)
-        aggregate_type = _check_name("aggregate_type", aggregate_type)
-        check_int("expected_seq", expected_seq, allow_none=True)
-        ctx = current_context()
-        correlation = correlation_id if correlation_id is not None else ctx.correlation_id
-        causation = causation_id if causation_id is not None else ctx.causation_id
-        user_id = user_id_of(user) if user is not None else ctx.user_id
-        check_text("correlation_id", correlation, max_length=ID_LENGTH)
-        check_text("causation_id", causation, max_length=ID_LENGTH)
-        check_text("user_id", user_id, max_length=NAME_LENGTH)
-        schemas = self.schemas
-        validate = self.validate or force_validate
-        add_version = self.add_schema_version
+        aggregate_id, aggregate_type, correlation, causation, user_id = self._envelope(
+            aggregate_id, aggregate_type, expected_seq, correlation_id, causation_id, user
+        )
         base = expected_seq or 0
+        new_event = self._new_event
         prepared: list[NewEvent] = []
         for index, item in enumerate(events, 1):
             if isinstance(item, EventData):
@@ -170,58 +187,18 @@ class EventStore:
             else:
                 event_type, payload = item
                 metadata = None
-            event_type = _check_name("event_type", event_type)
-            if not isinstance(payload, Mapping):
-                raise ValidationError(
-                    f"{event_type}: payload must be a dict, not {type(payload).__name__}",
-                    field="payload",
-                    value=payload,
-                )
-            if metadata is not None and not isinstance(metadata, Mapping):
-                raise ValidationError(
-                    f"{event_type}: metadata must be a dict, not {type(metadata).__name__}",
-                    field="metadata",
-                    value=metadata,
-                )
-            # Stored as a copy; checked in one pass over the encoder's output, and walked as
-            # given (so a cycle through the root is seen) only when that pass is not enough.
-            given = payload if isinstance(payload, dict) else dict(payload)
-            payload = dict(payload)
-            version = schemas.current_version(aggregate_type, event_type) if schemas.schemas else 1
-            if add_version:
-                payload = {**payload, "schema_version": version}
-            payload_json = encoded_json(
-                payload, _dumps, what="payload", owner=event_type, given=given
-            )
-            event_id = _uuid4()
-            if validate:
-                schemas.validate(
+            prepared.append(
+                new_event(
+                    aggregate_id,
                     aggregate_type,
                     event_type,
                     payload,
-                    envelope={
-                        "entity_id": aggregate_id,
-                        "entity_version": base + index,
-                        "domain_event_id": str(event_id),
-                    },
-                    require=force_validate,
-                )
-            meta = dict(metadata) if metadata else {}
-            meta_json = (
-                encoded_json(meta, _dumps, what="metadata", owner=event_type) if meta else "{}"
-            )
-            prepared.append(
-                NewEvent(
-                    event_type,
-                    payload,
-                    payload_json,
-                    event_id,
-                    version,
-                    correlation or "",
-                    causation or "",
+                    metadata,
+                    base + index,
+                    correlation,
+                    causation,
                     user_id,
-                    meta,
-                    meta_json,
+                    force_validate,
                 )
             )
         if not prepared:
@@ -230,6 +207,133 @@ class EventStore:
             first = str(prepared[0].event_id)
             for event in prepared:
                 event.correlation_id = first
+        return self._store(aggregate_id, aggregate_type, prepared, expected_seq)
+
+    def _envelope(
+        self,
+        aggregate_id: Any,
+        aggregate_type: Any,
+        expected_seq: Any,
+        correlation_id: Any,
+        causation_id: Any,
+        user: Any,
+    ) -> tuple[str, str, str, str, str]:
+        """The checked stream names and the correlation, causation and user ids of an append
+        (arguments first, then the :func:`~toolkit.eventsourcing.context.event_context`)."""
+        # Every rule of toolkit.core.validation is checked here and in _new_event, before the
+        # backend sees anything, so all backends refuse the same input and a refused append
+        # writes nothing.
+        ctx = current_context()
+        correlation = correlation_id if correlation_id is not None else ctx.correlation_id
+        causation = causation_id if causation_id is not None else ctx.causation_id
+        user_id = user_id_of(user) if user is not None else ctx.user_id
+        # The common case in one expression (check_text's own fast path for five values,
+        # without five calls): str values of allowed length, ASCII (so valid UTF-8), no NUL.
+        if (
+            aggregate_id.__class__ is str
+            and aggregate_type.__class__ is str
+            and correlation.__class__ is str
+            and causation.__class__ is str
+            and user_id.__class__ is str
+            and 0 < len(aggregate_id) <= NAME_LENGTH
+            and 0 < len(aggregate_type) <= NAME_LENGTH
+            and len(correlation) <= ID_LENGTH
+            and len(causation) <= ID_LENGTH
+            and len(user_id) <= NAME_LENGTH
+        ):
+            joined = aggregate_id + aggregate_type + correlation + causation + user_id
+            if joined.isascii() and "\x00" not in joined:
+                check_int("expected_seq", expected_seq, allow_none=True)
+                return aggregate_id, aggregate_type, correlation, causation, user_id
+        aggregate_id = _check_name("aggregate_id", aggregate_id)
+        aggregate_type = _check_name("aggregate_type", aggregate_type)
+        check_int("expected_seq", expected_seq, allow_none=True)
+        return (
+            aggregate_id,
+            aggregate_type,
+            check_text("correlation_id", correlation, max_length=ID_LENGTH),
+            check_text("causation_id", causation, max_length=ID_LENGTH),
+            check_text("user_id", user_id, max_length=NAME_LENGTH),
+        )
+
+    def _new_event(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        event_type: Any,
+        payload: Any,
+        metadata: Any,
+        entity_version: int,
+        correlation: str,
+        causation: str,
+        user_id: str,
+        force_validate: bool,
+    ) -> NewEvent:
+        """One event checked, validated (when on) and serialised for the backend."""
+        if not (
+            event_type.__class__ is str
+            and 0 < len(event_type) <= NAME_LENGTH
+            and event_type.isascii()
+            and "\x00" not in event_type
+        ):
+            event_type = _check_name("event_type", event_type)
+        if not isinstance(payload, Mapping):
+            raise ValidationError(
+                f"{event_type}: payload must be a dict, not {type(payload).__name__}",
+                field="payload",
+                value=payload,
+            )
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise ValidationError(
+                f"{event_type}: metadata must be a dict, not {type(metadata).__name__}",
+                field="metadata",
+                value=metadata,
+            )
+        # Stored as a copy; checked in one pass over the encoder's output, and walked as
+        # given (so a cycle through the root is seen) only when that pass is not enough.
+        given = payload if isinstance(payload, dict) else dict(payload)
+        payload = dict(payload)
+        schemas = self.schemas
+        version = schemas.current_version(aggregate_type, event_type) if schemas.schemas else 1
+        if self.add_schema_version:
+            payload = {**payload, "schema_version": version}
+        payload_json = encoded_json(payload, _dumps, what="payload", owner=event_type, given=given)
+        event_id = _uuid4()
+        if self.validate or force_validate:
+            schemas.validate(
+                aggregate_type,
+                event_type,
+                payload,
+                envelope={
+                    "entity_id": aggregate_id,
+                    "entity_version": entity_version,
+                    "domain_event_id": str(event_id),
+                },
+                require=force_validate,
+            )
+        meta = dict(metadata) if metadata else {}
+        meta_json = encoded_json(meta, _dumps, what="metadata", owner=event_type) if meta else "{}"
+        return NewEvent(
+            event_type,
+            payload,
+            payload_json,
+            event_id,
+            version,
+            correlation or "",
+            causation or "",
+            user_id,
+            meta,
+            meta_json,
+        )
+
+    def _store(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        prepared: list[NewEvent],
+        expected_seq: int | None,
+    ) -> list[StoredEvent]:
+        """Hand the prepared events to the backend; dispatch handlers after commit."""
         stored = self.backend.append(
             aggregate_id,
             aggregate_type,

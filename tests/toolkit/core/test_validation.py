@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.core.exceptions import ValidationError
-from toolkit.core.validation import MAX_DEPTH, MAX_INT, check_json, check_text, encoded_json
+from toolkit.core.validation import (
+    MAX_DEPTH,
+    MAX_INT,
+    _flat_plain,
+    check_json,
+    check_text,
+    encoded_json,
+)
 
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
@@ -130,6 +137,48 @@ def test_any_value_is_refused_or_encoded_exactly_as_the_walk_decides(
 
 class _Text(str):
     """A str subclass: not the exact type the fast path of check_text takes."""
+
+
+_flat_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=8)
+    | st.tuples(st.integers())
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=5) | st.integers(0, 3), _flat_scalars, max_size=5))
+def test_the_flat_fast_path_accepts_only_what_the_walk_accepts(value: dict[Any, Any]) -> None:
+    """check_json skips its walk for a flat dict _flat_plain accepts; wrapped in a list, the
+    document takes the walk, which must accept it too."""
+    if _flat_plain(value):
+        check_json([value], what="payload", owner="E")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"text": "nul \x00 inside"},
+        {"key \x00": 1},
+        {"s": "lone \ud800 surrogate"},
+        {"n": MAX_INT + 1},
+        {"n": -MAX_INT - 1},
+        {"f": float("nan")},
+        {"f": float("-inf")},
+        {1: "int key"},
+        {"d": object()},
+        {_Text("k"): 1},
+        {"v": _Text("v")},
+        {"t": (1, 2)},
+        {"l": []},
+        {"unicode": "café"},
+    ],
+)
+def test_the_flat_fast_path_leaves_everything_else_to_the_walk(value: dict[Any, Any]) -> None:
+    assert not _flat_plain(value)
 
 
 @pytest.mark.parametrize(

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests import services
 from tests.toolkit.eventsourcing.contract import EventStoreContract
-from toolkit.eventsourcing.backends.django import DjangoEventStoreBackend
+from toolkit.eventsourcing.backends.django import _CURSOR_ATTRIBUTE, DjangoEventStoreBackend
 from toolkit.eventsourcing.backends.memory import MemoryEventStoreBackend
 from toolkit.eventsourcing.backends.redis import RedisEventStoreBackend
+from toolkit.eventsourcing.event_store import _uuid4
+from toolkit.eventsourcing.store import NewEvent
 from toolkit.eventsourcing.upcasting import upcasters as default_upcasters
 from toolkit.patterns.event_store import EventStore
 from toolkit.testing.event_store import FakeEventStore
@@ -217,3 +220,49 @@ def test_event_and_snapshot_times_round_trip_with_and_without_use_tz(use_tz: boo
         assert loaded is not None and loaded.created_at == snapshot.created_at
         if use_tz:  # the ORM reads the stream row's time back as the same instant
             assert EventStream.objects.get(aggregate_id="tz-1").updated_at == stored.timestamp
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_in_an_append_comes_out_as_djangos() -> None:
+    """Outside a transaction an append runs on the driver's cursor and translates the
+    driver's error only when one happens: still Django's class, and the connection works."""
+    from django.db import DataError, Error, IntegrityError
+
+    backend = DjangoEventStoreBackend()
+    bad = NewEvent("E", {}, "not JSON", uuid.uuid4())  # SQLite's JSON_VALID, PG's jsonb refuse
+    with pytest.raises(Error) as info:
+        backend.append("bad-1", "T", [bad], expected_seq=None, timestamp=datetime.now(UTC))
+    assert isinstance(info.value, IntegrityError | DataError)
+    assert type(info.value).__module__ == "django.db.utils"
+    store = EventStore(backend)
+    assert store.load("bad-1") == []
+    assert store.append("bad-1", "T", "E", {}, 0).sequence == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgres_appends_reuse_one_cursor_per_driver_connection() -> None:
+    services.require_postgres_db()
+    from django.db import connections
+
+    connection = connections["default"]  # the wrapper (django.db.connection is a proxy)
+    store = EventStore(DjangoEventStoreBackend())
+    store.append("c-1", "T", "E", {}, 0)
+    store.append("c-1", "T", "E", {}, 1)
+    first = connection.__dict__[_CURSOR_ATTRIBUTE]
+    store.append("c-1", "T", "E", {}, 2)
+    assert connection.__dict__[_CURSOR_ATTRIBUTE] is first
+    connection.close()  # a new session gets a new cursor
+    store.append("c-1", "T", "E", {}, 3)
+    raw, cursor = connection.__dict__[_CURSOR_ATTRIBUTE]
+    assert raw is connection.connection and cursor is not first[1]
+    assert [e.sequence for e in store.load("c-1")] == [1, 2, 3, 4]
+
+
+def test_event_ids_are_random_version_4_uuids() -> None:
+    ids = [_uuid4() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    for value in ids:
+        assert (value.version, value.variant) == (4, uuid.RFC_4122)
+        assert value == uuid.UUID(str(value)) == uuid.UUID(bytes=value.bytes, version=4)
+        assert value.is_safe is uuid.SafeUUID.unknown

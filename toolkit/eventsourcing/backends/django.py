@@ -340,23 +340,33 @@ class DjangoEventStoreBackend(EventStoreBackend):
             return []
         sql = self.sql
         connection = connections[self.using]
-        if connection.connection is None:
+        raw = connection.connection
+        if raw is None:
             connection.ensure_connection()
+            raw = connection.connection
         ts = timestamp if sql.postgres else _sqlite_datetime(connection, timestamp)
         conflict = False
         try:
             if connection.autocommit and not connection.in_atomic_block:
                 # Not inside a transaction: run our own BEGIN/COMMIT on the driver connection
                 # (Django's atomic() costs more than the two statements of an append).
-                done = None
-                if sql.postgres and not self.outbox:
-                    done = self._append_autocommit(
-                        connection, aggregate_id, aggregate_type, events, expected_seq, ts
-                    )
-                if done is None:
-                    done = self._append_own_transaction(
-                        connection, aggregate_id, aggregate_type, events, expected_seq, ts
-                    )
+                # Driver errors are translated (IntegrityError, ...) only when one happens:
+                # entering connection.wrap_database_errors costs a wrapper object per append.
+                try:
+                    done = None
+                    if sql.postgres and not self.outbox:
+                        done = self._append_autocommit(
+                            connection, raw, aggregate_id, aggregate_type, events, expected_seq, ts
+                        )
+                    if done is None:
+                        done = self._append_own_transaction(
+                            connection, raw, aggregate_id, aggregate_type, events, expected_seq, ts
+                        )
+                except _Conflict:
+                    raise
+                except Exception:
+                    with connection.wrap_database_errors:
+                        raise
                 head, positions = done
             else:
                 with transaction.atomic(using=self.using), self._cursor() as cursor:
@@ -372,6 +382,10 @@ class DjangoEventStoreBackend(EventStoreBackend):
             conflict = True
         if conflict:
             raise ConcurrencyConflict(aggregate_id, expected_seq, self.stream_head(aggregate_id))
+        if len(events) == 1:
+            return [
+                events[0].stored(aggregate_id, aggregate_type, head + 1, positions[0], timestamp)
+            ]
         return [
             event.stored(aggregate_id, aggregate_type, head + offset, position, timestamp)
             for offset, (event, position) in enumerate(zip(events, positions, strict=True), 1)
@@ -425,6 +439,7 @@ class DjangoEventStoreBackend(EventStoreBackend):
     def _append_autocommit(
         self,
         connection: Any,
+        raw: Any,
         aggregate_id: str,
         aggregate_type: str,
         events: Sequence[NewEvent],
@@ -434,20 +449,12 @@ class DjangoEventStoreBackend(EventStoreBackend):
         """PostgreSQL outside a transaction: the lock, the head check and the insert are one
         prepared statement, its own transaction in autocommit mode (one round trip). None:
         the stream does not exist yet (take the slow path)."""
-        psycopg = optional_import("psycopg", extra="postgres", install="psycopg[binary]")
-
         mode, statement, params = self._pg_params(
             aggregate_id, aggregate_type, events, expected_seq, ts
         )
-        raw = connection.connection
-        prepare = self._prepare(raw)
-        with connection.wrap_database_errors:
-            cursor = psycopg.Cursor(raw)
-            try:
-                cursor.execute(statement, params, prepare=prepare)
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+        cursor = _reused_cursor(connection, raw)
+        cursor.execute(statement, params, prepare=self._prepare(raw))
+        rows = cursor.fetchall()
         if not rows:
             if mode == "any":
                 return None
@@ -457,28 +464,25 @@ class DjangoEventStoreBackend(EventStoreBackend):
     def _append_own_transaction(
         self,
         connection: Any,
+        raw: Any,
         aggregate_id: str,
         aggregate_type: str,
         events: Sequence[NewEvent],
         expected_seq: int | None,
         ts: Any,
     ) -> tuple[int, list[int]]:
+        """``BEGIN`` (``IMMEDIATE`` on SQLite), the writes, ``COMMIT`` on the driver
+        connection ``raw``; driver errors come out untranslated (the caller translates)."""
         sql = self.sql
-        with connection.wrap_database_errors:
-            cursor = self._new_cursor(connection.connection)
-            try:
-                cursor.execute(sql.begin)
-                try:
-                    result = self._write(
-                        cursor, aggregate_id, aggregate_type, events, expected_seq, ts
-                    )
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    cursor.execute("ROLLBACK")
-                    raise
-                return result
-            finally:
-                cursor.close()
+        cursor = _reused_cursor(connection, raw) if sql.postgres else raw.cursor()
+        cursor.execute(sql.begin)
+        try:
+            result = self._write(cursor, aggregate_id, aggregate_type, events, expected_seq, ts)
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        return result
 
     def _write(
         self,
@@ -600,6 +604,27 @@ class DjangoEventStoreBackend(EventStoreBackend):
     ) -> list[int]:
         sql = self.sql
         postgres = sql.postgres
+        if not postgres and len(events) == 1:
+            # SQLite, one event: a plain INSERT and lastrowid is cheaper than RETURNING.
+            e = events[0]
+            cursor.execute(
+                sql.insert_one,
+                (
+                    e.event_id.hex,
+                    aggregate_id,
+                    aggregate_type,
+                    head + 1,
+                    e.event_type,
+                    e.schema_version,
+                    e.payload_json,
+                    e.metadata_json,
+                    e.correlation_id,
+                    e.causation_id,
+                    e.user_id,
+                    ts,
+                ),
+            )
+            return [int(cursor.lastrowid)]
         if postgres and len(events) > 1:
             ids, *columns = _event_arrays(events)
             sequences = list(range(head + 1, head + len(events) + 1))
@@ -627,10 +652,6 @@ class DjangoEventStoreBackend(EventStoreBackend):
                     ts,
                 )
             )
-        if not postgres and len(events) == 1:
-            # SQLite: a plain INSERT and lastrowid is cheaper than RETURNING.
-            cursor.execute(sql.insert_one, params)
-            return [int(cursor.lastrowid)]
         width = len(_EVENT_COLUMNS)
         chunk = self.insert_chunk
         positions: list[int] = []
@@ -991,11 +1012,31 @@ class DjangoEventStoreBackend(EventStoreBackend):
 def _sqlite_datetime(connection: Any, value: datetime) -> str:
     """An aware datetime as SQLite text, as Django's ``adapt_datetimefield_value`` writes it
     (``str`` of the naive value in the connection's time zone) without its generic checks.
-    With ``USE_TZ = False`` (where Django refuses aware values) the naive UTC time is written,
-    which is what loads read back."""
-    if settings.USE_TZ:
-        return str(value.astimezone(connection.timezone).replace(tzinfo=None))
-    return str(value.astimezone(UTC).replace(tzinfo=None))
+    With ``USE_TZ = False`` (where Django refuses aware values, and the connection's
+    ``timezone`` is None) the naive UTC time is written, which is what loads read back."""
+    zone = connection.timezone or UTC
+    if value.tzinfo is not zone:  # the facade stamps appends in UTC: no conversion then
+        value = value.astimezone(zone)
+    return str(value.replace(tzinfo=None))
+
+
+#: Attribute of Django's connection (one per thread and alias) holding the psycopg cursor
+#: the appends reuse, with the driver connection it belongs to.
+_CURSOR_ATTRIBUTE = "_toolkit_event_store_cursor"
+
+
+def _reused_cursor(connection: Any, raw: Any) -> Any:
+    """A psycopg cursor on ``raw`` (binding on the server, so statements can be prepared),
+    created once per driver connection instead of once per append (creating and closing one
+    costs about 2.5 µs). Django's connection object is per thread, so the cursor is too; a
+    reconnect (a new ``raw``) gets a new cursor."""
+    cached = connection.__dict__.get(_CURSOR_ATTRIBUTE)
+    if cached is not None and cached[0] is raw:
+        return cached[1]
+    psycopg = optional_import("psycopg", extra="postgres", install="psycopg[binary]")
+    cursor = psycopg.Cursor(raw)
+    connection.__dict__[_CURSOR_ATTRIBUTE] = (raw, cursor)
+    return cursor
 
 
 _STREAM = ("aggregate_id", "aggregate_type", "last_sequence", "updated_at", "id")
@@ -1037,6 +1078,9 @@ def _stream_cursor(name: str, value: str | None) -> tuple[datetime, int] | None:
 
 def _head_and_positions(rows: list[Any]) -> tuple[int, list[int]]:
     """``(id, sequence)`` rows → (the head before the append, ids in sequence order)."""
+    if len(rows) == 1:
+        position, sequence = rows[0]
+        return sequence - 1, [position]
     rows.sort(key=lambda row: row[1])
     return rows[0][1] - 1, [row[0] for row in rows]
 
