@@ -201,16 +201,15 @@ class ChangesHandler(Generic[AggregateT, ResultT]):
         if repository is not None:
             repository.persist(aggregate)
         if _is_toolkit_es_aggregate(aggregate):
-            # toolkit.eventsourcing.Aggregate: ``version`` already counts the pending events.
-            expected = aggregate.persisted_version
-            events: list[Any] = aggregate.collect_events()
+            # toolkit.eventsourcing.Aggregate: saved as its repository saves it (one batch at
+            # the persisted version, snapshots every ``snapshot_every``).
+            from toolkit.eventsourcing.aggregate import append_pending
+
+            events: list[Any] = list(aggregate.pending_events)
             if events and self.event_store is not None:
-                self.event_store.append_batch(
-                    str(aggregate.id),
-                    aggregate.aggregate_type,
-                    [(event.event_type, dict(event.data)) for event in events],
-                    expected,
-                )
+                append_pending(self.event_store, aggregate)
+            else:
+                aggregate.collect_events()
         else:
             events = aggregate.collect_events()
             if events and self.event_store is not None and isinstance(aggregate, EventSourced):

@@ -245,3 +245,40 @@ class Aggregate(VersionedEventRecorder[AggregateEvent]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id!r} v{self.version}>"
+
+
+def append_pending(
+    store: Any, aggregate: Aggregate, aggregate_class: type[Any] | None = None
+) -> Any:
+    """Save an event-sourced aggregate: the one implementation behind
+    :meth:`~toolkit.eventsourcing.repository.AggregateRepository.save` and
+    :meth:`~toolkit.ddd.changes.ChangesHandler.save`.
+
+    Appends the pending events in one batch, expecting the stream head at
+    ``persisted_version`` (the store refuses with ``ConcurrencyConflict`` otherwise), forgets
+    them, and stores a snapshot when the version crosses a multiple of ``snapshot_every``.
+    ``store`` is an :class:`~toolkit.eventsourcing.event_store.EventStore` (or anything with
+    its ``append_batch`` / ``save_snapshot``); returns what ``append_batch`` returned (``[]``
+    when nothing was pending).
+    """
+    cls = aggregate_class or type(aggregate)
+    pending = aggregate.pending_events
+    if not pending:
+        return []
+    base = aggregate.persisted_version
+    stored = store.append_batch(
+        str(aggregate.id),
+        cls.aggregate_type,
+        [(type(event).event_type, event.data) for event in pending],
+        expected_seq=base,
+    )
+    aggregate.collect_pending()
+    every = cls.snapshot_every
+    if every and base // every != aggregate.version // every:
+        store.save_snapshot(
+            str(aggregate.id),
+            aggregate.snapshot_state(),
+            aggregate.version,
+            aggregate_type=cls.aggregate_type,
+        )
+    return stored

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from toolkit.core import repository as core
 from toolkit.core.exceptions import ValidationError
-from toolkit.eventsourcing.aggregate import Aggregate
+from toolkit.eventsourcing.aggregate import Aggregate, append_pending
 from toolkit.eventsourcing.config import store_or_default
 from toolkit.eventsourcing.store import StoredEvent
 
@@ -79,26 +79,9 @@ class AggregateRepository(core.Repository[A, str]):
         return aggregate
 
     def save(self, aggregate: A) -> list[StoredEvent]:
-        """Append the pending events with ``expected_seq`` = the version they build on."""
-        pending = aggregate.pending_events
-        if not pending:
-            return []
-        base = aggregate.persisted_version
-        stored = self.store.append_batch(
-            aggregate.id,
-            self.aggregate_class.aggregate_type,
-            [(type(e).event_type, e.data) for e in pending],
-            expected_seq=base,
-        )
-        aggregate.collect_pending()
-        every = self.aggregate_class.snapshot_every
-        if every and base // every != aggregate.version // every:
-            self.store.save_snapshot(
-                aggregate.id,
-                aggregate.snapshot_state(),
-                aggregate.version,
-                aggregate_type=self.aggregate_class.aggregate_type,
-            )
+        """Append the pending events with ``expected_seq`` = the version they build on
+        (:func:`~toolkit.eventsourcing.aggregate.append_pending`)."""
+        stored: list[StoredEvent] = append_pending(self.store, aggregate, self.aggregate_class)
         return stored
 
     def add(self, aggregate: A, /) -> list[StoredEvent]:

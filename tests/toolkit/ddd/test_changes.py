@@ -153,6 +153,34 @@ class ChangesHandlerTests(TestCase):
         assert (ctx.exception.expected, ctx.exception.actual) == (0, 2)
         assert len(store.load("w1")) == 2
 
+    def test_event_sourced_aggregate_is_saved_as_its_repository_saves_it(self) -> None:
+        # One save for event-sourced aggregates (append_pending): the changes handler takes
+        # the snapshots AggregateRepository takes, and the stream ends identical.
+        from toolkit.eventsourcing import AggregateRepository
+
+        class Purse(Wallet):
+            snapshot_every = 2
+
+        def fill(purse_id: str) -> Purse:
+            purse = Purse.create(purse_id, Wallet.Opened)
+            purse.trigger(Wallet.Credited, amount=3)
+            purse.trigger(Wallet.Credited, amount=4)
+            return purse
+
+        by_handler = EventStore(MemoryEventStoreBackend())
+        ChangesHandler(event_store=by_handler).save(fill("p1"))
+        by_repository = EventStore(MemoryEventStoreBackend())
+        AggregateRepository(Purse, store=by_repository).save(fill("p1"))
+        for store in (by_handler, by_repository):
+            snapshot = store.load_snapshot("p1")
+            assert snapshot is not None and (snapshot.sequence, snapshot.state) == (
+                3,
+                {"total": 7},
+            )
+        assert [(e.sequence, e.event_type, e.payload) for e in by_handler.load("p1")] == [
+            (e.sequence, e.event_type, e.payload) for e in by_repository.load("p1")
+        ]
+
     def test_django_store_append_rolls_back_with_the_unit_of_work(self) -> None:
         from toolkit.eventsourcing.backends.django import DjangoEventStoreBackend
 
