@@ -47,6 +47,8 @@ class StreamPagesContract(TestCase):
     #: Queries of a stream's page: session, user, the user's and groups' permissions
     #: (+ the Django backend's stream, snapshots).
     detail_queries = 4
+    #: Whether the home page counts this backend's streams from the toolkit's tables.
+    counts_from_tables = False
 
     def use_backend(self) -> None:
         """Point ``TOOLKIT`` at the backend under test (an empty one) for this test."""
@@ -116,10 +118,15 @@ class StreamPagesContract(TestCase):
             assert found, f"no {title} card"
             return found.group(1)
 
-        # cart-1: 5 events, cart-2: 1, ledger-1: 1. The Django backend's tables are counted;
-        # other backends give the head position, shown as an estimate.
-        assert card("Streams") == "3"
-        assert card("Events") in {"7", "≈ 7"}
+        # cart-1: 5 events, cart-2: 1, ledger-1: 1. The Django backend's tables are counted
+        # (on PostgreSQL a table the planner believes big gets its estimate: other tests may
+        # have left such statistics); other backends give the head position as an estimate.
+        streams, events = card("Streams"), card("Events")
+        if self.counts_from_tables and streams.startswith("≈ "):
+            assert events.startswith("≈ ")
+            return
+        assert streams == "3"
+        assert events in {"7", "≈ 7"}
 
     def test_list_query_count_does_not_grow_with_streams(self) -> None:
         assert len(view_queries(self.client, LIST_URL)) == self.list_queries
@@ -413,6 +420,7 @@ class TestStreamPagesOnDjango(StreamPagesContract):
     list_queries = 9
     # + the stream row, its snapshots (events are read on the driver's cursor: not captured)
     detail_queries = 6
+    counts_from_tables = True
 
     def use_backend(self) -> None:
         self.enterContext(
