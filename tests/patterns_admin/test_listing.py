@@ -495,6 +495,38 @@ class EstimateTests(TestCase):
         assert facet(html, "transition")["ship"] == "3"
         assert facet(html, "transition")["pay"] != "40"  # an estimate or a lower bound
 
+    def test_a_search_is_counted_only_to_the_facet_limit(self) -> None:
+        """A search's result stops at FACET_COUNT_LIMIT, not EXACT_COUNT_LIMIT (a search
+        matching one row in three would read 3 x EXACT_COUNT_LIMIT rows); below it, exact."""
+        StateTransitionAudit.objects.bulk_create(
+            StateTransitionAudit(
+                model="shop.order",
+                object_id=f"late-{i}",
+                machine="M",
+                transition="ship",
+                from_state="a",
+                to_state="b",
+                reason="paid late",
+            )
+            for i in range(8)
+        )
+        with (
+            mock.patch("patterns_admin.selectors.EXACT_COUNT_LIMIT", 100),
+            mock.patch("patterns_admin.selectors.FACET_COUNT_LIMIT", 5),
+            mock.patch.object(
+                TransitionAuditFilter, "suggestions", lambda self: {"transition": ["ship"]}
+            ),
+        ):
+            unsearched = self.client.get(AUDIT).content.decode()
+            searched = self.client.get(AUDIT, {"q": "late"}).content.decode()
+            few = self.client.get(AUDIT, {"q": "late-3"}).content.decode()
+            blank = self.client.get(AUDIT, {"q": "  "}).content.decode()
+        assert 'data-exact="1">51 rows</p>' in unsearched
+        assert 'data-exact="1">51 rows</p>' in blank
+        result = searched.split('class="panel-result-count', 1)[1].split("</p>", 1)[0]
+        assert 'data-exact="0"' in result and "8 rows" not in result
+        assert 'data-exact="1">1 row' in few
+
     def test_small_counts_stay_exact_under_the_forced_limit(self) -> None:
         html = self.page(transition="ship")
         assert 'data-exact="1">3 rows</p>' in html
