@@ -713,6 +713,27 @@ class EventStoreContract:
         with pytest.raises(ValidationError, match="since must be an aware datetime"):
             store.streams(since=cut.replace(tzinfo=None))
 
+    def test_stream_span_of_an_id_prefix_search(self, store: EventStore) -> None:
+        """The span of the streams whose id starts with the prefix (case-sensitive), with
+        the type and time filters too; None when none matches."""
+        self._fill_streams(store)
+        if not store.streams_by_time:
+            assert store.stream_span(id_prefix="order") is None
+            return
+        listed = {s.aggregate_id: s.updated_at for s in store.streams()}
+        orders = sorted(t for i, t in listed.items() if i.startswith("order"))
+        assert store.stream_span(id_prefix="order") == (orders[0], orders[-1])
+        assert store.stream_span(id_prefix="Order-") == (listed["Order-3"], listed["Order-3"])
+        assert store.stream_span(id_prefix="cart", aggregate_type="Cart") == (
+            listed["cart-1"],
+            listed["cart-2"],
+        )
+        assert store.stream_span(id_prefix="cart", aggregate_type="Order") is None
+        assert store.stream_span(id_prefix="nothing") is None
+        cut = orders[1]
+        assert store.stream_span(id_prefix="order", since=cut) == (cut, orders[-1])
+        assert store.stream_span(id_prefix="order", until=cut) == (orders[0], orders[0])
+
     @pytest.mark.parametrize("cursor", ["x", "1_", "_1", "-5", "1.5", "٣", "9" * 40])
     def test_a_malformed_stream_cursor_is_a_validation_error(
         self, store: EventStore, cursor: str

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -154,6 +155,29 @@ class TestDjangoBackend(EventStoreContract):
         assert [e.sequence for e in stored] == list(range(1, 21))
         assert [e.payload["i"] for e in store.load("big")] == list(range(20))
         assert [e.position for e in stored] == [e.position for e in store.load("big")]
+
+    def test_a_prefix_matching_many_streams_spans_them_through_the_time_index(self) -> None:
+        """Above SPAN_PREFIX_LIMIT matching streams the span falls back to the two seeks on
+        the updated_at index, with the same answer; the span of a selective prefix is one
+        query (its streams' own rows, through the id index)."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from toolkit.eventsourcing.backends import django as backend_module
+
+        store = self.make_store()
+        self._fill_streams(store)
+        listed = {s.aggregate_id: s.updated_at for s in store.streams()}
+        orders = sorted(t for i, t in listed.items() if i.startswith("order"))
+        with CaptureQueriesContext(connection) as queries:
+            assert store.stream_span(id_prefix="order") == (orders[0], orders[-1])
+        assert len(queries) == 1
+        with mock.patch.object(backend_module, "SPAN_PREFIX_LIMIT", 1):
+            with CaptureQueriesContext(connection) as queries:
+                assert store.stream_span(id_prefix="order") == (orders[0], orders[-1])
+            assert len(queries) == 3
+            assert store.stream_span(id_prefix="Order-") == (listed["Order-3"],) * 2
+            assert store.stream_span(id_prefix="nothing") is None
 
 
 class TestRedisBackend(EventStoreContract):

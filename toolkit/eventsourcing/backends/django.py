@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Min, Q
 
 from toolkit.core.compat import optional_import
 from toolkit.core.exceptions import ConcurrencyConflict, ValidationError
@@ -53,6 +53,9 @@ _FEED_EQUALITIES = ("event_type", "aggregate_type", "correlation_id")
 _EXPLICIT_PREPARE_ONLY = 2**31 - 1
 #: Key of the advisory lock that serialises appends on PostgreSQL ("tkes" in ASCII).
 ADVISORY_LOCK_KEY = 0x746B6573
+#: :meth:`DjangoEventStoreBackend.stream_span` reads an id-prefix search's span from up to this
+#: many matching streams' rows (the id index) before it falls back to the updated_at seeks.
+SPAN_PREFIX_LIMIT = 1_000
 
 #: The outbox table's columns, Debezium's outbox-event-router names first.
 _OUTBOX_COLUMNS = (
@@ -908,10 +911,25 @@ class DjangoEventStoreBackend(EventStoreBackend):
     def stream_span(self, where: StreamFilter) -> tuple[datetime, datetime] | None:
         """The first and last ``updated_at``: one seek at each end of the ``updated_at``
         index (two ordered ``LIMIT 1`` reads, which SQLite, unlike ``MIN`` and ``MAX`` in one
-        query, also answers from the index)."""
+        query, also answers from the index).
+
+        With an id prefix, first from the matching streams' own rows: at most
+        :data:`SPAN_PREFIX_LIMIT` + 1 of them, read through the id index, in one query; only
+        a prefix that matches more falls back to the seeks (a selective prefix would make the
+        seek from the oldest end walk past every older stream that does not match)."""
         rows = self._streams(
             where.aggregate_type, where.id_prefix, where.since, where.until
         ).values_list("updated_at", flat=True)
+        if where.id_prefix:
+            few = rows.order_by()[: SPAN_PREFIX_LIMIT + 1].aggregate(
+                found=Count("updated_at"),
+                low=Min("updated_at"),
+                high=Max("updated_at"),
+            )
+            if few["found"] <= SPAN_PREFIX_LIMIT:
+                if not few["found"]:
+                    return None
+                return _aware(few["low"]), _aware(few["high"])
         last = rows.order_by("-updated_at", "-id").first()
         if last is None:
             return None
