@@ -86,7 +86,8 @@ class EventStreamFilterForm(forms.Form):
         """The result count, the type facet's counts (over the search and date) and the date
         hierarchy, read through the store: one :meth:`~EventStore.count_streams` (None on a
         store that cannot count: the facet then shows no numbers) and, by time, one
-        :meth:`~EventStore.stream_span` (two index seeks on Django)."""
+        :meth:`~EventStore.stream_span` (on Django two index seeks, or for an id prefix one read
+        of its few streams)."""
         filters = self.listing_filters()
         chosen = filters.pop("aggregate_type")
         field = cast(forms.ChoiceField, self.fields["aggregate_type"])
