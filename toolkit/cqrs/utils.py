@@ -58,28 +58,18 @@ def apply_query_timeouts(model_cls: type[Any]) -> None:
     for the session, on PostgreSQL and MySQL (other databases have no such setting).
 
     The toolkit's consumer applies the timeout to the transaction that applies a message
-    (``SET LOCAL`` on PostgreSQL), so the connection keeps its own setting afterwards.
+    (:func:`apply_transaction_query_timeout`), so the connection keeps its own setting.
     """
-    from toolkit.cqrs.conf import cqrs_settings
-
-    timeout = cqrs_settings().query_timeout
-    if timeout <= 0:
-        return
-    connection = transaction.get_connection(using=model_cls._default_manager.db)
-    vendor = getattr(connection, "vendor", "")
-    if vendor not in SUPPORTED_TIMEOUT_DB_VENDORS:
-        return
-    with connection.cursor() as cursor:
-        if vendor == DB_VENDOR_PG:
-            # set_config() takes a bound parameter whatever the driver's binding mode.
-            cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(timeout)])
-        else:
-            cursor.execute("SET SESSION MAX_EXECUTION_TIME=%s", [timeout])
+    _set_query_timeout(model_cls._default_manager.db, transaction_only=False)
 
 
 def apply_transaction_query_timeout(using: str) -> None:
     """``CQRS_QUERY_TIMEOUT`` for the current transaction only (PostgreSQL ``SET LOCAL``; on
     MySQL the session's, as django-cqrs sets it); nothing on other databases or at 0."""
+    _set_query_timeout(using, transaction_only=True)
+
+
+def _set_query_timeout(using: str, *, transaction_only: bool) -> None:
     from toolkit.cqrs.conf import cqrs_settings
 
     timeout = cqrs_settings().query_timeout
@@ -91,7 +81,11 @@ def apply_transaction_query_timeout(using: str) -> None:
         return
     with connection.cursor() as cursor:
         if vendor == DB_VENDOR_PG:
-            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout)])
+            # set_config() takes a bound parameter whatever the driver's binding mode; its
+            # third argument true is SET LOCAL.
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, %s)", [str(timeout), transaction_only]
+            )
         else:
             cursor.execute("SET SESSION MAX_EXECUTION_TIME=%s", [timeout])
 

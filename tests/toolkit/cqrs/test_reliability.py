@@ -23,6 +23,7 @@ from django.test import TransactionTestCase, override_settings
 
 from demo.replication.models import Product, ProductReplica
 from tests import services
+from tests.toolkit.cqrs.messages import save_body
 from toolkit.cqrs.consumer import ESCAPED_KEY, consume_body, replay_body
 from toolkit.cqrs.dead_letters import replay_dead_letter
 from toolkit.cqrs.models import CqrsDeadLetter
@@ -174,26 +175,6 @@ def _stop_after(seconds: float):
     return stop
 
 
-def _save_body(pk: int, name: object, price: object = "1.00", revision: int = 0) -> str:
-    return json.dumps(
-        {
-            "signal_type": "SAVE",
-            "cqrs_id": "product",
-            "instance_pk": pk,
-            "instance_data": {
-                "id": pk,
-                "sku": f"P-{pk}",
-                "name": name,
-                "price": price,
-                "stock": 1,
-                "is_active": True,
-                "cqrs_revision": revision,
-                "cqrs_updated": "2026-01-01 00:00:00+00:00",
-            },
-        }
-    )
-
-
 class PoisonMessageTests(TransactionTestCase):
     def test_non_utf8_body_with_nul_is_dead_lettered_as_escaped_text(self) -> None:
         assert consume_body(b'{"\xff\x00"}', max_retries=0) == "dead_letter"
@@ -203,7 +184,7 @@ class PoisonMessageTests(TransactionTestCase):
         assert letter.error.endswith("[body kept as escaped text: not storable as JSON]")
 
     def test_queue_that_is_not_a_string_is_dead_lettered(self) -> None:
-        body = json.loads(_save_body(3, "ok"))
+        body = json.loads(save_body(3, "ok"))
         body["queue"] = 7
         assert consume_body(json.dumps(body), max_retries=0) == "dead_letter"
         letter = CqrsDeadLetter.objects.get()
@@ -217,7 +198,7 @@ class PoisonMessageTests(TransactionTestCase):
         self,
     ) -> None:
         services.require_postgres_db()
-        body = _save_body(5, "bad\u0000name", price=float("nan"))
+        body = save_body(5, "bad\u0000name", price=float("nan"))
         assert consume_body(body, max_retries=1, retry_delay=0) == "dead_letter"
         letter = CqrsDeadLetter.objects.get()
         assert letter.reason == "failed"
@@ -259,12 +240,12 @@ class PoisonOnBrokerTests(TransactionTestCase):
                 queue = KombuTransport.queue()
                 queue(connection.channel()).declare()
                 poison = [
-                    _save_body(900 + n, "nul\u0000", price=float("nan")).encode()
+                    save_body(900 + n, "nul\u0000", price=float("nan")).encode()
                     if n % 2
                     else b"\xff\x00" + bytes([n])
                     for n in range(12)
                 ]
-                valid = [_save_body(pk, f"valid {pk}").encode() for pk in range(1, 101)]
+                valid = [save_body(pk, f"valid {pk}").encode() for pk in range(1, 101)]
                 for body in poison + valid:
                     producer.publish(
                         body,
@@ -354,7 +335,7 @@ class RedisRedeliveryTests(TransactionTestCase):
                 )
                 child.start()
                 connection.Producer().publish(
-                    _save_body(42, "in flight").encode(),
+                    save_body(42, "in flight").encode(),
                     exchange=exchange,
                     routing_key="product",
                     content_type="text/plain",
@@ -400,11 +381,11 @@ def _gaps() -> list[tuple[int, int]]:
 @pytest.mark.django_db
 def test_late_revisions_after_a_redelivery_close_the_gap_instead_of_reporting_it():
     for revision in (0, 3):
-        consume_body(_save_body(8, f"r{revision}", revision=revision))
+        consume_body(save_body(8, f"r{revision}", revision=revision))
     assert _gaps() == [(1, 3)]
-    consume_body(_save_body(8, "r2", revision=2))
+    consume_body(save_body(8, "r2", revision=2))
     assert _gaps() == [(1, 2)]
-    consume_body(_save_body(8, "r1", revision=1))
+    consume_body(save_body(8, "r1", revision=1))
     assert _gaps() == []
     assert ProductReplica.objects.get(pk=8).title == "r3"
 
@@ -412,10 +393,10 @@ def test_late_revisions_after_a_redelivery_close_the_gap_instead_of_reporting_it
 @pytest.mark.django_db
 def test_a_late_revision_in_the_middle_splits_the_gap():
     for revision in (0, 5, 3):
-        consume_body(_save_body(9, f"r{revision}", revision=revision))
+        consume_body(save_body(9, f"r{revision}", revision=revision))
     assert _gaps() == [(1, 3), (4, 5)]
     for revision in (4, 1, 2):
-        consume_body(_save_body(9, f"r{revision}", revision=revision))
+        consume_body(save_body(9, f"r{revision}", revision=revision))
     assert _gaps() == []
 
 
@@ -429,7 +410,7 @@ def test_a_gap_is_reported_only_after_the_grace_period():
     from toolkit.cqrs.status import cqrs_model_statuses
 
     for revision in (0, 2):
-        consume_body(_save_body(10, f"r{revision}", revision=revision))
+        consume_body(save_body(10, f"r{revision}", revision=revision))
     assert _gaps() == [(1, 2)]
     assert not reported_gaps().exists()
     (replica,) = [

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from demo.replication.models import Customer, ProductReplica
 from tests.services import require_postgres_db
+from tests.toolkit.cqrs.messages import save_body
 from toolkit.cqrs.constants import SignalType
 from toolkit.cqrs.consumer import consume_body
 from toolkit.cqrs.correlation import get_correlation_id
@@ -98,32 +99,10 @@ class BulkRelateTests(TestCase):
             assert manager.cqrs_id == "customer"
 
 
-def _save_body(pk: int) -> bytes:
-    import json
-
-    return json.dumps(
-        {
-            "signal_type": "SAVE",
-            "cqrs_id": "product",
-            "instance_pk": pk,
-            "instance_data": {
-                "id": pk,
-                "sku": f"S-{pk}",
-                "name": "Chair",
-                "price": "12.00",
-                "stock": 1,
-                "is_active": True,
-                "cqrs_revision": 0,
-                "cqrs_updated": "2026-01-01 00:00:00+00:00",
-            },
-        }
-    ).encode()
-
-
 class QueryTimeoutTests(TestCase):
     def test_no_timeout_statement_without_the_setting_or_on_sqlite(self) -> None:
         with CaptureQueriesContext(connection) as queries:
-            consume_body(_save_body(41))
+            consume_body(save_body(41))
         assert ProductReplica.objects.filter(pk=41).exists()
         assert not [q for q in queries.captured_queries if "statement_timeout" in q["sql"]]
 
@@ -133,7 +112,7 @@ class QueryTimeoutTests(TestCase):
         settings = {"replica": {"CQRS_QUERY_TIMEOUT": 250}}
         with override_settings(TOOLKIT={}, CQRS=settings):
             with CaptureQueriesContext(connection) as queries:
-                consume_body(_save_body(42))
+                consume_body(save_body(42))
             with transaction.atomic():
                 apply_transaction_query_timeout("default")
                 with connection.cursor() as cursor:

@@ -90,13 +90,14 @@ class Command(BaseCommand):
         batch_size = options["batch"]
         if options["progress"]:
             self.stdout.write(f"Processing {total} records with batch size {batch_size}")
-        started = [time.time(), 0]
+        batch_started, done_before = time.time(), 0
 
         def progress(done: int, _total: int) -> None:
+            nonlocal batch_started, done_before
             if not options["progress"]:
                 return
-            elapsed = time.time() - started[0]
-            rate = (done - started[1]) / elapsed if elapsed else 0
+            elapsed = time.time() - batch_started
+            rate = (done - done_before) / elapsed if elapsed else 0
             eta = datetime.timedelta(seconds=int((total - done) / rate)) if rate else "n/a"
             self.stdout.write(
                 f"\r{done} of {total} processed - {int(100 * done / total)}% with "
@@ -104,7 +105,7 @@ class Command(BaseCommand):
                 ending="",
             )
             self.stdout.flush()
-            started[:] = [time.time(), done]
+            batch_started, done_before = time.time(), done
 
         def failed(instance: Any, exc: Exception) -> None:
             self.stdout.write(
