@@ -60,62 +60,45 @@ def audited_execute(
 ) -> T:
     """Run ``raw`` and insert the execute row in one transaction; record a failure after
     (both rows carry the correlation id the command's events carry)."""
-    from django.utils import timezone
-
-    started, started_at = time.perf_counter(), timezone.now()
-    with _correlated() as correlation:
-        return _execute(
-            command, raw, args, kwargs, path, params, acting, (started, started_at), correlation
-        )
-
-
-def _execute(
-    command: Command[T],
-    raw: Callable[..., T],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    path: str,
-    params: dict[str, Any],
-    acting: Any,
-    clock: tuple[float, datetime],
-    correlation: str,
-) -> T:
     from django.db import transaction
+    from django.utils import timezone
 
     from toolkit.models import CommandAuditLog
 
-    using = command._db()
-    undoable = command.is_undoable()
-    try:
-        with transaction.atomic(using=using):
-            result = raw(command, *args, **kwargs)
-            row = CommandAuditLog.objects.using(using).create(
+    started, started_at = time.perf_counter(), timezone.now()
+    with _correlated() as correlation:
+        using = command._db()
+        undoable = command.is_undoable()
+        try:
+            with transaction.atomic(using=using):
+                result = raw(command, *args, **kwargs)
+                row = CommandAuditLog.objects.using(using).create(
+                    command=path,
+                    kind=CommandAuditLog.Kind.EXECUTE,
+                    params=params,
+                    result=to_json(command.audit_result(result)),
+                    undo_state=to_json(command.undo_state()) if undoable else None,
+                    user_id=audit_user_id(acting),
+                    success=True,
+                    undoable=undoable,
+                    correlation_id=correlation,
+                    **_timing(started, started_at),
+                )
+        except Exception as exc:
+            write_failure(
+                using,
                 command=path,
                 kind=CommandAuditLog.Kind.EXECUTE,
                 params=params,
-                result=to_json(command.audit_result(result)),
-                undo_state=to_json(command.undo_state()) if undoable else None,
                 user_id=audit_user_id(acting),
-                success=True,
                 undoable=undoable,
+                error=exc,
+                started=started,
                 correlation_id=correlation,
-                **_timing(*clock),
             )
-    except Exception as exc:
-        write_failure(
-            using,
-            command=path,
-            kind=CommandAuditLog.Kind.EXECUTE,
-            params=params,
-            user_id=audit_user_id(acting),
-            undoable=undoable,
-            error=exc,
-            started=clock[0],
-            correlation_id=correlation,
-        )
-        raise
-    command.audit_log = row
-    return result
+            raise
+        command.audit_log = row
+        return result
 
 
 def audited_undo(
@@ -136,70 +119,58 @@ def audited_undo(
     partial unique constraint stays as the backstop for undo rows written without the lock.
     The undo runs in its own correlation context, as :func:`audited_execute` does.
     """
-    with _correlated() as correlation:
-        _undo(command, raw, args, kwargs, path, acting, correlation)
-
-
-def _undo(
-    command: Command[Any],
-    raw: Callable[..., None],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    path: str,
-    acting: Any,
-    correlation: str,
-) -> None:
     from django.db import IntegrityError, transaction
     from django.utils import timezone
 
     from toolkit.models import CommandAuditLog
 
-    original = command.audit_log
-    assert original is not None
-    using = command._db()
-    rows = CommandAuditLog.objects.using(using)
-    started, started_at = time.perf_counter(), timezone.now()
-    try:
-        with transaction.atomic(using=using):
-            list(rows.select_for_update().filter(pk=original.pk).values_list("pk", flat=True))
-            if rows.filter(undo_of_id=original.pk, success=True).exists():
-                raise AlreadyUndone(path, original.pk)
-            raw(command, *args, **kwargs)
-            try:
-                # A savepoint, so the constraint violation leaves a usable transaction
-                # to roll back with AlreadyUndone (PostgreSQL aborts it otherwise).
-                with transaction.atomic(using=using):
-                    row = rows.create(
-                        command=path,
-                        kind=CommandAuditLog.Kind.UNDO,
-                        params=original.params,
-                        user_id=audit_user_id(acting),
-                        success=True,
-                        undoable=False,
-                        undo_of_id=original.pk,
-                        correlation_id=correlation,
-                        **_timing(started, started_at),
-                    )
-            except IntegrityError as exc:
-                # tk_cal_one_successful_undo: another undo of this row committed first.
-                raise AlreadyUndone(path, original.pk) from exc
-    except AlreadyUndone:
-        raise
-    except Exception as exc:
-        write_failure(
-            using,
-            command=path,
-            kind=CommandAuditLog.Kind.UNDO,
-            params=original.params,
-            user_id=audit_user_id(acting),
-            undoable=False,
-            error=exc,
-            started=started,
-            undo_of_id=original.pk,
-            correlation_id=correlation,
-        )
-        raise
-    command.undo_log = row
+    with _correlated() as correlation:
+        original = command.audit_log
+        assert original is not None
+        using = command._db()
+        rows = CommandAuditLog.objects.using(using)
+        started, started_at = time.perf_counter(), timezone.now()
+        try:
+            with transaction.atomic(using=using):
+                list(rows.select_for_update().filter(pk=original.pk).values_list("pk", flat=True))
+                if rows.filter(undo_of_id=original.pk, success=True).exists():
+                    raise AlreadyUndone(path, original.pk)
+                raw(command, *args, **kwargs)
+                try:
+                    # A savepoint, so the constraint violation leaves a usable transaction
+                    # to roll back with AlreadyUndone (PostgreSQL aborts it otherwise).
+                    with transaction.atomic(using=using):
+                        row = rows.create(
+                            command=path,
+                            kind=CommandAuditLog.Kind.UNDO,
+                            params=original.params,
+                            user_id=audit_user_id(acting),
+                            success=True,
+                            undoable=False,
+                            undo_of_id=original.pk,
+                            correlation_id=correlation,
+                            **_timing(started, started_at),
+                        )
+                except IntegrityError as exc:
+                    # tk_cal_one_successful_undo: another undo of this row committed first.
+                    raise AlreadyUndone(path, original.pk) from exc
+        except AlreadyUndone:
+            raise
+        except Exception as exc:
+            write_failure(
+                using,
+                command=path,
+                kind=CommandAuditLog.Kind.UNDO,
+                params=original.params,
+                user_id=audit_user_id(acting),
+                undoable=False,
+                error=exc,
+                started=started,
+                undo_of_id=original.pk,
+                correlation_id=correlation,
+            )
+            raise
+        command.undo_log = row
 
 
 def write_failure(using: str, *, error: BaseException, started: float, **fields: Any) -> None:
