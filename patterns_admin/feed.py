@@ -137,8 +137,8 @@ def _split(name: str, *args: Any) -> tuple[str, str]:
 
 
 class Links:
-    """The URLs of a page's rows, as ``reverse`` builds them, from three ``reverse`` calls per
-    page instead of three per row (``reverse`` costs ~0.15 ms: a third of a feed page's time
+    """The URLs of a page's rows, as ``reverse`` builds them, from four ``reverse`` calls per
+    page instead of up to three per row (``reverse`` costs ~0.15 ms: a third of a feed page's time
     went there)."""
 
     def __init__(self) -> None:
@@ -146,6 +146,7 @@ class Links:
         before, after = _split("event-detail", 1)
         self._event = (before, after.removesuffix("1/"))
         self._correlation = _split("correlation")
+        self._command = reverse("patterns_admin:command-detail", args=[1]).removesuffix("1/")
 
     @staticmethod
     def _quoted(value: str) -> str:
@@ -162,6 +163,10 @@ class Links:
     def correlation(self, correlation_id: str) -> str:
         """The correlation view (``patterns_admin:correlation``)."""
         return f"{self._correlation[0]}{self._quoted(correlation_id)}{self._correlation[1]}"
+
+    def command(self, pk: int) -> str:
+        """The audit row's page (``patterns_admin:command-detail``)."""
+        return f"{self._command}{int(pk)}/"
 
 
 def correlation_url(correlation_id: str) -> str:
@@ -293,13 +298,13 @@ def _command_start(row: Any) -> datetime:
     return cast(datetime, row.created_at) - timedelta(milliseconds=row.duration_ms or 0)
 
 
-def _command_node(row: Any, mask: Masker) -> Node:
+def _command_node(row: Any, mask: Masker, links: Links) -> Node:
     return Node(
         kind="command",
         key=f"command:{row.pk}",
         started_at=_command_start(row),
         title=f"{row.kind} {row.command}",
-        url=reverse("patterns_admin:command-detail", args=[row.pk]),
+        url=links.command(row.pk),
         detail=pretty_json(mask(row.params)),
         success=bool(row.success),
         subtitle=f"#{row.pk}" + ("" if row.success else f" failed: {row.error}"),
@@ -343,10 +348,11 @@ def correlation_tree(
     events, appended inside its transaction, fall in its window. Anything else is a root.
     """
     rows = list(commands)
+    links = Links()
     nodes: dict[str, Node] = {}
     parents: dict[str, str] = {}
     for row in rows:
-        node = _command_node(row, mask)
+        node = _command_node(row, mask, links)
         nodes[node.key] = node
         if row.undo_of_id is not None and f"command:{row.undo_of_id}" in nodes:
             parents[node.key] = f"command:{row.undo_of_id}"
@@ -355,7 +361,6 @@ def correlation_tree(
         reverse=True,  # the latest start first: the innermost command of nested ones
     )
     by_id = {str(event.event_id): event for event in events}
-    links = Links()
     for event in events:
         node = _event_node(event, mask, links)
         if names and node.user in names:

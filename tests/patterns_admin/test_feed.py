@@ -335,6 +335,7 @@ def test_row_links_are_what_reverse_builds(value: str) -> None:
     assert links.stream(value) == reverse("patterns_admin:stream-detail", args=[value])
     assert links.event(value, 12) == reverse("patterns_admin:event-detail", args=[value, 12])
     assert links.correlation(value) == reverse("patterns_admin:correlation", args=[value])
+    assert links.command(7) == reverse("patterns_admin:command-detail", args=[7])
 
 
 def test_row_times_are_shown_as_the_date_filter_shows_them() -> None:
