@@ -79,6 +79,21 @@ class KeysetPage(Generic[R]):
     next_cursor: str | None
     previous_cursor: str | None
 
+    @classmethod
+    def of_store(
+        cls, rows: Sequence[R], per_page: int, older: object | None, newer: object | None
+    ) -> KeysetPage[R]:
+        """A page of the event store's keyset listings (``stream_page``, ``feed_page``): its
+        ``older_cursor`` is the next page's cursor, ``newer_cursor`` the previous one's."""
+        return cls(
+            rows=rows,
+            per_page=per_page,
+            has_next=older is not None,
+            has_previous=newer is not None,
+            next_cursor=None if older is None else str(older),
+            previous_cursor=None if newer is None else str(newer),
+        )
+
 
 def keyset_page(
     queryset: QuerySet[M],

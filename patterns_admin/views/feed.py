@@ -66,14 +66,7 @@ def event_feed(request: HtmxHttpRequest) -> HttpResponse:
             rows = [FeedRow.of(event, mask) for event in page.events]
     table = EventFeedTable(rows)
     if page is not None:
-        table.keyset = KeysetPage(
-            rows=rows,
-            per_page=per_page,
-            has_next=page.older_cursor is not None,
-            has_previous=page.newer_cursor is not None,
-            next_cursor=str(page.older_cursor) if page.older_cursor else None,
-            previous_cursor=str(page.newer_cursor) if page.newer_cursor else None,
-        )
+        table.keyset = KeysetPage.of_store(rows, per_page, page.older_cursor, page.newer_cursor)
     correlation = filters.get("correlation_id") or ""
     template_name = "patterns_admin/feed/list.html"
     if wants_fragment(request):

@@ -82,14 +82,7 @@ def stream_list(request: HtmxHttpRequest) -> HttpResponse:
     navigation = form.navigation(request) if valid and not errors else None
     table = EventStreamTable(rows)
     if page is not None:
-        table.keyset = KeysetPage(
-            rows=rows,
-            per_page=per_page,
-            has_next=page.older_cursor is not None,
-            has_previous=page.newer_cursor is not None,
-            next_cursor=page.older_cursor,
-            previous_cursor=page.newer_cursor,
-        )
+        table.keyset = KeysetPage.of_store(rows, per_page, page.older_cursor, page.newer_cursor)
     template_name = "patterns_admin/streams/list.html"
     if wants_fragment(request):
         template_name += "#results"
