@@ -607,27 +607,6 @@ class DjangoEventStoreBackend(EventStoreBackend):
     ) -> list[int]:
         sql = self.sql
         postgres = sql.postgres
-        if not postgres and len(events) == 1:
-            # SQLite, one event: a plain INSERT and lastrowid is cheaper than RETURNING.
-            e = events[0]
-            cursor.execute(
-                sql.insert_one,
-                (
-                    e.event_id.hex,
-                    aggregate_id,
-                    aggregate_type,
-                    head + 1,
-                    e.event_type,
-                    e.schema_version,
-                    e.payload_json,
-                    e.metadata_json,
-                    e.correlation_id,
-                    e.causation_id,
-                    e.user_id,
-                    ts,
-                ),
-            )
-            return [int(cursor.lastrowid)]
         if postgres and len(events) > 1:
             ids, *columns = _event_arrays(events)
             sequences = list(range(head + 1, head + len(events) + 1))
@@ -655,6 +634,10 @@ class DjangoEventStoreBackend(EventStoreBackend):
                     ts,
                 )
             )
+        if not postgres and len(events) == 1:
+            # SQLite, one event: a plain INSERT and lastrowid is cheaper than RETURNING.
+            cursor.execute(sql.insert_one, params)
+            return [int(cursor.lastrowid)]
         width = len(_EVENT_COLUMNS)
         chunk = self.insert_chunk
         positions: list[int] = []
