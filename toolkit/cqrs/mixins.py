@@ -127,9 +127,10 @@ class RawMasterMixin(models.Model):
             kwargs["update_fields"] = {*update_fields, REVISION_FIELD, UPDATED_FIELD}
         self.save_tracked_fields()
         super().save(*args, **kwargs)
-        if bump:
+        if bump and isinstance(self.__dict__.get(REVISION_FIELD), BaseExpression):
             # Read back the value the database computed for F("cqrs_revision") + 1, in the
-            # transaction whose UPDATE still holds the row lock.
+            # transaction whose UPDATE still holds the row lock (unless publishing it in
+            # post_save has read it already).
             self.refresh_from_db(fields=[REVISION_FIELD], using=using)
 
     # -- transaction bookkeeping ------------------------------------------------------------

@@ -271,6 +271,25 @@ class ReplicationTests(TestCase):
         assert message["instance_data"]["tier"] == "gold"
         assert message["meta"] == {"source": "accounts"}
 
+    def test_an_update_reads_its_new_revision_back_once(self):
+        # post_save serialises the instance (reading F("cqrs_revision") + 1 back); save() must
+        # not read it a second time.
+        for model, make in ((Product, _product), (Customer, _customer)):
+            with self.commit():
+                instance = make()
+            with InProcessTransport.hold():
+                with CaptureQueriesContext(connection) as queries, self.commit():
+                    instance.save()
+                InProcessTransport.clean_connection()
+            table = model._meta.db_table
+            # refresh_from_db(fields=["cqrs_revision"]): the pk and that column only.
+            revision_read = f'SELECT "{table}"."id", "{table}"."cqrs_revision" FROM "{table}"'
+            reads = [
+                q["sql"] for q in queries.captured_queries if q["sql"].startswith(revision_read)
+            ]
+            assert len(reads) == 1, reads
+            assert instance.cqrs_revision == 1
+
     def test_a_serializer_payload_is_made_at_commit(self):
         # django-cqrs serialises a CQRS_SERIALIZER model on commit: what the transaction does
         # after the save (here a queryset update, which sends no signal) reaches the replica.
@@ -379,3 +398,7 @@ class AutocommitTests(TransactionTestCase):
         product.delete()
         assert not ProductReplica.objects.filter(pk=product.pk).exists()
         assert not CqrsOutbox.objects.exists()
+
+
+def _customer() -> Customer:
+    return Customer.objects.create(first_name="Ada", last_name="B", email="a@b.c")
