@@ -321,8 +321,7 @@ class RedisEventStoreBackend(EventStoreBackend):
             for key in keys:
                 pipe.zcard(key)
             return [StreamCount(int(n)) for n in pipe.execute()]
-        raw = id_prefix.encode()
-        ids = self.client.zrangebylex(f"{self.prefix}:ids", b"[" + raw, b"[" + raw + b"\xff")
+        ids = self._ids_with_prefix(id_prefix)
         if not ids:
             return [StreamCount(0) for _ in keys]
         for key in keys:
@@ -331,14 +330,22 @@ class RedisEventStoreBackend(EventStoreBackend):
             StreamCount(sum(score is not None for score in scores)) for scores in pipe.execute()
         ]
 
+    def _ids_with_prefix(self, prefix: str) -> list[Any]:
+        """The stream ids starting with ``prefix``, from the lexical index (cost: the number
+        of matches)."""
+        raw = prefix.encode()
+        # UTF-8 never contains the byte 0xff, so "[prefix\xff" bounds every id with the prefix.
+        ids: list[Any] = self.client.zrangebylex(
+            f"{self.prefix}:ids", b"[" + raw, b"[" + raw + b"\xff"
+        )
+        return ids
+
     def _prefixed(
         self, key: str, prefix: str, low: int | None, high: int | None, limit: int
     ) -> list[tuple[Any, float]]:
         """Streams whose id starts with ``prefix``: the matching ids from the lexical index
         (cost: the number of matches), ranked by their score in ``key``."""
-        raw = prefix.encode()
-        # UTF-8 never contains the byte 0xff, so "[prefix\xff" bounds every id with the prefix.
-        ids = self.client.zrangebylex(f"{self.prefix}:ids", b"[" + raw, b"[" + raw + b"\xff")
+        ids = self._ids_with_prefix(prefix)
         if not ids:
             return []
         scores = self.client.zmscore(key, ids)
