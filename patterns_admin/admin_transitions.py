@@ -36,7 +36,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from patterns_admin.http import nul_errors
 from patterns_admin.permissions import TRIGGER_TRANSITION
 from patterns_admin.transitions import (
     BULK_LIMIT,
@@ -116,7 +115,7 @@ class TransitionAdminMixin:
     ) -> HttpResponse | None:
         """First the confirmation page (preview and reason, like ``delete_selected``'s); then,
         posted back with ``post=yes``, the run, reported in messages and in the panel."""
-        from patterns_admin.views.transitions import MAX_REASON, bulk_preview_context
+        from patterns_admin.views.transitions import bulk_input_errors, bulk_preview_context
 
         meta = self.model._meta
         label, name = meta.app_label, str(meta.model_name)
@@ -127,11 +126,7 @@ class TransitionAdminMixin:
         reason = request.POST.get("reason", "").strip()
         if request.POST.get("post") == "yes":
             token = request.POST.get("preview", "")
-            errors = nul_errors(reason=reason, preview=token)
-            if not errors and not reason:
-                errors.append("reason: required; say why these objects are moved.")
-            elif len(reason) > MAX_REASON:
-                errors.append(f"reason: at most {MAX_REASON} characters (got {len(reason)}).")
+            errors = bulk_input_errors(token, reason)
             if not errors:
                 try:
                     plan = bulk_plan(token, label, name)

@@ -312,6 +312,23 @@ def bulk_transition_preview(
     return render(request, template_name, context)
 
 
+def bulk_input_errors(token: str, reason: str) -> list[str]:
+    """What is wrong with a bulk run's posted ``preview`` token and (stripped) ``reason``:
+    no null characters, and a reason that is given and at most :data:`MAX_REASON` long.
+    Shared by the panel's run and the admin action's confirmation."""
+    errors = nul_errors(preview=token, reason=reason)
+    if errors:
+        return errors
+    if not reason:
+        return [
+            "reason: required; say why these objects are moved "
+            "(it is stored in each transition's audit row)."
+        ]
+    if len(reason) > MAX_REASON:
+        return [f"reason: at most {MAX_REASON} characters (got {len(reason)})."]
+    return []
+
+
 @require_POST
 @staff_member_required
 @permission_required_403("view_audit")
@@ -321,15 +338,8 @@ def bulk_transition_run(request: HtmxHttpRequest, app_label: str, model_name: st
     required ``reason``; redirect to (or, for htmx, show) the per-object report."""
     token = request.POST.get("preview", "")
     reason = request.POST.get("reason", "").strip()
-    errors = nul_errors(preview=token, reason=reason)
+    errors = bulk_input_errors(token, reason)
     if not errors:
-        if not reason:
-            errors.append(
-                "reason: required; say why these objects are moved "
-                "(it is stored in each transition's audit row)."
-            )
-        elif len(reason) > MAX_REASON:
-            errors.append(f"reason: at most {MAX_REASON} characters (got {len(reason)}).")
         try:
             plan = bulk_plan(token, app_label, model_name)
         except BulkInputError as exc:
