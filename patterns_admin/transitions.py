@@ -48,6 +48,7 @@ __all__ = [
     "bulk_trigger",
     "machine_object",
     "model_with_machine",
+    "state_errors",
     "transition_checks",
     "transition_history",
     "trigger_transition",
@@ -333,6 +334,14 @@ def _clean_ids(model: type[models.Model], ids: list[str]) -> tuple[list[str], li
     return list(dict.fromkeys(cleaned)), errors[:5]
 
 
+def state_errors(machine: Any, state: str) -> list[str]:
+    """``[]`` when ``state`` is one of the machine's states, else the sentence saying so."""
+    if state in machine.states:
+        return []
+    choices = ", ".join(repr(s) for s in machine.states)
+    return [f"state: {state[:50]!r} is not a state of {machine.name}; choices are: {choices}."]
+
+
 def bulk_selection(
     app_label: str, model_name: str, *, transition: str, ids: list[str], state: str
 ) -> BulkSelection:
@@ -363,11 +372,7 @@ def bulk_selection(
     if state and ids:
         errors.append("Give either ids (selected objects) or state (every object in it), not both.")
     elif state:
-        if state not in machine.states:
-            states = ", ".join(repr(s) for s in machine.states)
-            errors.append(
-                f"state: {state[:50]!r} is not a state of {machine.name}; choices are: {states}."
-            )
+        errors.extend(state_errors(machine, state))
     else:
         if len(ids) > BULK_LIMIT:
             errors.append(

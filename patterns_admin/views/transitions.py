@@ -50,6 +50,7 @@ from patterns_admin.transitions import (
     bulk_trigger,
     machine_object,
     model_with_machine,
+    state_errors,
     transition_checks,
     transition_history,
     trigger_transition,
@@ -179,11 +180,8 @@ def object_list(request: HtmxHttpRequest, app_label: str, model_name: str) -> Ht
     state = request.GET.get("state", "").strip()
     after = request.GET.get("after", "").strip()
     errors = nul_errors(state=state, after=after)
-    if state and not errors and state not in machine.states:
-        choices = ", ".join(repr(s) for s in machine.states)
-        errors.append(
-            f"state: {state[:50]!r} is not a state of {machine.name}; choices are: {choices}."
-        )
+    if state and not errors:
+        errors.extend(state_errors(machine, state))
     rows = model._default_manager.order_by("pk")
     if after and not errors:
         try:
