@@ -196,6 +196,7 @@ def object_list(request: HtmxHttpRequest, app_label: str, model_name: str) -> Ht
     has_next = len(page) > OBJECTS_PER_PAGE
     page = page[:OBJECTS_PER_PAGE]
     counts = state_counts(machine)
+    total = total_count(counts.values())
     base = reverse("patterns_admin:object-list", args=_model_args(model))
     next_url = ""
     if has_next:
@@ -211,8 +212,8 @@ def object_list(request: HtmxHttpRequest, app_label: str, model_name: str) -> Ht
         "state": state,
         "after": after,
         "counts": counts,
-        "total": total_count(counts.values()),
-        "count": counts[state] if state else total_count(counts.values()),
+        "total": total,
+        "count": counts[state] if state else total,
         "state_transitions": [t for t in machine.transitions if state in t.sources]
         if state
         else [],
