@@ -41,7 +41,6 @@ from patterns_admin.transitions import (
     BULK_LIMIT,
     BulkInputError,
     MachineObject,
-    bulk_plan,
     bulk_preview,
     bulk_selection,
     bulk_trigger,
@@ -115,7 +114,7 @@ class TransitionAdminMixin:
     ) -> HttpResponse | None:
         """First the confirmation page (preview and reason, like ``delete_selected``'s); then,
         posted back with ``post=yes``, the run, reported in messages and in the panel."""
-        from patterns_admin.views.transitions import bulk_input_errors, bulk_preview_context
+        from patterns_admin.views.transitions import bulk_preview_context, posted_plan
 
         meta = self.model._meta
         label, name = meta.app_label, str(meta.model_name)
@@ -125,16 +124,10 @@ class TransitionAdminMixin:
         errors: list[str] = []
         reason = request.POST.get("reason", "").strip()
         if request.POST.get("post") == "yes":
-            token = request.POST.get("preview", "")
-            errors = bulk_input_errors(token, reason)
-            if not errors:
-                try:
-                    plan = bulk_plan(token, label, name)
-                except BulkInputError as exc:
-                    errors.extend(exc.errors)
-                else:
-                    self._report(request, bulk_trigger(plan, user=request.user, reason=reason))
-                    return None  # back to the changelist, with the messages
+            plan, reason, errors = posted_plan(request.POST, label, name)
+            if plan is not None:
+                self._report(request, bulk_trigger(plan, user=request.user, reason=reason))
+                return None  # back to the changelist, with the messages
         try:
             selection = bulk_selection(label, name, transition=transition, ids=ids, state="")
         except BulkInputError as exc:

@@ -20,7 +20,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
@@ -41,6 +41,7 @@ from patterns_admin.transitions import (
     BULK_LIMIT,
     PREVIEW_LISTED,
     BulkInputError,
+    BulkPlan,
     BulkPreview,
     MachineObject,
     TriggerOutcome,
@@ -311,21 +312,30 @@ def bulk_transition_preview(
     return render(request, template_name, context)
 
 
-def bulk_input_errors(token: str, reason: str) -> list[str]:
-    """What is wrong with a bulk run's posted ``preview`` token and (stripped) ``reason``:
-    no null characters, and a reason that is given and at most :data:`MAX_REASON` long.
-    Shared by the panel's run and the admin action's confirmation."""
+def posted_plan(
+    post: QueryDict, app_label: str, model_name: str
+) -> tuple[BulkPlan | None, str, list[str]]:
+    """The plan, stripped reason and errors of a posted bulk run (``preview`` token and
+    ``reason``): no null characters, a reason given and at most :data:`MAX_REASON` long, a
+    valid token for this model. Shared by the panel's run and the admin action's confirmation;
+    the plan is None when there are errors."""
+    token = post.get("preview", "")
+    reason = post.get("reason", "").strip()
     errors = nul_errors(preview=token, reason=reason)
     if errors:
-        return errors
+        return None, reason, errors
     if not reason:
-        return [
+        errors.append(
             "reason: required; say why these objects are moved "
             "(it is stored in each transition's audit row)."
-        ]
-    if len(reason) > MAX_REASON:
-        return [f"reason: at most {MAX_REASON} characters (got {len(reason)})."]
-    return []
+        )
+    elif len(reason) > MAX_REASON:
+        errors.append(f"reason: at most {MAX_REASON} characters (got {len(reason)}).")
+    try:
+        plan = bulk_plan(token, app_label, model_name)
+    except BulkInputError as exc:
+        errors.extend(exc.errors)
+    return (None if errors else plan), reason, errors
 
 
 @require_POST
@@ -335,15 +345,8 @@ def bulk_input_errors(token: str, reason: str) -> list[str]:
 def bulk_transition_run(request: HtmxHttpRequest, app_label: str, model_name: str) -> HttpResponse:
     """Run a previewed bulk transition (the preview's signed ``preview`` token) with the
     required ``reason``; redirect to (or, for htmx, show) the per-object report."""
-    token = request.POST.get("preview", "")
-    reason = request.POST.get("reason", "").strip()
-    errors = bulk_input_errors(token, reason)
-    if not errors:
-        try:
-            plan = bulk_plan(token, app_label, model_name)
-        except BulkInputError as exc:
-            errors.extend(exc.errors)
-    if errors:
+    plan, reason, errors = posted_plan(request.POST, app_label, model_name)
+    if plan is None:
         return bad_request(request, errors)
     report = bulk_trigger(plan, user=request.user, reason=reason)
     report_url = reverse("patterns_admin:bulk-transition-report", args=[report.pk])
