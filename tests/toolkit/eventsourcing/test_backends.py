@@ -13,10 +13,11 @@ import pytest
 
 from tests import services
 from tests.toolkit.eventsourcing.contract import EventStoreContract
+from toolkit.core.exceptions import ValidationError
 from toolkit.eventsourcing.backends.django import _CURSOR_ATTRIBUTE, DjangoEventStoreBackend
 from toolkit.eventsourcing.backends.memory import MemoryEventStoreBackend
 from toolkit.eventsourcing.backends.redis import RedisEventStoreBackend
-from toolkit.eventsourcing.event_store import _uuid4
+from toolkit.eventsourcing.event_store import EventData, _uuid4
 from toolkit.eventsourcing.store import NewEvent
 from toolkit.eventsourcing.upcasting import upcasters as default_upcasters
 from toolkit.patterns.event_store import EventStore
@@ -290,3 +291,68 @@ def test_event_ids_are_random_version_4_uuids() -> None:
         assert (value.version, value.variant) == (4, uuid.RFC_4122)
         assert value == uuid.UUID(str(value)) == uuid.UUID(bytes=value.bytes, version=4)
         assert value.is_safe is uuid.SafeUUID.unknown
+
+
+_LONG = "é" * 256
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"aggregate_id": ""},
+        {"aggregate_id": 7},
+        {"aggregate_id": "o\x00"},
+        {"aggregate_id": _LONG},
+        {"aggregate_type": "T\ud800"},
+        {"event_type": ""},
+        {"event_type": b"E"},
+        {"event_type": _LONG},
+        {"expected_seq": "1"},
+        {"expected_seq": -1},
+        {"correlation_id": "c" * 65},
+        {"causation_id": "c\x00"},
+        {"user": "u" * 256},
+        {"payload": [1]},
+        {"payload": {"n": float("nan")}},
+        {"payload": {1: "a"}},
+        {"metadata": ["m"]},
+        {"metadata": {"m": "\x00"}},
+    ],
+)
+def test_one_event_append_refuses_as_the_batch_does(bad: dict[str, Any]) -> None:
+    """append's single-event path and its own checks refuse exactly what append_batch of
+    that one event refuses, with the same field and message, and write nothing."""
+    call: dict[str, Any] = {
+        "aggregate_id": "o",
+        "aggregate_type": "T",
+        "event_type": "E",
+        "payload": {"n": 1},
+        "metadata": None,
+        "expected_seq": None,
+        "correlation_id": None,
+        "causation_id": None,
+        "user": None,
+        **bad,
+    }
+    store = EventStore(MemoryEventStoreBackend())
+    envelope = {k: call[k] for k in ("correlation_id", "causation_id", "user")}
+    with pytest.raises(ValidationError) as single:
+        store.append(
+            call["aggregate_id"],
+            call["aggregate_type"],
+            call["event_type"],
+            call["payload"],
+            call["expected_seq"],
+            metadata=call["metadata"],
+            **envelope,
+        )
+    with pytest.raises(ValidationError) as batch:
+        store.append_batch(
+            call["aggregate_id"],
+            call["aggregate_type"],
+            [EventData(call["event_type"], call["payload"], call["metadata"])],
+            call["expected_seq"],
+            **envelope,
+        )
+    assert (single.value.field, single.value.message) == (batch.value.field, batch.value.message)
+    assert store.head_position() == 0
