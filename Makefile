@@ -123,11 +123,12 @@ docs: install
 docs-serve: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
-## Every benchmark in bench/, one after the other (each prints ratios against a floor it
-## measures in the same run); `make bench BENCH="state_machine lazy"` runs a selection.
-BENCH ?= $(sort $(basename $(notdir $(filter-out bench/_%,$(wildcard bench/*.py)))))
+## Every benchmark in bench/, each in its own process with its MAKE_BENCH_ARGS; writes
+## bench/results/<time>.json (+ latest.json) and regenerates the README's tables from the run.
+## `make bench BENCH="state_machine lazy"` runs a selection (only their README blocks change).
+BENCH ?=
 bench: install
-	@set -e; for name in $(BENCH); do echo "== python -m bench.$$name"; $(PY) -m bench.$$name; done
+	$(PY) -m bench $(BENCH)
 
 ## Wheel + sdist in dist/, checked by twine.
 build: install

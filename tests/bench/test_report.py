@@ -155,3 +155,27 @@ def test_main_args_option_replaces_the_one_named_modules_arguments(
     assert calls[-1][-3:] == ["--rows", "1000000", "--keep"]
     assert main(["panel", "--no-readme"]) == 0
     assert calls[-1][-4:] == make_bench_args("panel")
+
+
+def test_make_bench_calls_the_runner_that_stores_the_run_and_rewrites_the_readme() -> None:
+    """``make bench`` is ``python -m bench`` (JSON file per run, README tables regenerated),
+    not a loop over the modules, which would print figures and store nothing."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[2]
+
+    def recipe(*args: str) -> str:
+        done = subprocess.run(
+            ["make", "-n", "bench", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip().splitlines()[-1]
+
+    assert recipe().endswith("-m bench")
+    assert recipe("BENCH=state_machine lazy").endswith("-m bench state_machine lazy")
