@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -173,13 +173,15 @@ class Engine:
         for index, sub in now:
             try:
                 result = sub.handler(message)
-                if inspect.isawaitable(result):
+                # Most handlers return None: skip the awaitable check (three isinstance
+                # calls, one of them an ABC's) for them.
+                if result is not None and _isawaitable(result):
                     run_coroutine(_await, result)
             except Exception as exc:
                 failures.append((index, (sub, exc)))
         if deferred:
             failures += _failed(deferred, run_coroutine(_gather, deferred, message))
-        return _in_order(failures)
+        return _in_order(failures) if failures else []
 
     async def arun(
         self,
@@ -218,13 +220,16 @@ async def _await(awaitable: Awaitable[Any]) -> None:
 
 
 Indexed = list[tuple[int, Subscription]]
+_isawaitable = inspect.isawaitable
 
 
-def _split(subscriptions: Sequence[Subscription], parallel: bool) -> tuple[Indexed, Indexed]:
+def _split(
+    subscriptions: Sequence[Subscription], parallel: bool
+) -> tuple[Iterable[tuple[int, Subscription]], Indexed]:
     """(handlers to run one by one, async handlers to run together), with their positions."""
-    indexed = list(enumerate(subscriptions))
     if not parallel:
-        return indexed, []
+        return enumerate(subscriptions), []
+    indexed = list(enumerate(subscriptions))
     return [i for i in indexed if not i[1].is_async], [i for i in indexed if i[1].is_async]
 
 
