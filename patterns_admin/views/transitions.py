@@ -61,6 +61,21 @@ from patterns_admin.transitions import (
 MAX_REASON = 1000
 
 
+def reason_errors(reason: str, *, required: bool) -> list[str]:
+    """What is wrong with a posted (stripped) transition reason: missing when ``required``
+    (bulk runs), or longer than :data:`MAX_REASON`. A long reason is refused, never cut."""
+    if not reason:
+        if not required:
+            return []
+        return [
+            "reason: required; say why these objects are moved "
+            "(it is stored in each transition's audit row)."
+        ]
+    if len(reason) > MAX_REASON:
+        return [f"reason: at most {MAX_REASON} characters (got {len(reason)})."]
+    return []
+
+
 def _admin_change_url(target: MachineObject) -> str:
     meta = target.model._meta
     try:
@@ -93,6 +108,7 @@ def transitions_context(
         ),
         "outcome": outcome,
         "next": request.get_full_path() if request.method == "GET" else "",
+        "max_reason": MAX_REASON,
     }
 
 
@@ -117,11 +133,12 @@ def object_transitions(
 def object_transition_trigger(
     request: HtmxHttpRequest, app_label: str, model_name: str, pk: str
 ) -> HttpResponse:
-    """Trigger the POSTed ``transition`` with an optional ``reason``; report the outcome."""
+    """Trigger the POSTed ``transition`` with an optional ``reason`` (at most
+    :data:`MAX_REASON` characters); report the outcome."""
     target = machine_object(app_label, model_name, pk)
     name = request.POST.get("transition", "").strip()
-    reason = request.POST.get("reason", "")[:MAX_REASON]
-    errors = nul_errors(transition=name, reason=reason)
+    reason = request.POST.get("reason", "").strip()
+    errors = nul_errors(transition=name, reason=reason) or reason_errors(reason, required=False)
     if errors:
         return bad_request(request, errors)
     outcome = trigger_transition(target, name, user=request.user, reason=reason)
@@ -324,13 +341,7 @@ def posted_plan(
     errors = nul_errors(preview=token, reason=reason)
     if errors:
         return None, reason, errors
-    if not reason:
-        errors.append(
-            "reason: required; say why these objects are moved "
-            "(it is stored in each transition's audit row)."
-        )
-    elif len(reason) > MAX_REASON:
-        errors.append(f"reason: at most {MAX_REASON} characters (got {len(reason)}).")
+    errors = reason_errors(reason, required=True)
     try:
         plan = bulk_plan(token, app_label, model_name)
     except BulkInputError as exc:

@@ -61,6 +61,29 @@ class NulInputTests(TestCase):
         assert self.order.status == "pending"
         assert not StateTransitionAudit.objects.exists()
 
+    def test_trigger_with_a_reason_over_the_limit_is_refused_not_cut(self) -> None:
+        """The single trigger refuses a reason the bulk run refuses, instead of storing the
+        first 1,000 characters; one at the limit (after stripping) is stored whole."""
+        from patterns_admin.views.transitions import MAX_REASON
+
+        url = reverse(
+            "patterns_admin:object-transition-trigger", args=["shop", "order", self.order.pk]
+        )
+        too_long = "x" * (MAX_REASON + 1)
+        for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+            response = self.client.post(url, {"transition": "pay", "reason": too_long}, **headers)
+            assert response.status_code == 400, response.status_code
+            assert f"reason: at most {MAX_REASON} characters (got {MAX_REASON + 1})" in (
+                response.content.decode()
+            )
+        self.order.refresh_from_db()
+        assert self.order.status == "pending"
+        assert not StateTransitionAudit.objects.exists()
+        at_limit = "y" * MAX_REASON
+        response = self.client.post(url, {"transition": "pay", "reason": f"  {at_limit}\n"})
+        assert response.status_code == 302
+        assert StateTransitionAudit.objects.get().reason == at_limit
+
     def test_nul_in_an_object_path_is_a_404(self) -> None:
         url = reverse("patterns_admin:object-transitions", args=["shop", "order", f"1{NUL}"])
         assert self.client.get(url).status_code == 404
