@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from toolkit.core.exceptions import ValidationError
 from toolkit.core.validation import check_int, check_json, check_text, encoded_json
@@ -58,6 +58,9 @@ _from_bytes = int.from_bytes
 _V4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
 _V4_SET = (0x8000 << 48) | (4 << 76)
 _SAFE_UNKNOWN = uuid.SafeUUID.unknown
+# A keyset listing's rows and their cursors (streams: "<µs>_<id>" strings; events: positions).
+_Row = TypeVar("_Row")
+_Cursor = TypeVar("_Cursor")
 
 
 def _uuid4() -> uuid.UUID:
@@ -493,17 +496,11 @@ class EventStore:
         check_int("limit", limit, minimum=1, maximum=MAX_PAGE - 1)
         filters: dict[str, Any] = {"aggregate_type": aggregate_type, "id_prefix": id_prefix}
         filters.update({k: v for k, v in (("since", since), ("until", until)) if v is not None})
-        if after is not None:
-            found = self.streams(**filters, after=after, limit=limit + 1)
-            if len(found) <= limit:  # back at the top: a full first page, not a short one
-                return self.stream_page(**filters, limit=limit)
-            rows = found[1:]
-            return StreamPage(rows, rows[-1].cursor, rows[0].cursor)
-        found = self.streams(**filters, before=before, limit=limit + 1)
-        rows = found[:limit]
-        older = rows[-1].cursor if len(found) > limit else None
-        newer = rows[0].cursor if before is not None and rows else None
-        return StreamPage(rows, older, newer)
+
+        def read(**cursor: Any) -> list[StreamInfo]:
+            return self.streams(**filters, **cursor)
+
+        return StreamPage(*_keyset_page(read, _stream_cursor, before, after, limit))
 
     def feed(
         self,
@@ -546,17 +543,11 @@ class EventStore:
         cursors of its neighbours: older than ``before``, newer than ``after``, or the
         newest page. Reads ``limit + 1`` events to know whether a further page exists."""
         check_int("limit", limit, minimum=1, maximum=MAX_PAGE - 1)
-        if after is not None:
-            found = self.feed(**filters, after=after, limit=limit + 1)
-            if len(found) <= limit:  # back at the top: a full first page, not a short one
-                return self.feed_page(**filters, limit=limit)
-            rows = found[1:]
-            return EventPage(rows, rows[-1].position, rows[0].position)
-        found = self.feed(**filters, before=before, limit=limit + 1)
-        rows = found[:limit]
-        older = rows[-1].position if len(found) > limit else None
-        newer = rows[0].position if before is not None and rows else None
-        return EventPage(rows, older, newer)
+
+        def read(**cursor: Any) -> list[StoredEvent]:
+            return self.feed(**filters, **cursor)
+
+        return EventPage(*_keyset_page(read, _event_position, before, after, limit))
 
     def stream(self, aggregate_id: str) -> StreamInfo | None:
         """The listing entry of one stream (type, head, last append), or None."""
@@ -629,6 +620,40 @@ NAME_LENGTH = 255
 ID_LENGTH = 64
 #: The most streams, snapshots or events one listing call returns.
 MAX_PAGE = 10_000
+
+
+def _keyset_page(
+    read: Callable[..., list[_Row]],
+    cursor_of: Callable[[_Row], _Cursor],
+    before: _Cursor | None,
+    after: _Cursor | None,
+    limit: int,
+) -> tuple[list[_Row], _Cursor | None, _Cursor | None]:
+    """The rows, older cursor and newer cursor of one keyset page of a newest-first listing.
+
+    ``read(before=..., limit=...)`` / ``read(after=..., limit=...)`` read the listing below or
+    just above a cursor. ``limit + 1`` rows are read to know whether a further page exists,
+    never a count; a page above ``after`` that reaches the top becomes the full first page
+    rather than a short one."""
+    if after is not None:
+        found = read(after=after, limit=limit + 1)
+        if len(found) > limit:
+            rows = found[1:]
+            return rows, cursor_of(rows[-1]), cursor_of(rows[0])
+        before = None
+    found = read(before=before, limit=limit + 1)
+    rows = found[:limit]
+    older = cursor_of(rows[-1]) if len(found) > limit else None
+    newer = cursor_of(rows[0]) if before is not None and rows else None
+    return rows, older, newer
+
+
+def _stream_cursor(info: StreamInfo) -> str:
+    return info.cursor
+
+
+def _event_position(event: StoredEvent) -> int:
+    return event.position
 
 
 def _check_name(name: str, value: Any) -> str:

@@ -222,7 +222,7 @@ class MemoryEventStoreBackend(EventStoreBackend):
         lock; the unfiltered lists are the indexes themselves, not copies)."""
         lasts: list[int]
         if id_prefix:
-            # The ids with the prefix (a slice of the sorted ids), newest first.
+            # The ids with the prefix (a range of the sorted ids), their last positions sorted.
             ids = self._ids
             index = bisect.bisect_left(ids, id_prefix)
             lasts = []
