@@ -46,6 +46,8 @@ Handler = Callable[[Any], Awaitable[None] | None]
 #: dddkit's subscription key: a function of the event that says whether a handler wants it.
 Predicate = Callable[[Any], bool]
 H = TypeVar("H", bound=Callable[..., Any])
+#: Routes whose deduplicated handlers an EventBroker remembers (see ``EventBroker._unique``).
+_UNIQUE_MEMO_SIZE = 256
 
 __all__ = ["Dispatched", "EventBroker", "Handler", "Predicate", "handler_name"]
 
@@ -119,6 +121,11 @@ class EventBroker:
         self.parallel = parallel
         self.require_handler = require_handler
         self._engine = Engine()
+        # id(route) -> (route, its handlers each once): the engine hands out the same cached
+        # tuple for an event type until the subscriptions change, so the deduplication runs
+        # once per route, not per dispatch. Keeping the route in the value keeps its id from
+        # being reused; the memo is cleared when it grows (per-event routes are new tuples).
+        self._unique: dict[int, tuple[tuple[Subscription, ...], tuple[Subscription, ...]]] = {}
 
     # -- registration -------------------------------------------------------------------
     def handle(self, *event_types: type[Any]) -> Callable[[H], H]:
@@ -193,13 +200,19 @@ class EventBroker:
         subs = self._engine.route(type(event), event)
         if len(subs) < 2:
             return subs
+        memo = self._unique.get(id(subs))
+        if memo is not None and memo[0] is subs:
+            return memo[1]
         # A handler matched by several subscriptions gets the event once (dddkit's sets;
         # equality, so two ``obj.method`` bound methods count as one handler).
         unique: list[Subscription] = []
         for sub in subs:
             if not any(sub.handler == kept.handler for kept in unique):
                 unique.append(sub)
-        return tuple(unique)
+        if len(self._unique) >= _UNIQUE_MEMO_SIZE:
+            self._unique.clear()
+        found = self._unique[id(subs)] = (subs, tuple(unique))
+        return found[1]
 
     def _subscriptions_of(self, event: object) -> tuple[Subscription, ...]:
         subs = self._route(event)

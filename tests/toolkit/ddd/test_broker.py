@@ -300,3 +300,34 @@ def test_unsubscribe_needs_one_or_two_arguments() -> None:
 
 def test_parallel_is_the_first_positional_argument_as_in_dddkit() -> None:
     assert EventBroker(True).parallel is True
+
+
+def test_a_handler_matched_twice_runs_once_and_subscription_changes_are_seen() -> None:
+    """The deduplicated handlers of a route are remembered between dispatches; subscribing
+    or unsubscribing (a new route) is seen by the next dispatch, and a handler matched by a
+    class and a predicate subscription still gets the event once."""
+    broker = EventBroker()
+    calls: list[str] = []
+
+    def both(event: Shipped) -> None:
+        calls.append("both")
+
+    def late(event: Shipped) -> None:
+        calls.append("late")
+
+    broker.subscribe(Shipped, both)
+    broker.subscribe(lambda event: isinstance(event, Shipped), both)
+    broker.subscribe(Shipped, lambda event: calls.append("other"))
+    for _ in range(2):
+        broker.dispatch(Shipped(ref="a"))
+    assert calls == ["both", "other", "both", "other"]
+    calls.clear()
+    broker.subscribe(Shipped, late)
+    broker.dispatch(Shipped(ref="b"))
+    assert calls == ["both", "other", "late"]
+    calls.clear()
+    broker.unsubscribe(Shipped, late)
+    broker.unsubscribe(Shipped, both)
+    broker.dispatch(Shipped(ref="c"))
+    assert calls == ["both", "other"]  # still subscribed through the predicate
+    assert broker.handlers_for(Shipped(ref="d"))[0] is both
