@@ -75,6 +75,8 @@ def run_module(name: str, override: list[str] | None = None) -> dict[str, Any]:
     args = make_bench_args(name) if override is None else override
     command = " ".join([".venv/bin/python", "-m", f"bench.{name}", *args])
     print(f"== {command}", flush=True)
+    started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    reading = machine()  # the load average at this module's start
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         results_path = handle.name
     started = time.perf_counter()
@@ -93,6 +95,8 @@ def run_module(name: str, override: list[str] | None = None) -> dict[str, Any]:
     output = proc.stdout + (f"\n{proc.stderr}" if proc.returncode else "")
     print(output, flush=True)
     entry: dict[str, Any] = {
+        "started": started_at,
+        "machine": reading,
         "command": command,
         "seconds": round(time.perf_counter() - started, 1),
         "returncode": proc.returncode,

@@ -92,10 +92,14 @@ def render_table(table: Mapping[str, Any]) -> str:
 
 
 def render_entry(name: str, entry: Mapping[str, Any], run: Mapping[str, Any]) -> str:
-    """The README block of one benchmark module: provenance, tables (or output), notes."""
-    machine = run["machine"]
+    """The README block of one benchmark module: provenance, tables (or output), notes.
+
+    The module's own start time and machine reading come first (a merged ``latest.json`` holds
+    modules of different runs); entries stored before they were recorded use the run's."""
+    machine = entry.get("machine") or run["machine"]
+    started = entry.get("started") or run["started"]
     head = (
-        f"*`make bench` run of {run['started']} UTC on {machine['cpu']} "
+        f"*`make bench` run of {started} UTC on {machine['cpu']} "
         f"({machine['cores']} cores, load average {machine['load_start']} at the start); "
         f"`{entry['command']}`, {entry['seconds']:.0f} s.* {NOISE_NOTE}"
     )

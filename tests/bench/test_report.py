@@ -179,3 +179,39 @@ def test_make_bench_calls_the_runner_that_stores_the_run_and_rewrites_the_readme
 
     assert recipe().endswith("-m bench")
     assert recipe("BENCH=state_machine lazy").endswith("-m bench state_machine lazy")
+
+
+def test_a_module_entry_keeps_its_own_start_and_load_in_a_merged_run(
+    run: dict[str, object],
+) -> None:
+    """latest.json merges modules of several runs: each block is stamped with its module's own
+    start and load average, not the file's first run."""
+    benchmarks = run["benchmarks"]
+    assert isinstance(benchmarks, dict)
+    benchmarks["event_store"] = {
+        **benchmarks["event_store"],
+        "started": "2026-12-04 18:10",
+        "machine": {"cpu": "Other CPU", "cores": 4, "load_start": "0.6, 0.7, 0.4"},
+    }
+    text, _ = update_readme(README, run)
+    assert _block(text, "event_store").startswith(
+        "*`make bench` run of 2026-12-04 18:10 UTC on Other CPU (4 cores, load average "
+        "0.6, 0.7, 0.4 at the start); "
+    )
+    assert "run of 2026-12-03 21:00 UTC on Test CPU" in _block(text, "lazy")
+
+
+def test_each_module_run_records_its_start_and_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    import bench.__main__ as runner
+
+    def fake_run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 0, "out", "")
+
+    monkeypatch.setattr(runner.subprocess, "run", fake_run)
+    entry = runner.run_module("lazy")
+    assert set(entry) >= {"started", "machine", "command", "seconds", "output"}
+    assert entry["machine"]["load_start"].count(",") == 2
