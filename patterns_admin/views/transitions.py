@@ -13,9 +13,11 @@ in a state; ``bulk_transition_run`` (POST, with a required reason) runs the prev
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.admin import ModelAdmin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -173,6 +175,26 @@ def object_transition_trigger(
 
 #: Objects per page of the object list.
 OBJECTS_PER_PAGE = 50
+#: Longest search accepted on the object list.
+MAX_SEARCH = 200
+
+
+def _admin_search(request: HttpRequest, model: type[Model]) -> tuple[ModelAdmin[Any] | None, str]:
+    """The model's ``ModelAdmin`` on the admin site when it declares search fields (the
+    object list searches as the admin's change list does), and those fields for the hint."""
+    from django.contrib import admin
+
+    model_admin = admin.site._registry.get(model)
+    if model_admin is None:
+        return None, ""
+    fields = [str(f).lstrip("^=@") for f in model_admin.get_search_fields(request)]
+    return (model_admin, ", ".join(fields)) if fields else (None, "")
+
+
+def _list_href(base: str, **params: object) -> str:
+    """``base`` with the non-empty ``params`` as its query string."""
+    query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
+    return f"{base}?{query}" if query else base
 
 
 def _model_args(model: type[Model]) -> list[str]:
@@ -188,18 +210,29 @@ def _object_url(model: type[Model], pk: object) -> str:
 @vary_on_headers("HX-Request")
 @permission_required_403("view_audit")
 def object_list(request: HtmxHttpRequest, app_label: str, model_name: str) -> HttpResponse:
-    """The objects of a model that has a machine, ``?state=`` filtered, 50 per page by primary
-    key (``?after=<pk>``), with a checkbox each to preview a transition on the selection, and
-    the counts per state to preview it on every object in one state."""
+    """The objects of a model that has a machine, ``?state=`` filtered and ``?q=`` searched
+    (with the model admin's ``search_fields``, as its change list), 50 per page by primary key
+    (``?after=<pk>``), with a checkbox each to preview a transition on the selection, and the
+    counts per state to preview it on every object in one state."""
     try:
         model, machine = model_with_machine(app_label, model_name)
     except Http404 as exc:
         return bad_request(request, [f"model: {exc}."])
     state = request.GET.get("state", "").strip()
     after = request.GET.get("after", "").strip()
-    errors = nul_errors(state=state, after=after)
+    q = request.GET.get("q", "").strip()
+    errors = nul_errors(state=state, after=after, q=q)
     if state and not errors:
         errors.extend(state_errors(machine, state))
+    model_admin, search_fields = _admin_search(request, model)
+    if q and not errors:
+        if model_admin is None:
+            errors.append(
+                f"q: {model._meta.label} has no search_fields in its admin, so its objects "
+                "cannot be searched here."
+            )
+        elif len(q) > MAX_SEARCH:
+            errors.append(f"q: at most {MAX_SEARCH} characters (got {len(q)}).")
     rows = model._default_manager.order_by("pk")
     if after and not errors:
         try:
@@ -210,26 +243,32 @@ def object_list(request: HtmxHttpRequest, app_label: str, model_name: str) -> Ht
         return bad_request(request, errors)
     if state:
         rows = rows.filter(**{machine.state_field: state})
+    if q and model_admin is not None:
+        rows, may_have_duplicates = model_admin.get_search_results(request, rows, q)
+        if may_have_duplicates:
+            rows = rows.distinct()
     page = list(rows[: OBJECTS_PER_PAGE + 1])
     has_next = len(page) > OBJECTS_PER_PAGE
     page = page[:OBJECTS_PER_PAGE]
     counts = state_counts(machine)
     total = total_count(counts.values())
     base = reverse("patterns_admin:object-list", args=_model_args(model))
-    next_url = ""
-    if has_next:
-        next_url = (
-            f"{base}?{urlencode({**({'state': state} if state else {}), 'after': page[-1].pk})}"
-        )
+    title = str(model._meta.verbose_name_plural).capitalize()
+    title += (f" in state {state}" if state else "") + (f" matching “{q}”" if q else "")
     context = {
-        "title": str(model._meta.verbose_name_plural).capitalize()
-        + (f" in state {state}" if state else ""),
+        "title": title,
         "model": model,
         "label": model._meta.label_lower,
         "machine": machine,
         "state": state,
         "after": after,
+        "q": q,
+        "searchable": model_admin is not None,
+        "search_fields": search_fields,
+        "max_search": MAX_SEARCH,
         "counts": counts,
+        "state_links": [(name, n, _list_href(base, state=name, q=q)) for name, n in counts.items()],
+        "all_href": _list_href(base, q=q),
         "total": total,
         "count": counts[state] if state else total,
         "state_transitions": [t for t in machine.transitions if state in t.sources]
@@ -244,7 +283,9 @@ def object_list(request: HtmxHttpRequest, app_label: str, model_name: str) -> Ht
             for obj in page
         ],
         "list_url": base,
-        "next_url": next_url,
+        "first_href": _list_href(base, state=state, q=q),
+        "clear_search_href": _list_href(base, state=state),
+        "next_url": _list_href(base, state=state, q=q, after=page[-1].pk) if has_next else "",
         "preview_url": reverse("patterns_admin:bulk-transition-preview", args=_model_args(model)),
         "bulk_limit": BULK_LIMIT,
     }

@@ -129,3 +129,27 @@ def test_bulk_cancel_from_the_state_counts_without_javascript(
     assert Order.objects.get(pk=raced.pk).status == "paid"
     assert Order.objects.filter(status="cancelled").count() == 2
     screenshot(page, "bulk-transition-report")
+
+
+def test_search_the_object_list_then_preview_on_the_found_objects(
+    staff_page: Any, orders: dict[str, list[Any]]
+) -> None:
+    """The object list's search box (the admin's search fields) narrows the list within a
+    state; ticking every found object previews the transition on them only."""
+    page = staff_page
+    page.goto("/panel/objects/shop/order/?state=pending")
+    page.fill("form.pa-object-search input[name=q]", "turing")
+    page.click("form.pa-object-search button:has-text('Search')")
+    page.wait_for_url(re.compile(r"\?state=pending&q=turing$"))
+    rows = page.locator("table.pa-object-list tbody tr")
+    assert rows.count() == 1 and "Alan Turing" in rows.inner_text()
+    assert page.locator("h1").inner_text().endswith("matching “turing”")
+    screenshot(page, "object-list-search")
+    page.check("input.pa-select-all")
+    page.select_option("form.pa-bulk-selected select[name=transition]", "pay")
+    page.click("button:has-text('Preview on the selected')")
+    page.wait_for_selector("#bulk-preview #bulk [data-count=ready]")
+    assert page.locator("[data-count=ready]").inner_text() == "Will succeed: 1"
+    page.click("a.pa-clear-search")
+    page.wait_for_url(re.compile(r"\?state=pending$"))
+    assert page.locator("table.pa-object-list tbody tr").count() == 5

@@ -117,6 +117,59 @@ class BulkTransitionTests(TestCase):
             assert response.status_code == 400, (url, params)
             assert message in text(response), (url, params)
 
+    def test_object_list_searches_as_the_admin_change_list_with_the_state_and_pages(
+        self,
+    ) -> None:
+        html = text(self.client.get(LIST_URL, {"q": "large"}))
+        for o in self.large:
+            assert f'name="ids" value="{o.pk}"' in html
+        for o in (*self.small, self.paid):
+            assert f'name="ids" value="{o.pk}"' not in html
+        assert 'name="q" value="large"' in html and "customer, email" in html
+        assert "Orders matching “large”" in html
+        # the state links and the search keep each other
+        assert f'href="{LIST_URL}?state=pending&q=large"' in html
+        html = text(self.client.get(LIST_URL, {"q": "example.com", "state": "paid"}))
+        assert f'name="ids" value="{self.paid.pk}"' in html
+        assert html.count('name="ids"') == 1
+        assert '<input type="hidden" name="state" value="paid">' in html
+        assert f'href="{LIST_URL}?state=paid"' in html  # clear the search, keep the state
+        html = text(self.client.get(LIST_URL, {"q": "nobody"}))
+        assert 'name="ids" value=' not in html
+        assert "No shop.order matching “nobody”" in html
+        # paging keeps the search
+        Order.objects.bulk_create(
+            Order(customer=f"Many{i}", email="m@example.com") for i in range(55)
+        )
+        html = self.client.get(LIST_URL, {"q": "many"}).content.decode()
+        assert html.count('name="ids"') == 50
+        last = list(
+            Order.objects.filter(customer__startswith="Many")
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )[49]
+        assert f"?q=many&amp;after={last}" in html
+        html = self.client.get(LIST_URL, {"q": "many", "after": last}).content.decode()
+        assert html.count('name="ids"') == 5
+        assert f'href="{LIST_URL}?q=many">‹ First page' in html
+
+    def test_object_list_search_bad_input_is_400(self) -> None:
+        from django.contrib import admin
+
+        for params, message in [
+            ({"q": "a\x00b"}, "q: null characters are not allowed"),
+            ({"q": "x" * 201}, "q: at most 200 characters (got 201)."),
+        ]:
+            response = self.client.get(LIST_URL, params)
+            assert response.status_code == 400, params
+            assert message in text(response), params
+        with mock.patch.object(admin.site._registry[Order], "search_fields", ()):
+            html = self.client.get(LIST_URL).content.decode()
+            assert 'name="q"' not in html  # no search box without search fields
+            response = self.client.get(LIST_URL, {"q": "large"})
+            assert response.status_code == 400
+            assert "q: shop.Order has no search_fields in its admin" in text(response)
+
     def test_diagram_counts_link_to_the_objects_and_offer_the_bulk_preview(self) -> None:
         url = reverse("patterns_admin:diagram-detail", args=["OrderMachine"])
         html = self.client.get(url).content.decode()
