@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -167,10 +168,15 @@ def test_make_bench_calls_the_runner_that_stores_the_run_and_rewrites_the_readme
         pytest.skip("make is not installed")
     root = Path(__file__).resolve().parents[2]
 
+    # Under `make test` the parent make's variables would make this one print its
+    # directory changes and share its job server: run it as from a shell.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
+
     def recipe(*args: str) -> str:
         done = subprocess.run(
-            ["make", "-n", "bench", *args],
+            ["make", "--no-print-directory", "-n", "bench", *args],
             cwd=root,
+            env=env,
             capture_output=True,
             text=True,
             check=True,
