@@ -339,8 +339,9 @@ def correlation_tree(
     """Nest one correlation's ``events`` and ``commands`` (``CommandAuditLog`` rows) by
     causation, everything in time order.
 
-    A node's parent is, in this order: the event whose ``event_id`` is its ``causation_id``;
-    for an undo, the execute row it undoes (``undo_of``); for an event, the command that was
+    A node's parent is, in this order: the event whose ``event_id`` is its ``causation_id``
+    (events, and commands run by an event handler); for an undo, the execute row it undoes
+    (``undo_of``); for an event, the command that was
     running when it was appended (between the command's start, ``created_at`` minus
     ``duration_ms``, and its row's ``created_at``; the innermost when commands nest). The
     audit writes ``created_at`` as the wall-clock start plus the duration
@@ -351,16 +352,21 @@ def correlation_tree(
     links = Links()
     nodes: dict[str, Node] = {}
     parents: dict[str, str] = {}
+    by_id = {str(event.event_id): event for event in events}
     for row in rows:
         node = _command_node(row, mask, links)
         nodes[node.key] = node
+        if row.causation_id and row.causation_id in by_id:
+            parents[node.key] = f"event:{row.causation_id}"
+            continue
+        if row.causation_id:
+            node.note = f"caused by {row.causation_id}"
         if row.undo_of_id is not None and f"command:{row.undo_of_id}" in nodes:
             parents[node.key] = f"command:{row.undo_of_id}"
     windows = sorted(
         ((_command_start(row), row.created_at, f"command:{row.pk}") for row in rows if row.success),
         reverse=True,  # the latest start first: the innermost command of nested ones
     )
-    by_id = {str(event.event_id): event for event in events}
     for event in events:
         node = _event_node(event, mask, links)
         if names and node.user in names:

@@ -51,6 +51,15 @@ class CheckOutCart(Command[None]):
         repo.save(cart)
 
 
+class NoteCharge(Command[None]):
+    """Note a charge (appends ``Ledger.Noted``); audited, run by an event handler."""
+
+    audit = True
+
+    def execute(self) -> None:
+        EventStore().append("ledger-2", "Ledger", "Noted", {"amount": "10.00"})
+
+
 class FeedPagesContract(TestCase):
     """The feed and the correlation view on one backend; subclasses pick it."""
 
@@ -244,6 +253,46 @@ class FeedPagesContract(TestCase):
         assert reverse("patterns_admin:command-detail", args=[row.pk]) in html
         assert reverse("patterns_admin:event-detail", args=["ledger-0", 2]) in html
         assert "1 command" in html and "2 events" in html
+
+    def test_a_handler_s_events_and_commands_carry_the_cause_and_nest_under_it(self) -> None:
+        """An event handler runs in its event's context: what it appends and the commands it
+        executes carry the event's correlation id and, as causation, the event's id; the
+        command's own events carry no causation and nest under the command."""
+        from toolkit.eventsourcing import handlers
+
+        def on_checked_out(event: Any) -> None:
+            EventStore().append("ledger-1", "Ledger", "Charged", {"amount": "10.00"})
+            NoteCharge().execute()
+
+        handlers.subscribe(on_checked_out, "ShoppingCart.CheckedOut")
+        self.addCleanup(handlers.unsubscribe, on_checked_out)
+        with self.captureOnCommitCallbacks(execute=True), event_context(correlation_id="req-3"):
+            CheckOutCart("cart-1").execute(user=self.reader)
+        store = EventStore()
+        checked_out = store.load("cart-1")[-1]
+        charged = store.load("ledger-1")[-1]
+        noted = store.load("ledger-2")[-1]
+        assert (charged.correlation_id, charged.causation_id) == (
+            "req-3",
+            str(checked_out.event_id),
+        )
+        note = CommandAuditLog.objects.get(command__endswith="NoteCharge")
+        assert (note.correlation_id, note.causation_id) == ("req-3", str(checked_out.event_id))
+        assert (noted.correlation_id, noted.causation_id) == ("req-3", "")
+        checkout = CommandAuditLog.objects.get(command__endswith="CheckOutCart")
+        assert checkout.causation_id == ""  # run by the request, not by an event
+        html = self.client.get(tree_url("req-3")).content.decode()
+        tree = html[html.index('data-role="tree"') :]
+        # CheckOutCart > CheckedOut > (Charged, NoteCharge > Noted)
+        under_checkout = tree[tree.index(f'data-key="command:{checkout.pk}"') :]
+        under_event = under_checkout[under_checkout.index("ShoppingCart.CheckedOut") :]
+        assert under_event.index(">Charged<") < under_event.index(f'data-key="command:{note.pk}"')
+        depth = under_checkout[: under_checkout.index(">Noted<")].count('<ul class="pa-tree"')
+        assert depth == 3, tree
+        detail = self.client.get(reverse("patterns_admin:command-detail", args=[note.pk]))
+        assert (
+            f'<code data-role="causation">{checked_out.event_id}</code>' in detail.content.decode()
+        )
 
     def test_the_tree_masks_sensitive_fields(self) -> None:
         correlation = self.run_request()

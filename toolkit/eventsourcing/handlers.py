@@ -25,6 +25,7 @@ from typing import Any
 
 from toolkit.core.bus import Engine, Subscription
 from toolkit.core.exceptions import EventDispatchError
+from toolkit.eventsourcing.context import event_context
 from toolkit.eventsourcing.store import StoredEvent
 
 Handler = Callable[[StoredEvent], Any]
@@ -115,7 +116,12 @@ def has_handlers() -> bool:
 
 def dispatch(events: Sequence[StoredEvent], extra: Sequence[tuple[str, Handler]] = ()) -> None:
     """Call the handlers of each event (and ``extra`` ``(event_type, handler)`` pairs); raise
-    EventDispatchError after all ran if any raised. ``async def`` handlers are awaited."""
+    EventDispatchError after all ran if any raised. ``async def`` handlers are awaited.
+
+    Each event's handlers run in its :func:`~toolkit.eventsourcing.context.event_context`:
+    what they append carries the event's correlation id and the event's id as causation id
+    (arguments given to ``append`` still win), and a command they execute records both, so the
+    panel's correlation view nests the follow-ups under the event that caused them."""
     errors: list[tuple[str, BaseException]] = []
     for event in events:
         subs = _route(event.event_type)
@@ -123,7 +129,12 @@ def dispatch(events: Sequence[StoredEvent], extra: Sequence[tuple[str, Handler]]
         more = [
             _subscription(t, h) for t, h in extra if t == event.event_type and h not in handlers
         ]
-        failures = _engine.run((*subs, *more), event)
+        if not subs and not more:
+            continue
+        with event_context(
+            correlation_id=event.correlation_id or None, causation_id=str(event.event_id)
+        ):
+            failures = _engine.run((*subs, *more), event)
         errors.extend((sub.name, exc) for sub, exc in failures)
     if errors:
         raise EventDispatchError(events[0].event_type if len(events) == 1 else "events", errors)

@@ -168,6 +168,15 @@ class CommandAuditLog(models.Model):
             "events the command appended; None for rows written before it was recorded."
         ),
     )
+    causation_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=(
+            "The id of the event whose handler ran the command (the event store's "
+            "event_context), empty when no event caused it."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = PublishedNamesManager["CommandAuditLog"](

@@ -7,7 +7,8 @@ Both run inside the event store's correlation context
 (:func:`~toolkit.eventsourcing.context.event_context`): the enclosing one's correlation id when
 a request or a handler set one, else a new one. The row records it as ``correlation_id`` and
 every event the command appends carries it, so the panel's correlation view shows the command
-and its events together.
+and its events together. A command run by an event handler also records that event's id as
+``causation_id`` (the view nests the command under the event).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,14 +33,29 @@ __all__ = ["audited_execute", "audited_undo", "write_failure"]
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class _Trace:
+    """Where a command run sits in its request: recorded on its audit rows."""
+
+    correlation_id: str
+    causation_id: str
+
+    def fields(self) -> dict[str, str]:
+        return {"correlation_id": self.correlation_id, "causation_id": self.causation_id}
+
+
 @contextmanager
-def _correlated() -> Iterator[str]:
-    """The enclosing correlation id (or a new one), active for the events appended inside."""
+def _correlated() -> Iterator[_Trace]:
+    """The enclosing correlation id (or a new one) and causation id (the event whose handler
+    runs the command, if any). Inside, the correlation stays active for the events the command
+    appends and the causation is cleared: they nest under the command (its time window) in the
+    panel's correlation view, and the command under its causing event."""
     from toolkit.eventsourcing.context import current_context, event_context
 
-    correlation = current_context().correlation_id or uuid.uuid4().hex
-    with event_context(correlation_id=correlation):
-        yield correlation
+    outer = current_context()
+    trace = _Trace(outer.correlation_id or uuid.uuid4().hex, outer.causation_id)
+    with event_context(correlation_id=trace.correlation_id, causation_id=""):
+        yield trace
 
 
 def _timing(started: float, started_at: datetime) -> dict[str, Any]:
@@ -66,7 +83,7 @@ def audited_execute(
     from toolkit.models import CommandAuditLog
 
     started, started_at = time.perf_counter(), timezone.now()
-    with _correlated() as correlation:
+    with _correlated() as trace:
         using = command._db()
         undoable = command.is_undoable()
         try:
@@ -81,7 +98,7 @@ def audited_execute(
                     user_id=audit_user_id(acting),
                     success=True,
                     undoable=undoable,
-                    correlation_id=correlation,
+                    **trace.fields(),
                     **_timing(started, started_at),
                 )
         except Exception as exc:
@@ -94,7 +111,7 @@ def audited_execute(
                 undoable=undoable,
                 error=exc,
                 started=started,
-                correlation_id=correlation,
+                **trace.fields(),
             )
             raise
         command.audit_log = row
@@ -124,7 +141,7 @@ def audited_undo(
 
     from toolkit.models import CommandAuditLog
 
-    with _correlated() as correlation:
+    with _correlated() as trace:
         original = command.audit_log
         assert original is not None
         using = command._db()
@@ -148,7 +165,7 @@ def audited_undo(
                             success=True,
                             undoable=False,
                             undo_of_id=original.pk,
-                            correlation_id=correlation,
+                            **trace.fields(),
                             **_timing(started, started_at),
                         )
                 except IntegrityError as exc:
@@ -167,7 +184,7 @@ def audited_undo(
                 error=exc,
                 started=started,
                 undo_of_id=original.pk,
-                correlation_id=correlation,
+                **trace.fields(),
             )
             raise
         command.undo_log = row
