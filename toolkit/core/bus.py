@@ -33,6 +33,7 @@ Pure Python: no Django, no settings.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -293,7 +294,10 @@ def run_coroutine(func: Callable[..., Awaitable[T]], *args: Any) -> T:
         except BaseException as exc:
             box["error"] = exc
 
-    thread = threading.Thread(target=target, name="toolkit-bus-dispatch")
+    # The helper thread runs in a copy of the caller's context, as async_to_sync does: the
+    # handlers see the caller's context variables (event context, pending unit of work).
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(target,), name="toolkit-bus-dispatch")
     thread.start()
     thread.join()
     if "error" in box:

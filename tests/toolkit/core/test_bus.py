@@ -153,6 +153,25 @@ def test_run_coroutine_reraises_the_error_from_the_helper_thread() -> None:
     asyncio.run(main())
 
 
+def test_run_coroutine_on_the_helper_thread_sees_the_callers_context() -> None:
+    """Under a running loop the coroutine runs on a helper thread; it still sees the
+    caller's context variables (an event handler's event context, say)."""
+    from contextvars import ContextVar
+
+    marker: ContextVar[str] = ContextVar("marker", default="unset")
+    seen: list[str] = []
+
+    async def read() -> None:
+        seen.append(marker.get())
+
+    async def main() -> None:
+        marker.set("caller")
+        run_coroutine(read)
+
+    asyncio.run(main())
+    assert seen == ["caller"]
+
+
 def test_arun_can_run_sync_handlers_in_a_worker_thread() -> None:
     engine = Engine()
     threads: list[str] = []
