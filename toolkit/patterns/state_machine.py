@@ -158,6 +158,18 @@ class TransitionCheck:
     reason: str | None = None
 
 
+def _check_permission_and_guards(transition: Transition, entity: Any, user: Any) -> None:
+    """Raise unless ``user`` holds the transition's permission and every guard passes (the
+    source state is the caller's check). Trigger, its dry run and the model path share it."""
+    if transition.permission is not None and not _has_permission(
+        transition.permission, entity, user
+    ):
+        raise TransitionNotPermitted(transition.name, transition.permission_name, user)
+    for func, g in transition.guard_calls:
+        if not func(entity, user):
+            raise GuardFailed(transition.name, g.name, g.explanation)
+
+
 def _has_permission(permission: PermissionCheck | None, entity: Any, user: Any) -> bool:
     if permission is None:
         return True
@@ -283,13 +295,7 @@ class StateMachine:
         """Raise unless ``transition`` may run from ``state`` for ``user``."""
         if (transition.name, state) not in self._move:
             raise self._wrong_source(transition.name, state)
-        if transition.permission is not None and not _has_permission(
-            transition.permission, entity, user
-        ):
-            raise TransitionNotPermitted(transition.name, transition.permission_name, user)
-        for g in transition.guards:
-            if not g(entity, user):
-                raise GuardFailed(transition.name, g.name, g.explanation)
+        _check_permission_and_guards(transition, entity, user)
 
     def check_transitions(self, entity: Any, user: Any = None) -> list[TransitionCheck]:
         """Every transition with whether it may run now for ``user`` and, if not, why."""
@@ -391,13 +397,7 @@ class StateMachine:
         """Plain object or unsaved instance: check, then set the attribute (the hot path)."""
         if transition is None:
             raise self._not_allowed(name, state)
-        if transition.permission is not None and not _has_permission(
-            transition.permission, entity, user
-        ):
-            raise TransitionNotPermitted(name, transition.permission_name, user)
-        for func, g in transition.guard_calls:
-            if not func(entity, user):
-                raise GuardFailed(name, g.name, g.explanation)
+        _check_permission_and_guards(transition, entity, user)
         if self.protected:
             from toolkit.patterns.state_persistence import machine_writes
 
