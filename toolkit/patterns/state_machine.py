@@ -110,7 +110,7 @@ class Transition:
     ``(entity, user) -> bool``; ``label`` is the human name (default: ``name``).
     """
 
-    __slots__ = ("guard_calls", "guards", "label", "name", "permission", "sources", "target")
+    __slots__ = ("guards", "label", "name", "permission", "sources", "target")
 
     def __init__(
         self,
@@ -126,10 +126,6 @@ class Transition:
         self.sources: tuple[str, ...] = (source,) if isinstance(source, str) else tuple(source)
         self.target = target
         self.guards: tuple[Guard, ...] = tuple(_as_guard(g) for g in guards)
-        #: ``(function, guard)`` pairs, so trigger calls the function without a wrapper.
-        self.guard_calls: tuple[tuple[GuardFunc, Guard], ...] = tuple(
-            (g.func, g) for g in self.guards
-        )
         self.permission = permission
         self.label = label or name.replace("_", " ")
 
@@ -165,8 +161,8 @@ def _check_permission_and_guards(transition: Transition, entity: Any, user: Any)
         transition.permission, entity, user
     ):
         raise TransitionNotPermitted(transition.name, transition.permission_name, user)
-    for func, g in transition.guard_calls:
-        if not func(entity, user):
+    for g in transition.guards:
+        if not g.func(entity, user):  # the function itself: Guard.__call__ would add a frame
             raise GuardFailed(transition.name, g.name, g.explanation)
 
 
