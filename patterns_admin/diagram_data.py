@@ -77,7 +77,7 @@ def state_counts(machine: Any) -> dict[str, Count]:
     field_name = machine.state_field
     counted = result_counts(
         [manager.filter(**{field_name: state}) for state in states],
-        limit=selectors.FACET_COUNT_LIMIT,  # read here, so a test can lower it
+        limits=[selectors.FACET_COUNT_LIMIT] * len(states),  # read here: a test can lower it
     )
     return dict(zip(states, counted, strict=True))
 

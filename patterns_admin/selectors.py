@@ -100,16 +100,15 @@ def result_count(queryset: QuerySet[Any], *, limit: int | None = None) -> Count:
     :data:`EXACT_COUNT_LIMIT`; a count that stops there, so it never reads more than ``limit``
     index entries), else the planner's estimate on PostgreSQL, or ``limit + 1`` marked as a
     lower bound elsewhere (``exact=False, lower_bound=True``)."""
-    return result_counts([queryset], limit=limit)[0]
+    return result_counts([queryset], limits=[limit])[0]
 
 
 def result_counts(
-    querysets: Sequence[QuerySet[Any]],
-    *,
-    limit: int | None = None,
-    limits: Sequence[int | None] = (),
+    querysets: Sequence[QuerySet[Any]], *, limits: Sequence[int | None] = ()
 ) -> list[Count]:
-    """:func:`result_count` of each queryset, the capped counts of all of them in one query.
+    """:func:`result_count` of each queryset, the capped counts of all of them in one query;
+    ``limits`` gives each queryset's cap in order (None, or a shorter list, for
+    :data:`EXACT_COUNT_LIMIT`).
 
     The facet counts of a list use it: each option is its own filtered queryset, and one
     ``SELECT (SELECT COUNT(*) FROM (… LIMIT limit+1)), …`` counts them all; only the counts
@@ -117,9 +116,8 @@ def result_counts(
     """
     if not querysets:
         return []
-    default = EXACT_COUNT_LIMIT if limit is None else limit
-    # Per queryset: its own limit where ``limits`` gives one, else ``limit``.
-    caps = [default if cap is None else cap for cap in limits] + [default] * len(querysets)
+    caps = [EXACT_COUNT_LIMIT if cap is None else cap for cap in limits]
+    caps += [EXACT_COUNT_LIMIT] * (len(querysets) - len(caps))
     db = querysets[0].db
     selects: list[str] = []
     params: list[Any] = []
