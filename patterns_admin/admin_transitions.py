@@ -39,8 +39,10 @@ from django.utils.html import format_html
 from patterns_admin.permissions import TRIGGER_TRANSITION
 from patterns_admin.transitions import (
     BULK_LIMIT,
+    BULK_MESSAGE_LEVELS,
     BulkInputError,
     MachineObject,
+    bulk_outcome,
     bulk_preview,
     bulk_selection,
     bulk_trigger,
@@ -163,7 +165,7 @@ class TransitionAdminMixin:
             messages.info(request, f"… and {len(results) - ADMIN_MESSAGES} more in the report.")
         done, total = detail["done"], len(results)
         # Green only when every object moved: "0 of 6 done" is an error, a part a warning.
-        level = messages.SUCCESS if done == total else messages.WARNING if done else messages.ERROR
+        level = BULK_MESSAGE_LEVELS[bulk_outcome(detail)]
         messages.add_message(request, level, f"{detail['transition']}: {done} of {total} done.")
         url = reverse("patterns_admin:bulk-transition-report", args=[report.pk])
         messages.info(

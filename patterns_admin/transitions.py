@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
@@ -529,6 +530,23 @@ def bulk_trigger(plan: BulkPlan, *, user: AnyUser, reason: str) -> Any:
         },
         success=refused == 0 and done > 0,
     )
+
+
+#: The message level of a bulk run's summary, by :func:`bulk_outcome` (panel and admin).
+BULK_MESSAGE_LEVELS = {
+    "ok": messages.SUCCESS,
+    "partial": messages.WARNING,
+    "failed": messages.ERROR,
+}
+
+
+def bulk_outcome(detail: dict[str, Any]) -> str:
+    """How a bulk run went, for its colour: ``"ok"`` when every selected object moved,
+    ``"partial"`` when some did (others refused, or skipped as blocked at preview),
+    ``"failed"`` when none did. The panel's report and message and the admin's message use it."""
+    if not detail["done"]:
+        return "failed"
+    return "partial" if detail["refused"] or detail["skipped"] else "ok"
 
 
 def _crash(exc: Exception) -> str:

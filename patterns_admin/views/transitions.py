@@ -41,12 +41,14 @@ from patterns_admin.permissions import (
 )
 from patterns_admin.transitions import (
     BULK_LIMIT,
+    BULK_MESSAGE_LEVELS,
     PREVIEW_LISTED,
     BulkInputError,
     BulkPlan,
     BulkPreview,
     MachineObject,
     TriggerOutcome,
+    bulk_outcome,
     bulk_plan,
     bulk_preview,
     bulk_selection,
@@ -411,13 +413,7 @@ def bulk_transition_run(request: HtmxHttpRequest, app_label: str, model_name: st
     detail = report.detail
     done, refused, skipped = detail["done"], detail["refused"], detail["skipped"]
     attempted = done + refused
-    level = (
-        messages.SUCCESS
-        if done and not refused and not skipped
-        else messages.WARNING
-        if done
-        else messages.ERROR
-    )
+    level = BULK_MESSAGE_LEVELS[bulk_outcome(detail)]
     messages.add_message(
         request,
         level,
@@ -448,6 +444,7 @@ def _report_context(report: PanelActionLog) -> dict[str, object]:
         "detail": detail,
         "results": results,
         "attempted": detail["done"] + detail["refused"],
+        "outcome": bulk_outcome(detail),
         "report_url": reverse("patterns_admin:bulk-transition-report", args=[report.pk]),
     }
 

@@ -461,6 +461,7 @@ class BulkTransitionTests(TestCase):
         html = response.content.decode()
         assert html.lstrip().startswith('<section id="bulk-report"')
         assert "3 of 3 done, 0 refused, 2 skipped" in html
+        assert "pa-result-partial" in html  # two ticked objects did not move
         assert report.detail["state"] == "pending"
 
     def test_bad_run_input_is_400_and_changes_nothing(self) -> None:
@@ -584,3 +585,32 @@ def test_check_transition_is_a_dry_run_of_one_transition() -> None:
         assert "valid transitions" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("InvalidTransition not raised")
+
+
+@pytest.mark.parametrize(
+    ("done", "refused", "skipped", "outcome"),
+    [
+        (3, 0, 0, "ok"),
+        (3, 0, 2, "partial"),
+        (2, 1, 0, "partial"),
+        (0, 3, 0, "failed"),
+        (0, 0, 2, "failed"),
+    ],
+)
+def test_one_outcome_colours_the_report_and_both_messages(
+    done: int, refused: int, skipped: int, outcome: str
+) -> None:
+    """The panel's report page, its redirect message and the admin's message take their
+    colour from one rule: green only when every selected object moved."""
+    from django.contrib import messages
+
+    detail = {"done": done, "refused": refused, "skipped": skipped}
+    assert service.bulk_outcome(detail) == outcome
+    assert (
+        service.BULK_MESSAGE_LEVELS[outcome]
+        == {
+            "ok": messages.SUCCESS,
+            "partial": messages.WARNING,
+            "failed": messages.ERROR,
+        }[outcome]
+    )
