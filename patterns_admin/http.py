@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
@@ -68,6 +70,23 @@ def nul_errors(**values: str) -> list[str]:
         for name, value in values.items()
         if "\x00" in value
     ]
+
+
+def render_page(
+    request: HttpRequest,
+    template_name: str,
+    context: dict[str, Any],
+    *,
+    failed: bool = False,
+    fragment: str = "results",
+) -> HttpResponse:
+    """Render a panel page, or only its ``#<fragment>`` partial for htmx. A page refused for
+    its input (``failed``: the errors are on it) answers 400; the partial stays 200, because
+    htmx swaps only 2xx answers in place and the partial shows the errors itself."""
+    partial = wants_fragment(request)
+    if partial:
+        template_name += f"#{fragment}"
+    return render(request, template_name, context, status=400 if failed and not partial else 200)
 
 
 def bad_request(request: HttpRequest, errors: list[str]) -> HttpResponse:

@@ -10,14 +10,13 @@ from typing import Any
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from patterns_admin.export import Column, csv_response
 from patterns_admin.filters import CommandAuditFilter, TransitionAuditFilter
-from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.http import HtmxHttpRequest, render_page
 from patterns_admin.masking import Masker, masker_for
 from patterns_admin.permissions import forbidden, has_panel_permission
 from patterns_admin.querystring import canonical_url_view, kept_on_filter
@@ -150,7 +149,4 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse
         "navigation": navigation,
         "live_interval": LIVE_INTERVAL,
     }
-    fragment = wants_fragment(request)
-    template_name = "patterns_admin/audit/list.html" + ("#results" if fragment else "")
-    status = 400 if errors and not fragment else 200
-    return render(request, template_name, context, status=status)
+    return render_page(request, "patterns_admin/audit/list.html", context, failed=bool(errors))

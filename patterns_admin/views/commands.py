@@ -17,7 +17,7 @@ from django_htmx.http import trigger_client_event
 
 from patterns_admin.audit import record_action, record_failure
 from patterns_admin.filters import CommandAuditFilter
-from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.http import HtmxHttpRequest, render_page, wants_fragment
 from patterns_admin.masking import MASK, masker_for, may_view_sensitive, sensitive_fields
 from patterns_admin.permissions import forbidden, has_panel_permission, permission_required_403
 from patterns_admin.querystring import canonical_url_view, kept_on_filter
@@ -50,8 +50,6 @@ def command_list(request: HtmxHttpRequest) -> HttpResponse:
     errors += table_errors
     table.may_undo = has_panel_permission(request, "undo_command")
     table.mask = masker_for(request)
-    fragment = wants_fragment(request)
-    template_name = "patterns_admin/commands/list.html" + ("#results" if fragment else "")
     context = {
         "title": "Commands",
         "filter": filterset,
@@ -61,7 +59,7 @@ def command_list(request: HtmxHttpRequest) -> HttpResponse:
         "navigation": navigation,
         "live_interval": LIVE_INTERVAL,
     }
-    return render(request, template_name, context, status=400 if errors and not fragment else 200)
+    return render_page(request, "patterns_admin/commands/list.html", context, failed=bool(errors))
 
 
 def _execute_entry(pk: int) -> CommandAuditLog:

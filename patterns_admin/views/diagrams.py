@@ -24,7 +24,7 @@ from patterns_admin.diagram_data import (
     transition_rows,
 )
 from patterns_admin.diagrams import DiagramRenderError, render_svg
-from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.http import HtmxHttpRequest, render_page, wants_fragment
 from patterns_admin.permissions import has_panel_permission
 from toolkit.registry import machines
 
@@ -133,8 +133,10 @@ def diagram_detail(request: HtmxHttpRequest, name: str) -> HttpResponse:
         "transitions_url": _transitions_url(machine, path),
         "mermaid": mermaid,
     }
-    template_name = "patterns_admin/diagrams/detail.html"
-    if wants_fragment(request):
-        template_name += "#diagram"
-    status = 400 if context["errors"] and not wants_fragment(request) else 200
-    return render(request, template_name, context, status=status)
+    return render_page(
+        request,
+        "patterns_admin/diagrams/detail.html",
+        context,
+        failed=bool(context["errors"]),
+        fragment="diagram",
+    )

@@ -24,7 +24,7 @@ from patterns_admin.feed import (
     parse_position,
     usernames,
 )
-from patterns_admin.http import HtmxHttpRequest, nul_errors, wants_fragment
+from patterns_admin.http import HtmxHttpRequest, nul_errors, render_page
 from patterns_admin.masking import masker_for
 from patterns_admin.pagination import KeysetPage
 from patterns_admin.permissions import has_panel_permission, permission_required_403
@@ -68,13 +68,9 @@ def event_feed(request: HtmxHttpRequest) -> HttpResponse:
     if page is not None:
         table.keyset = KeysetPage.of_store(rows, per_page, page.older_cursor, page.newer_cursor)
     correlation = filters.get("correlation_id") or ""
-    template_name = "patterns_admin/feed/list.html"
-    if wants_fragment(request):
-        template_name += "#results"
-    status = 400 if (errors or not valid) and not wants_fragment(request) else 200
-    return render(
+    return render_page(
         request,
-        template_name,
+        "patterns_admin/feed/list.html",
         {
             "form": form,
             "filter_hidden": kept_on_filter(request.GET),
@@ -86,7 +82,7 @@ def event_feed(request: HtmxHttpRequest) -> HttpResponse:
             "unfiltered_url": filter_change_url(request, correlation_id=None),
             "title": "Event feed",
         },
-        status=status,
+        failed=bool(errors) or not valid,
     )
 
 

@@ -26,7 +26,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from patterns_admin.audit import record_action
-from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.http import HtmxHttpRequest, render_page, wants_fragment
 from patterns_admin.listing import MAX_SEARCH, ListNavigation, form_errors, make_facet
 from patterns_admin.permissions import REPLAY_EVENTS, permission_required_403
 from patterns_admin.querystring import canonical_url_view
@@ -124,13 +124,10 @@ def _registered(name: str) -> None:
 def projection_list(request: HtmxHttpRequest) -> HttpResponse:
     """Every registered projection: position, head, lag, health and last error; searched by
     name, faceted by status and health (exact counts), refreshing itself every 10 s."""
-    template_name = "patterns_admin/projections/list.html"
-    fragment = wants_fragment(request)
-    if fragment:
-        template_name += "#results"
     context = _context(request)
-    status = 400 if context["errors"] and not fragment else 200
-    return render(request, template_name, context, status=status)
+    return render_page(
+        request, "patterns_admin/projections/list.html", context, failed=bool(context["errors"])
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from patterns_admin.http import HtmxHttpRequest, wants_fragment
+from patterns_admin.http import HtmxHttpRequest, render_page
 from patterns_admin.masking import masker_for
 from patterns_admin.pagination import KeysetPage
 from patterns_admin.permissions import permission_required_403
@@ -83,13 +83,9 @@ def stream_list(request: HtmxHttpRequest) -> HttpResponse:
     table = EventStreamTable(rows)
     if page is not None:
         table.keyset = KeysetPage.of_store(rows, per_page, page.older_cursor, page.newer_cursor)
-    template_name = "patterns_admin/streams/list.html"
-    if wants_fragment(request):
-        template_name += "#results"
-    status = 400 if (errors or not valid) and not wants_fragment(request) else 200
-    return render(
+    return render_page(
         request,
-        template_name,
+        "patterns_admin/streams/list.html",
         {
             "form": form,
             "filter_hidden": kept_on_filter(request.GET),
@@ -99,7 +95,7 @@ def stream_list(request: HtmxHttpRequest) -> HttpResponse:
             "navigation": navigation,
             "live_interval": LIVE_INTERVAL,
         },
-        status=status,
+        failed=bool(errors) or not valid,
     )
 
 
@@ -151,12 +147,13 @@ def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
         "tail_last": new_events[-1].sequence if new_events else tail_start,
         "tail_interval": TAIL_INTERVAL,
     }
-    template_name = "patterns_admin/streams/detail.html"
-    if wants_fragment(request):
-        template_name += "#" + _REGIONS.get(request.htmx.target or "", "stream")
-    errors = replay_error or events_error or tail_error
-    status = 400 if errors and not wants_fragment(request) else 200
-    return render(request, template_name, context, status=status)
+    return render_page(
+        request,
+        "patterns_admin/streams/detail.html",
+        context,
+        failed=bool(replay_error or events_error or tail_error),
+        fragment=_REGIONS.get(request.htmx.target or "", "stream"),
+    )
 
 
 @require_GET
