@@ -14,6 +14,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from patterns_admin.listing import ListFilterSet, form_errors
+from toolkit.core.validation import MAX_INT
 from toolkit.models import CommandAuditLog, StateTransitionAudit
 
 _SUCCESS_CHOICES = [("true", "succeeded"), ("false", "failed")]
@@ -119,7 +120,13 @@ class CommandAuditFilter(_AuditFilter):
     action = django_filters.ChoiceFilter(
         label="Execute / undo", field_name="kind", choices=_KIND_CHOICES, empty_label="any"
     )
-    entry = django_filters.NumberFilter(label="Entry #", method="filter_entry", min_value=1)
+    entry = django_filters.NumberFilter(
+        label="Entry #",
+        method="filter_entry",
+        min_value=1,
+        max_value=MAX_INT,  # a row id: larger numbers fit no column (a form error, not a 500)
+        decimal_places=0,
+    )
     suggested_fields = ("command",)
     faceted_fields = ("success", "action")
     search_fields = ("command__icontains", "error__icontains", "user__username")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
 from django.db.models import Model, QuerySet
 from django.utils import timezone
@@ -121,17 +122,25 @@ def result_counts(
     db = querysets[0].db
     selects: list[str] = []
     params: list[Any] = []
+    column: dict[int, int] = {}  # queryset index -> its column in the one SELECT
     for i, queryset in enumerate(querysets):
         # Only the keys: the list's annotations (undo status subqueries) would run per row.
         capped = queryset.order_by().values("pk")[: caps[i] + 1]
-        sql, sql_params = capped.query.sql_with_params()
+        try:
+            sql, sql_params = capped.query.sql_with_params()
+        except EmptyResultSet:  # a filter no row can match (``pk__in=[]``, ``.none()``): 0
+            continue
+        column[i] = len(selects)
         selects.append(f"(SELECT COUNT(*) FROM ({sql}) capped_{i})")
         params.extend(sql_params)
-    with connections[db].cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(selects)}", params)
-        row = cursor.fetchone() or ()
+    row: Sequence[Any] = ()
+    if selects:
+        with connections[db].cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(selects)}", params)
+            row = cursor.fetchone() or ()
     counts: list[Count] = []
-    for queryset, capped_count, limit in zip(querysets, row, caps, strict=False):
+    for i, (queryset, limit) in enumerate(zip(querysets, caps, strict=False)):
+        capped_count = row[column[i]] if i in column else 0
         if int(capped_count) <= limit:
             counts.append(Count(int(capped_count), exact=True))
         elif connections[db].vendor == "postgresql":
