@@ -32,6 +32,7 @@ from patterns_admin.permissions import REPLAY_EVENTS, permission_required_403
 from patterns_admin.querystring import canonical_url_view
 from patterns_admin.selectors import Count
 from patterns_admin.tables import LIVE_INTERVAL
+from toolkit.core.validation import MAX_INT
 
 #: The values of the list's status and health facets (toolkit.eventsourcing.projections).
 STATUSES = ("running", "idle", "retrying", "stalled", "failed", "paused")
@@ -273,16 +274,26 @@ def _rewind_target(data: Any) -> tuple[int | None, datetime | None, str]:
     if bool(raw_position) == bool(raw_timestamp):
         return None, None, "Give either a position or a timestamp to rewind to."
     if raw_position:
-        if not raw_position.isdigit():
-            return None, None, f"Position {raw_position!r} is not a whole number >= 0."
+        # ASCII digits only ("²".isdigit() is true) and a value the position column holds.
+        if not (raw_position.isascii() and raw_position.isdigit()) or (
+            len(raw_position) > 19 or int(raw_position) > MAX_INT
+        ):
+            return (
+                None,
+                None,
+                f"Position {raw_position[:50]!r} is not a whole number from 0 to {MAX_INT}.",
+            )
         return int(raw_position), None, ""
-    timestamp = parse_datetime(raw_timestamp)
+    try:
+        timestamp = parse_datetime(raw_timestamp)
+    except ValueError:  # well formed but not a date: 2026-02-30, 25:61
+        timestamp = None
     if timestamp is None:
         return (
             None,
             None,
             (
-                f"Timestamp {raw_timestamp!r} is not an ISO 8601 date and time, "
+                f"Timestamp {raw_timestamp[:50]!r} is not an ISO 8601 date and time, "
                 "e.g. 2026-12-01T00:00:00+00:00."
             ),
         )

@@ -22,7 +22,8 @@ PARAMETERS = (
     "export", "object", "at", "tail", "since", "until", "event_type", "aggregate_type",
     "aggregate_id", "correlation_id", "user", "created_after", "created_before", "model",
     "object_id", "transition", "from_state", "to_state", "command", "success", "action",
-    "entry", "status", "health", "ids", "preview", "position", "created_at__gte",
+    "entry", "status", "health", "ids", "preview", "position", "created_at__gte", "from", "to",
+    "tail_after", "timestamp", "blocked", "ready",
 )  # fmt: skip
 
 #: Values no page should turn into a 500.
@@ -50,6 +51,8 @@ def panel_pages(order_pk: int, stream: str, correlation: str) -> list[str]:
         ("patterns_admin:object-transitions", ["shop", "order", order_pk]),
         ("patterns_admin:object-history", ["shop", "order", order_pk]),
         ("patterns_admin:projection-list", []),
+        ("patterns_admin:projection-detail", ["revenue_per_day"]),
+        ("patterns_admin:projection-rewind", ["revenue_per_day"]),
         ("patterns_admin:diagram-list", []),
         ("patterns_admin:diagram-detail", ["OrderMachine"]),
         ("patterns_admin:cqrs-list", []),
@@ -87,4 +90,42 @@ def test_no_hostile_query_string_makes_a_panel_page_fail(superuser_client: Clien
         response = superuser_client.get(url, [(n, v) for n in PARAMETERS for v in ("1", "\x00")])
         if response.status_code >= 500:
             failures.append((url, "all", "1/NUL", response.status_code))
+    assert not failures, sorted({(url, name) for url, name, _, _ in failures})
+
+
+#: The panel's POST actions and the form fields they read.
+POST_FIELDS = (
+    "action", "confirmed", "cqrs_id", "dead_letter", "force", "next", "post", "reason", "scope",
+    "transition", "preview", "ids", "position", "timestamp",
+)  # fmt: skip
+
+
+def test_no_hostile_form_value_makes_a_panel_action_fail(superuser_client: Client) -> None:
+    """Every POST action, each form field holding each hostile value (the other fields
+    valid where the action needs them): a refusal or a result, never a 500."""
+    order = Order.objects.create(
+        customer="Ada", email="ada@example.com", total=Decimal("10.00"), address="1 Road"
+    )
+    actions = [
+        reverse(name, args=args)
+        for name, args in [
+            ("patterns_admin:object-transition-trigger", ["shop", "order", order.pk]),
+            ("patterns_admin:bulk-transition-run", ["shop", "order"]),
+            ("patterns_admin:plugin-toggle", ["loyalty"]),
+            ("patterns_admin:projection-rebuild", ["revenue_per_day"]),
+            ("patterns_admin:projection-pause", ["revenue_per_day"]),
+            ("patterns_admin:projection-rewind", ["revenue_per_day"]),
+            ("patterns_admin:cqrs-resync", []),
+            ("patterns_admin:cqrs-replay", []),
+        ]
+    ]
+    base = {"transition": "pay", "reason": "r", "action": "disable", "confirmed": "1"}
+    failures: list[tuple[str, str, str, int]] = []
+    for url, name, value in itertools.product(actions, POST_FIELDS, HOSTILE):
+        response = superuser_client.post(url, {**base, name: value})
+        if response.status_code >= 500:
+            failures.append((url, name, value[:20], response.status_code))
+        response = superuser_client.post(url, {**base, name: value}, headers={"HX-Request": "1"})
+        if response.status_code >= 500:
+            failures.append((url, f"{name} (htmx)", value[:20], response.status_code))
     assert not failures, sorted({(url, name) for url, name, _, _ in failures})

@@ -235,7 +235,16 @@ class ProjectionDetailTests(TestCase):
         self.client.force_login(self.operator)
         for data, message in [
             ({}, "Give either a position or a timestamp to rewind to."),
-            ({"position": "-3"}, "Position &#x27;-3&#x27; is not a whole number &gt;= 0."),
+            (
+                {"position": "-3"},
+                "Position &#x27;-3&#x27; is not a whole number from 0 to 9223372036854775807.",
+            ),
+            ({"position": "²"}, "Position &#x27;²&#x27; is not a whole number from 0"),
+            ({"position": "9" * 20}, "Position &#x27;99999999999999999999&#x27; is not a whole"),
+            (
+                {"timestamp": "2026-02-30T25:61"},
+                "Timestamp &#x27;2026-02-30T25:61&#x27; is not an ISO 8601 date and time",
+            ),
             (
                 {"timestamp": "soon"},
                 "Timestamp &#x27;soon&#x27; is not an ISO 8601 date and time, "
