@@ -6,10 +6,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from patterns_admin.models import PanelActionLog
+from toolkit.contrib.admin import SafeChangeListMixin
 
 
 @admin.register(PanelActionLog)
-class PanelActionLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PanelActionLogAdmin(SafeChangeListMixin):
     """Read-only: the log of actions is written by the panel, never edited by hand."""
 
     list_display = ("created_at", "user", "action", "target", "success")

@@ -47,6 +47,7 @@ from patterns_admin.transitions import (
     bulk_selection,
     bulk_trigger,
 )
+from toolkit.contrib.admin import SafeChangeListMixin
 from toolkit.registry import machine_for_model
 
 BulkAction = Callable[
@@ -56,8 +57,9 @@ BulkAction = Callable[
 ADMIN_MESSAGES = 20
 
 
-class TransitionAdminMixin:
-    """Add the state machine's transitions to a ``ModelAdmin`` of a model that has one."""
+class TransitionAdminMixin(SafeChangeListMixin):
+    """Add the state machine's transitions to a ``ModelAdmin`` of a model that has one (its
+    change list refuses bad query strings: :class:`~toolkit.contrib.admin.SafeChangeListMixin`)."""
 
     change_form_template = "patterns_admin/transitions/admin_change_form.html"
     model: type[Model]
@@ -78,7 +80,7 @@ class TransitionAdminMixin:
 
         context = dict(extra_context or {})
         machine = self.get_transition_machine()
-        obj = self.get_object(request, unquote(object_id)) if machine is not None else None  # type: ignore[attr-defined]
+        obj = self.get_object(request, unquote(object_id)) if machine is not None else None
         if obj is not None:
             target = MachineObject(model=self.model, machine=machine, obj=obj)
             panel_context = transitions_context(request, target)  # type: ignore[arg-type]
@@ -86,11 +88,11 @@ class TransitionAdminMixin:
             context["transitions_panel"] = render_to_string(
                 "patterns_admin/transitions/panel.html", panel_context, request=request
             )
-        return super().change_view(request, object_id, form_url, context)  # type: ignore[misc, no-any-return]
+        return super().change_view(request, object_id, form_url, context)
 
-    def get_actions(self, request: HttpRequest) -> dict[str, tuple[Any, str, str]]:
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         """The model admin's actions plus one "trigger <transition>" per transition."""
-        actions: dict[str, tuple[Any, str, str]] = super().get_actions(request)  # type: ignore[misc]
+        actions: dict[str, Any] = super().get_actions(request)
         machine = self.get_transition_machine()
         if machine is None or not request.user.has_perm(TRIGGER_TRANSITION):
             return actions
@@ -137,7 +139,7 @@ class TransitionAdminMixin:
                 messages.error(request, error)
             return None
         context = {
-            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            **self.admin_site.each_context(request),
             **bulk_preview_context(request, bulk_preview(selection, request.user)),
             "opts": meta,
             "action": request.POST.get("action", f"trigger_{transition}"),

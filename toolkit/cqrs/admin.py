@@ -8,10 +8,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from toolkit.contrib.admin import SafeChangeListMixin
 from toolkit.cqrs.models import CqrsDeadLetter, CqrsOutbox, CqrsRevisionGap
 
 
-class CQRSAdminMasterSyncMixin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CQRSAdminMasterSyncMixin(SafeChangeListMixin):
     """Adds the "Synchronise selected via CQRS" action to a master model's admin.
 
     .. code-block:: python
@@ -42,7 +43,7 @@ class CQRSAdminMasterSyncMixin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(CqrsDeadLetter)
-class CqrsDeadLetterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CqrsDeadLetterAdmin(SafeChangeListMixin):
     """Dead letters, read-only; replay them from the panel or ``cqrs_dead_letters replay``."""
 
     list_display = ["id", "cqrs_id", "reason", "attempts", "created_at", "replayed_at"]
@@ -54,7 +55,7 @@ class CqrsDeadLetterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(CqrsOutbox)
-class CqrsOutboxAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CqrsOutboxAdmin(SafeChangeListMixin):
     """Messages still to publish (pending)."""
 
     list_display = ["id", "cqrs_id", "instance_pk", "signal_type", "revision", "attempts"]
@@ -65,7 +66,7 @@ class CqrsOutboxAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(CqrsRevisionGap)
-class CqrsRevisionGapAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CqrsRevisionGapAdmin(SafeChangeListMixin):
     """Revision gaps the replicas reported."""
 
     list_display = ["id", "cqrs_id", "instance_pk", "expected", "received", "created_at"]
