@@ -538,6 +538,12 @@ def test_rewind_needs_exactly_one_target() -> None:
     with pytest.raises(ValueError) as info:
         resolve_position(position=-1)
     assert info.value.args == ("Cannot rewind to position -1; positions start at 0",)
+    with pytest.raises(ValueError) as info:
+        resolve_position(position=2**63)
+    assert info.value.args == (
+        "Cannot rewind to position 9223372036854775808; positions end at "
+        "9223372036854775807 (2**63 - 1)",
+    )
 
 
 class Segmented(PaidOrders):
@@ -680,6 +686,12 @@ def test_projections_command_pauses_rewinds_and_reports(store: EventStore) -> No
         "--timestamp 'yesterday' is not an ISO 8601 date and time with a UTC offset, "
         "e.g. 2026-12-01T00:00:00+00:00"
     )
+    with pytest.raises(CommandError) as info:  # well formed, no such day or hour
+        call_command("projections", "rewind", "paid-orders", "--timestamp", "2026-02-30T25:61Z")
+    assert str(info.value).startswith("--timestamp '2026-02-30T25:61Z' is not an ISO 8601")
+    with pytest.raises(CommandError) as info:
+        call_command("projections", "rewind", "paid-orders", "--position", str(2**63))
+    assert "positions end at 9223372036854775807" in str(info.value)
     with pytest.raises(CommandError) as info:
         call_command("projections", "pause", "nope")
     assert str(info.value).startswith("No projection named 'nope'; registered: ")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from toolkit.core.validation import MAX_INT
 from toolkit.eventsourcing.config import store_or_default
 from toolkit.eventsourcing.projections.base import Projection
 from toolkit.eventsourcing.projections.runner import (
@@ -181,6 +182,10 @@ def resolve_position(
     if position is not None:
         if position < 0:
             raise ValueError(f"Cannot rewind to position {position!r}; positions start at 0")
+        if position > MAX_INT:
+            raise ValueError(
+                f"Cannot rewind to position {position!r}; positions end at {MAX_INT} (2**63 - 1)"
+            )
         return position
     assert timestamp is not None
     return store_or_default(store).backend.position_before(timestamp)

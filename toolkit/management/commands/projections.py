@@ -118,7 +118,10 @@ class Command(BaseCommand):
     def do_rewind(self, name: str, options: dict[str, Any]) -> None:
         timestamp: datetime | None = None
         if options["timestamp"] is not None:
-            timestamp = parse_datetime(options["timestamp"])
+            try:
+                timestamp = parse_datetime(options["timestamp"])
+            except ValueError:  # well formed but not a date: 2026-02-30, 25:61
+                timestamp = None
             if timestamp is None or timestamp.tzinfo is None:
                 raise CommandError(
                     f"--timestamp {options['timestamp']!r} is not an ISO 8601 date and time "

@@ -16,15 +16,18 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from toolkit.eventsourcing.config import es_settings
 from toolkit.eventsourcing.outbox import KombuPublisher, OutboxRelay, outbox_settings
+from toolkit.management.arguments import positive_int, seconds
 
 
 class Command(BaseCommand):
     help = "Publish outbox rows to TOOLKIT['outbox']['broker_url'] until stopped."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=100, help="Rows per transaction.")
         parser.add_argument(
-            "--interval", type=float, default=1.0, help="Longest wait when idle (seconds)."
+            "--batch-size", type=positive_int, default=100, help="Rows per transaction."
+        )
+        parser.add_argument(
+            "--interval", type=seconds, default=1.0, help="Longest wait when idle (seconds)."
         )
         parser.add_argument("--once", action="store_true", help="Publish what is there and exit.")
 
@@ -35,8 +38,6 @@ class Command(BaseCommand):
                 "TOOLKIT['outbox']['broker_url'] is empty; set it to a kombu URL such as "
                 "'amqp://guest:guest@localhost:5672//' or 'redis://localhost:6379/0'."
             )
-        if options["batch_size"] < 1:
-            raise CommandError(f"--batch-size {options['batch_size']!r} must be at least 1.")
         publisher = KombuPublisher(settings["broker_url"], settings["exchange"])
         relay = OutboxRelay(
             publisher, batch_size=options["batch_size"], using=str(es_settings()["database"])

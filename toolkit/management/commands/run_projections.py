@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from toolkit.eventsourcing.projections import ProjectionError, ProjectionRunner
 from toolkit.eventsourcing.projections.supervisor import CHILD_MARKER
+from toolkit.management.arguments import non_negative_int, seconds
 from toolkit.registry import RegistryError, projections
 
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
             "--once", action="store_true", help="Catch up once and exit instead of polling."
         )
         parser.add_argument(
-            "--interval", type=float, default=1.0, help="Seconds between polls when idle."
+            "--interval", type=seconds, default=1.0, help="Seconds between polls when idle."
         )
         parser.add_argument(
             "--worker-id", default="", help="This worker's name in the leases (default: host:pid)."
@@ -44,7 +45,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--max-restarts",
-            type=int,
+            type=non_negative_int,
             default=None,
             help="With --supervise: restarts before giving up (projection_max_restarts).",
         )
