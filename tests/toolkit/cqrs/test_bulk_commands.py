@@ -93,3 +93,21 @@ def test_load_skips_bad_lines_and_goes_on(products, tmp_path):
         "Done!\n1 instance(s) loaded.\n"
     )
     assert list(ProductReplica.objects.values_list("title", flat=True)) == ["Dumped 0"]
+
+
+def test_a_batch_below_1_is_refused_before_any_file_or_table_is_touched(products, tmp_path):
+    """A zero batch wrote nothing in an endless loop (load) or failed half way (dump); both
+    commands now refuse it first: no dump file is created, ``--clear`` deletes nothing."""
+    path = tmp_path / "product.dump"
+    for batch in ("0", "-3"):
+        with pytest.raises(CommandError) as exc:
+            call_command("cqrs_bulk_dump", "-c", "product", "-o", str(path), "--batch", batch)
+        assert exc.value.args == (f"--batch must be >= 1, not {int(batch)}",)
+        assert not path.exists()
+    _run("cqrs_bulk_dump", "-c", "product", "-o", str(path))
+    _run("cqrs_bulk_load", "-i", str(path))
+    for batch in ("0", "-3"):
+        with pytest.raises(CommandError) as exc:
+            call_command("cqrs_bulk_load", "-i", str(path), "--clear", "true", "--batch", batch)
+        assert exc.value.args == (f"--batch must be >= 1, not {int(batch)}",)
+    assert ProductReplica.objects.count() == 3

@@ -281,3 +281,24 @@ def test_correlation_function_sets_the_message_correlation_id(
             product = Product.objects.create(sku="C", name="C", price=Decimal(1))
         (message,) = InProcessTransport.pending()
     assert message["correlation_id"] == f"req-SAVE-product-{product.pk}-None"
+
+
+@pytest.mark.django_db
+def test_dead_letter_ids_and_limits_out_of_range_are_command_errors():
+    """Ids no primary key can hold and a limit below 1 are refused with a message (they were
+    an OverflowError in the driver and a ValueError from negative slicing)."""
+    for argv, message in [
+        (["replay", str(2**63)], f"not {2**63}"),
+        (["retry", "0", "7"], "not 0"),
+        (["list", "--limit", "0"], "--limit must be >= 1, not 0"),
+        (["list", "--limit", "-1"], "--limit must be >= 1, not -1"),
+    ]:
+        with pytest.raises(CommandError) as exc:
+            call_command("cqrs_dead_letters", *argv)
+        assert message in str(exc.value), argv
+    assert str(exc.value) == "--limit must be >= 1, not -1"
+    with pytest.raises(CommandError) as exc:
+        call_command("cqrs_dead_letters", "replay", str(2**63))
+    assert str(exc.value) == (
+        f"Dead letter ids are whole numbers from 1 to {2**63 - 1}, not {2**63}"
+    )

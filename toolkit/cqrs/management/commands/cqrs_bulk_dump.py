@@ -42,6 +42,8 @@ class Command(BaseCommand):
         model = MasterRegistry.get_model_by_cqrs_id(cqrs_id)
         if not model:
             raise CommandError(f"Wrong CQRS ID: {cqrs_id}!")
+        if options["batch"] < 1:  # before the output file is opened: nothing half written
+            raise CommandError(f"--batch must be >= 1, not {options['batch']!r}")
         out_fname = options["output"] or f"{cqrs_id}.dump"
         if out_fname != "-" and os.path.exists(out_fname) and not options["force"]:
             raise CommandError(f"File {out_fname} exists!")

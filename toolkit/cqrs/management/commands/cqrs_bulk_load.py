@@ -37,6 +37,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from toolkit.cqrs.registries import ReplicaRegistry
 
+        if options["batch"] < 1:  # else no line is ever read (a loop without end), after --clear
+            raise CommandError(f"--batch must be >= 1, not {options['batch']!r}")
         f_name = options["input"]
         if f_name != "-" and not os.path.exists(f_name):
             raise CommandError(f"File {f_name} doesn't exist!")

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from toolkit.core.validation import MAX_INT
 from toolkit.cqrs.exceptions import CqrsError
 
 
@@ -42,6 +43,14 @@ class Command(BaseCommand):
         from toolkit.cqrs.dead_letters import dead_letter_list, replay_dead_letters
 
         action = options["action"]
+        if action == "list" and options["limit"] < 1:
+            raise CommandError(f"--limit must be >= 1, not {options['limit']!r}")
+        bad_ids = [i for i in options.get("ids") or () if not 1 <= i <= MAX_INT]
+        if bad_ids:
+            raise CommandError(
+                f"Dead letter ids are whole numbers from 1 to {MAX_INT}, not "
+                + ", ".join(str(i) for i in bad_ids)
+            )
         try:
             letters = dead_letter_list(
                 cqrs_id=options.get("cqrs_id"),
