@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from patterns_admin.http import HtmxHttpRequest, render_page
+from patterns_admin.http import HtmxHttpRequest, render_page, wants_fragment
 from patterns_admin.masking import masker_for
 from patterns_admin.pagination import KeysetPage
 from patterns_admin.permissions import permission_required_403
@@ -152,7 +152,9 @@ def stream_detail(request: HtmxHttpRequest, aggregate_id: str) -> HttpResponse:
         "patterns_admin/streams/detail.html",
         context,
         failed=bool(replay_error or events_error or tail_error),
-        fragment=_REGIONS.get(request.htmx.target or "", "stream"),
+        fragment=_REGIONS.get(request.htmx.target or "", "stream")
+        if wants_fragment(request)
+        else "stream",
     )
 
 
