@@ -524,7 +524,8 @@ class EstimateTests(TestCase):
         assert 'data-exact="1">51 rows</p>' in unsearched
         assert 'data-exact="1">51 rows</p>' in blank
         result = searched.split('class="panel-result-count', 1)[1].split("</p>", 1)[0]
-        assert 'data-exact="0"' in result and "8 rows" not in result
+        # Not the exact 8: a lower bound, or the planner's estimate (which may be "about 28").
+        assert 'data-exact="0"' in result and '">8 rows' not in result
         assert 'data-exact="1">1 row' in few
 
     def test_small_counts_stay_exact_under_the_forced_limit(self) -> None:
