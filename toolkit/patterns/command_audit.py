@@ -44,18 +44,43 @@ class _Trace:
         return {"correlation_id": self.correlation_id, "causation_id": self.causation_id}
 
 
-@contextmanager
-def _correlated() -> Iterator[_Trace]:
+def current_trace() -> _Trace:
     """The enclosing correlation id (or a new one) and causation id (the event whose handler
-    runs the command, if any). Inside, the correlation stays active for the events the command
-    appends and the causation is cleared: they nest under the command (its time window) in the
-    panel's correlation view, and the command under its causing event."""
-    from toolkit.eventsourcing.context import current_context, event_context
+    runs the command, if any)."""
+    from toolkit.eventsourcing.context import current_context
 
     outer = current_context()
-    trace = _Trace(outer.correlation_id or uuid.uuid4().hex, outer.causation_id)
+    return _Trace(outer.correlation_id or uuid.uuid4().hex, outer.causation_id)
+
+
+@contextmanager
+def _correlated() -> Iterator[_Trace]:
+    """:func:`current_trace`, recorded on the command's rows. Inside, the correlation stays
+    active for the events the command appends and the causation is cleared: they nest under
+    the command (its time window) in the panel's correlation view, and the command under its
+    causing event."""
+    from toolkit.eventsourcing.context import event_context
+
+    trace = current_trace()
     with event_context(correlation_id=trace.correlation_id, causation_id=""):
         yield trace
+
+
+def undo_fields(command: str, original: Any, acting: Any, trace: _Trace) -> dict[str, Any]:
+    """The columns an undo row of execute row ``original`` (by ``command``, a dotted path)
+    shares, whether it succeeded or failed (the failure is recorded after its transaction
+    rolled back)."""
+    from toolkit.models import CommandAuditLog
+
+    return {
+        "command": command,
+        "kind": CommandAuditLog.Kind.UNDO,
+        "params": original.params,
+        "user_id": audit_user_id(acting),
+        "undoable": False,
+        "undo_of_id": original.pk,
+        **trace.fields(),
+    }
 
 
 def _timing(started: float, started_at: datetime) -> dict[str, Any]:
@@ -158,14 +183,8 @@ def audited_undo(
                     # to roll back with AlreadyUndone (PostgreSQL aborts it otherwise).
                     with transaction.atomic(using=using):
                         row = rows.create(
-                            command=path,
-                            kind=CommandAuditLog.Kind.UNDO,
-                            params=original.params,
-                            user_id=audit_user_id(acting),
                             success=True,
-                            undoable=False,
-                            undo_of_id=original.pk,
-                            **trace.fields(),
+                            **undo_fields(path, original, acting, trace),
                             **_timing(started, started_at),
                         )
                 except IntegrityError as exc:
@@ -175,16 +194,7 @@ def audited_undo(
             raise
         except Exception as exc:
             write_failure(
-                using,
-                command=path,
-                kind=CommandAuditLog.Kind.UNDO,
-                params=original.params,
-                user_id=audit_user_id(acting),
-                undoable=False,
-                error=exc,
-                started=started,
-                undo_of_id=original.pk,
-                **trace.fields(),
+                using, error=exc, started=started, **undo_fields(path, original, acting, trace)
             )
             raise
         command.undo_log = row

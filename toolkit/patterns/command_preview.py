@@ -395,17 +395,19 @@ def checked_undo(audit_id: Any, *, user: Any = None, force: bool = False) -> Com
 
     from django.db import router, transaction
 
-    from toolkit.eventsourcing.context import current_context
+    from toolkit.eventsourcing.context import event_context
     from toolkit.models import CommandAuditLog
     from toolkit.patterns.command import undo_from_audit
-    from toolkit.patterns.command_audit import write_failure
-    from toolkit.patterns.state_persistence import audit_user_id
+    from toolkit.patterns.command_audit import current_trace, undo_fields, write_failure
 
     using = router.db_for_write(CommandAuditLog)
     started = time.perf_counter()
     undo_error: BaseException | None = None
+    # The undo's trace, fixed here: audited_undo inside records the same one, and so does the
+    # failure row written again below once the transaction has rolled back.
+    trace = current_trace()
     try:
-        with transaction.atomic(using=using):
+        with event_context(correlation_id=trace.correlation_id), transaction.atomic(using=using):
             rows = CommandAuditLog.objects.using(using)
             list(rows.select_for_update().filter(pk=audit_id).values_list("pk", flat=True))
             preview = undo_preview(audit_id, lock=True)
@@ -425,15 +427,6 @@ def checked_undo(audit_id: Any, *, user: Any = None, force: bool = False) -> Com
             # Its failure row was written inside this transaction and rolled back with it.
             row = rows.get(pk=audit_id)
             write_failure(
-                using,
-                command=row.command,
-                kind=CommandAuditLog.Kind.UNDO,
-                params=row.params,
-                user_id=audit_user_id(user),
-                undoable=False,
-                error=exc,
-                started=started,
-                undo_of_id=row.pk,
-                correlation_id=current_context().correlation_id or None,
+                using, error=exc, started=started, **undo_fields(row.command, row, user, trace)
             )
         raise

@@ -156,3 +156,21 @@ class CheckedUndoFailureTests(TestCase):
         )
         # A failed undo can be retried: the preview still allows it.
         assert undo_preview(row.pk).can_undo
+
+    def test_the_failed_undo_row_keeps_the_trace_it_ran_under(self) -> None:
+        """Rewritten after the rollback, the failure row records the same correlation and
+        causation as audited_undo would: the enclosing ones, or the one the undo started."""
+        from toolkit.eventsourcing import event_context
+
+        BrokenUndo().execute()
+        row = CommandAuditLog.objects.get()
+        with event_context(correlation_id="req-7", causation_id="event-9"):
+            with pytest.raises(RuntimeError):
+                checked_undo(row.pk)
+        failed = CommandAuditLog.objects.get(kind="undo")
+        assert (failed.correlation_id, failed.causation_id) == ("req-7", "event-9")
+        failed.delete()
+        with pytest.raises(RuntimeError):
+            checked_undo(row.pk)
+        failed = CommandAuditLog.objects.get(kind="undo")
+        assert failed.correlation_id and len(failed.correlation_id) == 32  # started its own
