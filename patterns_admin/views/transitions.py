@@ -185,9 +185,11 @@ def _admin_search(request: HttpRequest, model: type[Model]) -> tuple[ModelAdmin[
     """The model's ``ModelAdmin`` on the admin site when it declares search fields (the
     object list searches as the admin's change list does), and those fields for the hint."""
     from django.contrib import admin
+    from django.contrib.admin.exceptions import NotRegistered
 
-    model_admin = admin.site._registry.get(model)
-    if model_admin is None:
+    try:
+        model_admin = admin.site.get_model_admin(model)
+    except NotRegistered:
         return None, ""
     fields = [str(f).lstrip("^=@") for f in model_admin.get_search_fields(request)]
     return (model_admin, ", ".join(fields)) if fields else (None, "")
