@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Model, QuerySet
 from django.utils.timezone import now
 
+from toolkit.cqrs.management import at_least_one
 from toolkit.cqrs.management.dump import batch_qs, dumps, loads
 
 
@@ -60,8 +61,7 @@ def filtered(queryset: QuerySet[Any], text: str | None) -> QuerySet[Any]:
 
 def batches(queryset: QuerySet[Any], batch_size: int) -> Iterator[QuerySet[Any]]:
     """Slices of ``batch_size`` rows in primary key order (stable on every database)."""
-    if batch_size < 1:
-        raise CommandError(f"--batch must be >= 1, not {batch_size!r}")
+    at_least_one("--batch", batch_size)
     return batch_qs(queryset.order_by("pk"), batch_size=batch_size)
 
 

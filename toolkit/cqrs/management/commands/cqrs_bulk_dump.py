@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from toolkit.cqrs.management import at_least_one
 from toolkit.cqrs.management.dump import batch_qs, dumps
 
 
@@ -42,8 +43,7 @@ class Command(BaseCommand):
         model = MasterRegistry.get_model_by_cqrs_id(cqrs_id)
         if not model:
             raise CommandError(f"Wrong CQRS ID: {cqrs_id}!")
-        if options["batch"] < 1:  # before the output file is opened: nothing half written
-            raise CommandError(f"--batch must be >= 1, not {options['batch']!r}")
+        at_least_one("--batch", options["batch"])  # before the output file is opened
         out_fname = options["output"] or f"{cqrs_id}.dump"
         if out_fname != "-" and os.path.exists(out_fname) and not options["force"]:
             raise CommandError(f"File {out_fname} exists!")

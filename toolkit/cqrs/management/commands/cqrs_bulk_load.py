@@ -14,6 +14,7 @@ from typing import IO, Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, transaction
 
+from toolkit.cqrs.management import at_least_one
 from toolkit.cqrs.management.dump import loads
 
 
@@ -37,8 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from toolkit.cqrs.registries import ReplicaRegistry
 
-        if options["batch"] < 1:  # else no line is ever read (a loop without end), after --clear
-            raise CommandError(f"--batch must be >= 1, not {options['batch']!r}")
+        at_least_one("--batch", options["batch"])  # 0 read no line, for ever, after --clear
         f_name = options["input"]
         if f_name != "-" and not os.path.exists(f_name):
             raise CommandError(f"File {f_name} doesn't exist!")

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
+from toolkit.cqrs.management import at_least_one
 from toolkit.cqrs.transport import get_transport
 from toolkit.cqrs.transport.inprocess import InProcessTransport
 
@@ -267,8 +268,7 @@ class Command(BaseCommand):
                 "set TOOLKIT['cqrs']['transport'] to "
                 "'toolkit.cqrs.transport.kombu.KombuTransport' to run a consumer."
             )
-        if workers < 1:
-            raise CommandError(f"--workers must be >= 1, not {workers!r}")
+        at_least_one("--workers", workers)
         consume_kwargs = self.get_consume_kwargs(cqrs_id)
         accepted = inspect.signature(transport.consume).parameters
         if max_messages is not None and "max_messages" not in accepted:

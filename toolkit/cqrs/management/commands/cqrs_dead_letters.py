@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from toolkit.core.validation import MAX_INT
 from toolkit.cqrs.exceptions import CqrsError
+from toolkit.cqrs.management import at_least_one
 
 
 class Command(BaseCommand):
@@ -43,8 +44,8 @@ class Command(BaseCommand):
         from toolkit.cqrs.dead_letters import dead_letter_list, replay_dead_letters
 
         action = options["action"]
-        if action == "list" and options["limit"] < 1:
-            raise CommandError(f"--limit must be >= 1, not {options['limit']!r}")
+        if action == "list":
+            at_least_one("--limit", options["limit"])
         bad_ids = [i for i in options.get("ids") or () if not 1 <= i <= MAX_INT]
         if bad_ids:
             raise CommandError(

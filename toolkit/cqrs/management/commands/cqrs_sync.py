@@ -17,6 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from toolkit.cqrs.exceptions import CqrsError
+from toolkit.cqrs.management import at_least_one
 
 #: Smaller than django-cqrs' 10000: each batch is one transaction holding its outbox rows.
 DEFAULT_BATCH = 500
@@ -57,8 +58,7 @@ class Command(BaseCommand):
             return
         if not options["cqrs_id"]:
             raise CommandError("--cqrs-id is required (or use --pending)")
-        if options["batch"] < 1:
-            raise CommandError(f"--batch must be >= 1, not {options['batch']!r}")
+        at_least_one("--batch", options["batch"])
         self._sync(options)
 
     def _sync(self, options: dict[str, Any]) -> None:
