@@ -164,9 +164,11 @@ class CheckedUndoFailureTests(TestCase):
 
         BrokenUndo().execute()
         row = CommandAuditLog.objects.get()
-        with event_context(correlation_id="req-7", causation_id="event-9"):
-            with pytest.raises(RuntimeError):
-                checked_undo(row.pk)
+        with (
+            event_context(correlation_id="req-7", causation_id="event-9"),
+            pytest.raises(RuntimeError),
+        ):
+            checked_undo(row.pk)
         failed = CommandAuditLog.objects.get(kind="undo")
         assert (failed.correlation_id, failed.causation_id) == ("req-7", "event-9")
         failed.delete()
